@@ -1,0 +1,51 @@
+"""A completed window: what the scorers see.
+
+Building windows from a user's buffer lives in ``stream.buffer``; this module holds only the
+value object, so scorers and the API can depend on it without the buffer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from stream.grid import NS_PER_S
+
+
+@dataclass(frozen=True, slots=True)
+class WindowTotals:
+    """Channel totals after de-duplication: what the user would be paid for."""
+
+    steps: int
+    distance_m: float
+    speed_samples: int
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One user's window on the grid, ready for a model.
+
+    ``values`` is float32 ``[3, bins]``: steps per bin, metres per bin, speed in m/s (0 where
+    missing). ``mask`` is bool ``[3, bins]``: for steps and distance, the bin was covered by at
+    least one point; for speed, the bin holds a sample or an interpolated value.
+    ``manual_points`` counts manually entered points that fell in the window.
+    """
+
+    user_id: str
+    start_ns: int
+    end_ns: int
+    values: npt.NDArray[np.float32]
+    mask: npt.NDArray[np.bool_]
+    totals: WindowTotals
+    manual_points: int = 0
+
+    @property
+    def start(self) -> datetime:
+        return datetime.fromtimestamp(self.start_ns / NS_PER_S, tz=UTC)
+
+    @property
+    def end(self) -> datetime:
+        return datetime.fromtimestamp(self.end_ns / NS_PER_S, tz=UTC)
