@@ -32,6 +32,8 @@ class Window:
     missing). ``mask`` is bool ``[3, bins]``: for steps and distance, the bin was covered by at
     least one point; for speed, the bin holds a sample or an interpolated value.
     ``manual_points`` counts manually entered points that fell in the window.
+    ``repeats_earlier`` is set when the window's activity pattern matches one of the user's recent
+    windows exactly (a replayed walk); see ``stream.scoring.replay``.
     """
 
     user_id: str
@@ -41,6 +43,7 @@ class Window:
     mask: npt.NDArray[np.bool_]
     totals: WindowTotals
     manual_points: int = 0
+    repeats_earlier: bool = False
 
     @property
     def start(self) -> datetime:
