@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     worker_web_host: str = "127.0.0.1"
     worker_web_port: int = Field(6066, ge=1, le=65535)
+    worker_url: str | None = Field(
+        None,
+        description="Base URL the API uses to reach the worker's web views (behind a Service); "
+        "default http://LIFEUP_WORKER_WEB_HOST:LIFEUP_WORKER_WEB_PORT.",
+    )
     worker_datadir: Path = Path("./.lifeup-data")
     worker_store: str = Field("rocksdb://", description="Faust table store: rocksdb:// or memory://.")
     broker_session_timeout_s: float = Field(
