@@ -1,0 +1,127 @@
+"""From one Kafka message (or decoded JSON value) to a ``ParseResult``: size, UTF-8, JSON, shape.
+
+The shape is recognised by its keys, cheapest test first, so a single-point event (the most
+frequent message) takes two dictionary lookups before its fields are read.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Final
+
+import orjson
+
+from stream.parsing import errors, google_fit, health_connect
+from stream.points import ParseResult, Rejection
+
+MAX_BYTES: Final = 1_000_000
+MAX_POINTS: Final = 100_000
+
+
+def parse_message(
+    raw: bytes,
+    key: bytes | None = None,
+    *,
+    max_bytes: int = MAX_BYTES,
+    now_ns: int | None = None,
+) -> ParseResult:
+    """One Kafka message value and its key; never raises for any input."""
+    key_user = key.decode("utf-8", "replace") if key else None
+    if len(raw) > max_bytes:
+        detail = f"{len(raw)} bytes, more than the limit of {max_bytes}"
+        return _rejected(errors.TOO_LARGE, detail, key_user)
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        try:
+            bytes(raw).decode("utf-8")
+        except UnicodeDecodeError as bad:
+            return _rejected(errors.NOT_UTF8, f"not UTF-8 at byte {bad.start}", key_user)
+        return _rejected(errors.INVALID_JSON, f"not JSON: {exc}", key_user)
+    return parse_obj(obj, key_user, now_ns=now_ns, maybe_manual=b"user_input" in raw)
+
+
+def parse_obj(
+    obj: object,
+    default_user: str | None = None,
+    *,
+    now_ns: int | None = None,
+    maybe_manual: bool = True,
+) -> ParseResult:
+    """An already-decoded event (or JSON array of events); ``default_user`` plays the Kafka key.
+
+    ``now_ns`` (Unix nanoseconds, default: the clock) bounds times in the future.
+    ``maybe_manual=False`` lets a caller that knows the text has no ``user_input`` skip that scan.
+    """
+    now = time.time_ns() if now_ns is None else now_ns
+    if type(obj) is list:
+        result = ParseResult()
+        for element in obj:
+            result.extend(_event(element, default_user, now, maybe_manual))
+        return result
+    return _event(obj, default_user, now, maybe_manual)
+
+
+def _event(obj: object, default_user: str | None, now_ns: int, maybe_manual: bool) -> ParseResult:
+    if type(obj) is not dict:
+        return _rejected(errors.UNKNOWN_SHAPE, f"a JSON {_json_type(obj)}, not an event", None)
+    user = obj.get("user_id")
+    if user is None or user == "":
+        user = default_user
+        if not user:
+            return _rejected(errors.MISSING_USER_ID, "no user_id field and no key", None)
+    elif type(user) is not str:
+        return _rejected(errors.BAD_TYPE, "user_id is not text", default_user)
+    try:
+        return _shape(obj, user, now_ns, maybe_manual)
+    except errors.PointError as exc:
+        return ParseResult(rejections=[exc.rejection(user)])
+
+
+def _shape(obj: dict[str, Any], user: str, now_ns: int, maybe_manual: bool) -> ParseResult:
+    if "dataTypeName" in obj and "point" not in obj:
+        return google_fit.parse_point(obj, user, now_ns)
+    if "point" in obj:
+        points, source = google_fit.stream_points(obj, "point", "dataSourceId")
+        _check_count(len(points))
+        return google_fit.parse_points(points, user, source, now_ns, maybe_manual)
+    if "Data Points" in obj:
+        points, source = google_fit.stream_points(obj, "Data Points", "Data Source")
+        _check_count(len(points))
+        return google_fit.parse_points(points, user, source, now_ns, maybe_manual)
+    if "bucket" in obj:
+        datasets = google_fit.aggregate_datasets(obj)
+        result = ParseResult()
+        for dataset in datasets:
+            points, source = google_fit.stream_points(dataset, "point", "dataSourceId")
+            _check_count(len(points))
+            result.extend(google_fit.parse_points(points, user, source, now_ns, maybe_manual))
+        return result
+    if health_connect.is_record(obj):
+        return health_connect.parse_records([obj], user, now_ns)
+    if "records" in obj:
+        records = obj["records"]
+        if type(records) is not list:
+            raise errors.PointError(errors.BAD_TYPE, "'records' is not a list")
+        _check_count(len(records))
+        return health_connect.parse_records(records, user, now_ns)
+    if "startTimeNanos" in obj:
+        return google_fit.parse_point(obj, user, now_ns)
+    keys = ", ".join(sorted(str(k) for k in obj)[:8])
+    raise errors.PointError(errors.UNKNOWN_SHAPE, f"no known event shape (keys: {keys})")
+
+
+def _check_count(count: int) -> None:
+    if count > MAX_POINTS:
+        raise errors.PointError(
+            errors.TOO_MANY_POINTS, f"{count} points, more than the limit of {MAX_POINTS}"
+        )
+
+
+def _rejected(code: str, detail: str, user: str | None) -> ParseResult:
+    return ParseResult(rejections=[Rejection(code, detail, user)])
+
+
+def _json_type(obj: object) -> str:
+    names = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
+    return names.get(type(obj), "null")

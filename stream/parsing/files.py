@@ -1,0 +1,164 @@
+"""Reading inputs from disk or standard input as contract-shaped events.
+
+A path is a file, a folder (read recursively: ``*.json``, ``*.jsonl``, ``*.ndjson``, hidden files
+skipped, sorted for a reproducible order) or ``-`` (standard input, JSON lines). A file holds one
+JSON value, or JSON lines. Events without ``user_id`` get ``--user``; a Takeout body without either
+gets the Takeout folder's name (the first ancestor folder that is not one of Takeout's own, such as
+``All Data`` or ``Fit``). Takeout bodies and Datasets are cut into events of at most
+``CHUNK_POINTS`` points so each fits in a Kafka message. A file or line that is not JSON yields an
+``Unreadable`` instead of an event, so ``publish`` can report it and ``score`` count it.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from stream.parsing import errors
+from stream.parsing.decode import parse_obj
+from stream.points import ParseResult, Rejection
+
+CHUNK_POINTS: Final = 1000
+EXTENSIONS: Final = frozenset({".json", ".jsonl", ".ndjson"})
+_TAKEOUT_FOLDERS: Final = frozenset(
+    {"all data", "fit", "google fit", "takeout", "all sessions", "daily activity metrics"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A file or line that could not be decoded: where, why, and its bytes (for a DLQ)."""
+
+    where: str
+    rejection: Rejection
+    raw: bytes
+
+
+def iter_events(paths: Sequence[str], user: str | None = None) -> Iterator[tuple[str | None, Any]]:
+    """(user id, event) pairs from files, folders and ``-``.
+
+    The event is a JSON value in a contract shape (``user_id`` set where known), or an
+    ``Unreadable`` when the input was not JSON.
+    """
+    for path in paths:
+        if path == "-":
+            yield from _lines(sys.stdin.buffer, "<stdin>", user, None)
+            continue
+        target = Path(path)
+        files = sorted(_walk(target)) if target.is_dir() else [target]
+        for file in files:
+            yield from _file(file, user)
+
+
+def iter_results(
+    paths: Sequence[str], user: str | None = None, now_ns: int | None = None
+) -> Iterator[ParseResult]:
+    """Every input parsed: one ``ParseResult`` per event (or per unreadable file or line)."""
+    now = time.time_ns() if now_ns is None else now_ns
+    for user_id, event in iter_events(paths, user):
+        if isinstance(event, Unreadable):
+            yield ParseResult(rejections=[event.rejection])
+        else:
+            yield parse_obj(event, user_id, now_ns=now)
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    for path in folder.rglob("*"):
+        relative = path.relative_to(folder).parts
+        hidden = any(part.startswith(".") for part in relative)
+        if path.suffix.lower() in EXTENSIONS and not hidden and path.is_file():
+            yield path
+
+
+def _file(file: Path, user: str | None) -> Iterator[tuple[str | None, Any]]:
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        rejection = Rejection(errors.INVALID_JSON, f"{file}: cannot read: {exc.strerror}", user)
+        yield user, Unreadable(str(file), rejection, b"")
+        return
+    takeout_user = user or _takeout_user(file)
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        if (data.count(b"\n") > 1 and file.suffix.lower() != ".json") or _looks_like_lines(data):
+            yield from _lines(iter(data.splitlines(keepends=True)), str(file), user, takeout_user)
+        else:
+            yield user, Unreadable(str(file), _undecodable(data, f"{file}: {exc}", user), data)
+        return
+    yield from _events(value, user, takeout_user)
+
+
+def _looks_like_lines(data: bytes) -> bool:
+    """A ``.json`` file may still hold JSON lines: several lines that each start an object."""
+    lines = [line for line in data.splitlines()[:3] if line.strip()]
+    return len(lines) > 1 and all(line.lstrip()[:1] in (b"{", b"[") for line in lines)
+
+
+def _lines(
+    stream: Iterator[bytes] | Any, where: str, user: str | None, takeout_user: str | None
+) -> Iterator[tuple[str | None, Any]]:
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            detail = f"{where} line {number}: {exc}"
+            yield user, Unreadable(f"{where}:{number}", _undecodable(line, detail, user), line)
+            continue
+        yield from _events(value, user, takeout_user)
+
+
+def _events(
+    value: Any, user: str | None, takeout_user: str | None
+) -> Iterator[tuple[str | None, Any]]:
+    items = value if type(value) is list else [value]
+    for item in items:
+        if type(item) is not dict:
+            yield user, item
+            continue
+        own = item.get("user_id")
+        if type(own) is str and own:
+            uid: str | None = own
+        elif "Data Points" in item:
+            uid = takeout_user
+        else:
+            uid = user
+        if uid is not None and own != uid:
+            item = {"user_id": uid, **{k: v for k, v in item.items() if k != "user_id"}}
+        yield from _chunks(uid, item)
+
+
+def _chunks(uid: str | None, item: dict[str, Any]) -> Iterator[tuple[str | None, Any]]:
+    """Cuts a long point list into events of ``CHUNK_POINTS``; an empty one yields nothing."""
+    for key in ("Data Points", "point"):
+        points = item.get(key)
+        if type(points) is list:
+            if not points:
+                return
+            for offset in range(0, len(points), CHUNK_POINTS):
+                yield uid, {**item, key: points[offset : offset + CHUNK_POINTS]}
+            return
+    yield uid, item
+
+
+def _takeout_user(file: Path) -> str | None:
+    for folder in file.resolve().parents:
+        if folder.name and folder.name.lower() not in _TAKEOUT_FOLDERS:
+            return folder.name
+    return None
+
+
+def _undecodable(data: bytes, detail: str, user: str | None) -> Rejection:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return Rejection(errors.NOT_UTF8, f"{detail.split(':')[0]}: not UTF-8 at {bad.start}", user)
+    return Rejection(errors.INVALID_JSON, detail, user)

@@ -1,0 +1,252 @@
+"""Google Fit shapes: a single point, a REST ``Dataset``, a Takeout body, an aggregate response.
+
+A well-formed Dataset or Takeout body (one data type, valid times and values) is converted column by
+column: a few list comprehensions feed ``numpy.array`` and the checks run vectorised, so a 100-point
+message costs little more than decoding it. Anything unusual (mixed types, a bad point) falls back
+to the per-point path, which rejects only the broken points and keeps the rest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Final
+
+import numpy as np
+
+from stream.parsing import errors, times
+from stream.parsing.collect import Collector
+from stream.points import DATA_TYPE_CHANNELS, Channel, ParseResult, PointBatch
+
+MANUAL_MARK: Final = "user_input"  # Google Fit names manually entered streams ``...:user_input``
+UNKNOWN_SOURCE: Final = "unknown"
+
+_TIME_TYPES: Final = frozenset({int, str})
+_STEP_TYPES: Final = frozenset({int})
+_REAL_TYPES: Final = frozenset({int, float})
+_FAST_ERRORS: Final = (KeyError, TypeError, IndexError, ValueError, OverflowError, AttributeError)
+
+
+def stream_data_type(source: str | None) -> str | None:
+    """The data type named inside a data stream id (``derived:<type>:<app>:...``)."""
+    if source is None:
+        return None
+    parts = source.split(":", 2)
+    return parts[1] if len(parts) > 2 and parts[0] in ("raw", "derived") else None
+
+
+def parse_point(point: dict[str, Any], user_id: str, now_ns: int) -> ParseResult:
+    """One single-point event: the lean path (no grouping, no columns to build)."""
+    try:
+        parsed = _point(point, None, None, now_ns)
+    except errors.PointError as exc:
+        return ParseResult(rejections=[exc.rejection(user_id)])
+    if parsed is None:
+        return ParseResult(ignored=1)
+    channel, source, manual, start, end, value = parsed
+    return ParseResult(
+        batches=[
+            PointBatch(
+                user_id,
+                channel,
+                source,
+                np.array((start,), dtype=np.int64),
+                np.array((end,), dtype=np.int64),
+                np.array((value,), dtype=np.float64),
+                manual,
+            )
+        ]
+    )
+
+
+def parse_points(
+    points: Sequence[Any],
+    user_id: str,
+    stream_source: str | None,
+    now_ns: int,
+    maybe_manual: bool = True,
+) -> ParseResult:
+    """The points of one data stream (a Dataset's ``point`` or a Takeout body's ``Data Points``)."""
+    if not points:
+        return ParseResult()
+    if stream_source is not None:
+        try:
+            fast = _columns(points, user_id, stream_source, now_ns, maybe_manual)
+        except _FAST_ERRORS:
+            fast = None
+        if fast is not None:
+            return fast
+    return _one_by_one(points, user_id, stream_source, now_ns)
+
+
+def _columns(
+    points: Sequence[Any], user_id: str, source: str, now_ns: int, maybe_manual: bool
+) -> ParseResult | None:
+    """Column-wise conversion of a clean stream; None when the per-point path must decide."""
+    first = points[0]
+    data_type = first["dataTypeName"]
+    count = len(points)
+    if [p["dataTypeName"] for p in points].count(data_type) != count:
+        return None
+    channel = DATA_TYPE_CHANNELS.get(data_type)
+    if channel is None:
+        return ParseResult(ignored=count)
+    starts = [p["startTimeNanos"] for p in points]
+    ends = [p["endTimeNanos"] for p in points]
+    key = "intVal" if channel is Channel.STEPS else "fpVal"
+    if "value" in first:
+        values = [p["value"][0][key] for p in points]
+    else:
+        values = [p["fitValue"][0]["value"][key] for p in points]
+    if not set(map(type, starts)).union(map(type, ends)) <= _TIME_TYPES:
+        return None
+    if not set(map(type, values)) <= (_STEP_TYPES if channel is Channel.STEPS else _REAL_TYPES):
+        return None
+    start = np.array(starts, dtype=np.int64)
+    end = np.array(ends, dtype=np.int64)
+    value = np.array(values, dtype=np.float64)
+    bad = (start < times.MIN_NS) | (end < start) | (end > now_ns + times.MAX_AHEAD_NS)
+    bad |= ~(value >= 0.0) | (value == math.inf)
+    if bad.any():
+        return None
+    manual = MANUAL_MARK in source
+    if maybe_manual and not manual:
+        flags = np.array([MANUAL_MARK in str(p.get("originDataSourceId", "")) for p in points])
+        if flags.any():
+            keep = ~flags
+            return ParseResult(
+                batches=[
+                    PointBatch(user_id, channel, source, start[keep], end[keep], value[keep]),
+                    PointBatch(
+                        user_id, channel, source, start[flags], end[flags], value[flags], True
+                    ),
+                ]
+            )
+    return ParseResult(batches=[PointBatch(user_id, channel, source, start, end, value, manual)])
+
+
+def _one_by_one(
+    points: Sequence[Any], user_id: str, stream_source: str | None, now_ns: int
+) -> ParseResult:
+    collector = Collector(user_id)
+    default_type = stream_data_type(stream_source)
+    for index, point in enumerate(points):
+        try:
+            parsed = _point(point, stream_source, default_type, now_ns)
+        except errors.PointError as exc:
+            collector.result.rejections.append(exc.rejection(user_id, f"point {index}"))
+            continue
+        if parsed is None:
+            collector.result.ignored += 1
+        else:
+            collector.add(*parsed)
+    return collector.finish()
+
+
+def _point(
+    point: object, stream_source: str | None, default_type: str | None, now_ns: int
+) -> tuple[Channel, str, bool, int, int, float] | None:
+    """One point checked field by field; None for a data type LifeUp does not use."""
+    if type(point) is not dict:
+        raise errors.PointError(errors.BAD_TYPE, f"a point is a {type(point).__name__}")
+    data_type = point.get("dataTypeName", default_type)
+    if data_type is None:
+        raise errors.PointError(errors.MISSING_FIELD, "dataTypeName is missing")
+    if type(data_type) is not str:
+        raise errors.PointError(errors.BAD_TYPE, "dataTypeName is not text")
+    channel = DATA_TYPE_CHANNELS.get(data_type)
+    if channel is None:
+        return None
+    start = times.to_ns(_required(point, "startTimeNanos"), "startTimeNanos")
+    end = times.to_ns(_required(point, "endTimeNanos"), "endTimeNanos")
+    times.check_span(start, end, now_ns)
+    value = _value(point, channel)
+    origin = point.get("originDataSourceId")
+    origin = origin if type(origin) is str else ""
+    source = stream_source
+    if source is None:
+        own = point.get("dataSourceId")
+        source = own if type(own) is str and own else origin or UNKNOWN_SOURCE
+    manual = MANUAL_MARK in source or MANUAL_MARK in origin
+    return channel, source, manual, start, end, value
+
+
+def _required(point: dict[str, Any], field: str) -> object:
+    value = point.get(field)
+    if value is None:
+        raise errors.PointError(errors.MISSING_FIELD, f"{field} is missing")
+    return value
+
+
+def _value(point: dict[str, Any], channel: Channel) -> float:
+    """The point's number: ``value[0]`` (REST) or ``fitValue[0].value`` (Takeout)."""
+    if "value" in point:
+        entries, wrapped = point["value"], False
+    elif "fitValue" in point:
+        entries, wrapped = point["fitValue"], True
+    else:
+        raise errors.PointError(errors.MISSING_FIELD, "value is missing")
+    if type(entries) is not list or not entries:
+        raise errors.PointError(errors.BAD_TYPE, "value is not a non-empty list")
+    entry = entries[0]
+    if wrapped and type(entry) is dict:
+        entry = entry.get("value")
+    if type(entry) is not dict:
+        raise errors.PointError(errors.BAD_TYPE, "value[0] is not an object")
+    steps = channel is Channel.STEPS
+    first, second = ("intVal", "fpVal") if steps else ("fpVal", "intVal")
+    raw = entry.get(first, entry.get(second))
+    if raw is None:
+        raise errors.PointError(errors.MISSING_FIELD, f"value[0] has no {first}")
+    if type(raw) is int:
+        try:
+            number = float(raw)
+        except OverflowError:
+            raise errors.PointError(errors.BAD_TYPE, "value is too large") from None
+    elif type(raw) is float:
+        number = raw
+    else:
+        raise errors.PointError(errors.BAD_TYPE, f"value is a {type(raw).__name__}, not a number")
+    if not math.isfinite(number):
+        raise errors.PointError(errors.NON_FINITE, f"value {number} is not finite")
+    if number < 0:
+        raise errors.PointError(errors.NEGATIVE_VALUE, f"value {number} is negative")
+    if steps and not number.is_integer():
+        raise errors.PointError(errors.BAD_TYPE, f"steps {number} are not a whole number")
+    return number
+
+
+def stream_points(
+    obj: dict[str, Any], points_key: str, source_key: str
+) -> tuple[list[Any], str | None]:
+    """The point list and stream id of a Dataset or Takeout body, checked for type.
+
+    Without a stream id each point's own ``dataSourceId``/``originDataSourceId`` names its source.
+    """
+    points = obj.get(points_key)
+    if type(points) is not list:
+        raise errors.PointError(errors.BAD_TYPE, f"{points_key!r} is not a list")
+    source = obj.get(source_key)
+    if source == "":
+        source = None
+    elif source is not None and type(source) is not str:
+        raise errors.PointError(errors.BAD_TYPE, f"{source_key!r} is not text")
+    return points, source
+
+
+def aggregate_datasets(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    """The datasets of an aggregate response (``bucket`` → ``dataset``), checked for type."""
+    buckets = obj.get("bucket")
+    if type(buckets) is not list:
+        raise errors.PointError(errors.BAD_TYPE, "'bucket' is not a list")
+    datasets: list[dict[str, Any]] = []
+    for bucket in buckets:
+        if type(bucket) is not dict or type(bucket.get("dataset", [])) is not list:
+            raise errors.PointError(
+                errors.BAD_TYPE, "a bucket is not an object with a dataset list"
+            )
+        for dataset in bucket.get("dataset", []):
+            if type(dataset) is not dict:
+                raise errors.PointError(errors.BAD_TYPE, "a dataset is not an object")
+            datasets.append(dataset)
+    return datasets

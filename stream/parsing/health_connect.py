@@ -1,0 +1,126 @@
+"""Health Connect records (Steps, Distance, Speed) serialised with the Jetpack records' field names.
+
+The source of a record is ``metadata.dataOrigin`` (the writing app's package). A record entered by
+hand (``recordingMethod`` ``MANUAL_ENTRY``) is flagged manual and its source gets the suffix
+``:user_input``, as Google Fit names manual streams, so source ranking can tell it from the same
+app's automatic records and a typed-in number is never hidden behind (or hides) measured data.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Final
+
+from stream.parsing import errors, times
+from stream.parsing.collect import Collector
+from stream.points import Channel, ParseResult
+
+DEFAULT_ORIGIN: Final = "health_connect"
+_MANUAL: Final = frozenset({"MANUAL_ENTRY", "RECORDING_METHOD_MANUAL_ENTRY", 3})
+_TYPES: Final[dict[str, Channel]] = {
+    "Steps": Channel.STEPS,
+    "StepsRecord": Channel.STEPS,
+    "Distance": Channel.DISTANCE,
+    "DistanceRecord": Channel.DISTANCE,
+    "Speed": Channel.SPEED,
+    "SpeedRecord": Channel.SPEED,
+}
+
+
+def is_record(obj: dict[str, Any]) -> bool:
+    return "recordType" in obj
+
+
+def parse_records(records: list[Any], user_id: str, now_ns: int) -> ParseResult:
+    """Records of one user; a broken record (or speed sample) is rejected alone."""
+    collector = Collector(user_id)
+    for index, record in enumerate(records):
+        where = f"record {index}" if len(records) > 1 else "record"
+        try:
+            _record(record, collector, now_ns, where)
+        except errors.PointError as exc:
+            collector.result.rejections.append(exc.rejection(user_id, where))
+    return collector.finish()
+
+
+def _record(record: object, collector: Collector, now_ns: int, where: str) -> None:
+    if type(record) is not dict:
+        raise errors.PointError(errors.BAD_TYPE, f"a record is a {type(record).__name__}")
+    kind = record.get("recordType")
+    if type(kind) is not str:
+        raise errors.PointError(errors.BAD_TYPE, "recordType is missing or not text")
+    channel = _TYPES.get(kind)
+    if channel is None:
+        collector.result.ignored += 1
+        return
+    start = times.rfc3339_ns(record.get("startTime"), "startTime")
+    end = times.rfc3339_ns(record.get("endTime"), "endTime")
+    times.check_span(start, end, now_ns)
+    source, manual = _origin(record.get("metadata"))
+    if channel is Channel.STEPS:
+        count = _number(record.get("count"), "count", whole=True)
+        collector.add(channel, source, manual, start, end, count)
+    elif channel is Channel.DISTANCE:
+        length = record.get("distance")
+        metres = length.get("inMeters") if type(length) is dict else length
+        collector.add(channel, source, manual, start, end, _number(metres, "distance.inMeters"))
+    else:
+        _speed_samples(record.get("samples"), collector, source, manual, now_ns, where)
+
+
+def _speed_samples(
+    samples: object, collector: Collector, source: str, manual: bool, now_ns: int, where: str
+) -> None:
+    if samples is None:
+        raise errors.PointError(errors.MISSING_FIELD, "samples is missing")
+    if type(samples) is not list:
+        raise errors.PointError(errors.BAD_TYPE, "samples is not a list")
+    for index, sample in enumerate(samples):
+        try:
+            if type(sample) is not dict:
+                raise errors.PointError(errors.BAD_TYPE, "a sample is not an object")
+            at = times.rfc3339_ns(sample.get("time"), "time")
+            times.check_span(at, at, now_ns)
+            speed = sample.get("speed")
+            value = speed.get("inMetersPerSecond") if type(speed) is dict else speed
+            mps = _number(value, "speed.inMetersPerSecond")
+        except errors.PointError as exc:
+            collector.result.rejections.append(
+                exc.rejection(collector.user_id, f"{where} sample {index}")
+            )
+            continue
+        collector.add(Channel.SPEED, source, manual, at, at, mps)
+
+
+def _origin(metadata: object) -> tuple[str, bool]:
+    """(source, manual) from ``metadata``; the origin may be a package name or a DataOrigin."""
+    if type(metadata) is not dict:
+        return DEFAULT_ORIGIN, False
+    origin = metadata.get("dataOrigin")
+    if type(origin) is dict:
+        origin = origin.get("packageName")
+    source = origin if type(origin) is str and origin else DEFAULT_ORIGIN
+    method = metadata.get("recordingMethod")
+    manual = type(method) in (str, int) and method in _MANUAL
+    return (f"{source}:user_input" if manual else source), manual
+
+
+def _number(value: object, field: str, whole: bool = False) -> float:
+    if value is None:
+        raise errors.PointError(errors.MISSING_FIELD, f"{field} is missing")
+    if type(value) is int:
+        try:
+            number = float(value)
+        except OverflowError:
+            raise errors.PointError(errors.BAD_TYPE, f"{field} is too large") from None
+    elif type(value) is float:
+        number = value
+    else:
+        raise errors.PointError(errors.BAD_TYPE, f"{field} is a {type(value).__name__}")
+    if not math.isfinite(number):
+        raise errors.PointError(errors.NON_FINITE, f"{field} {number} is not finite")
+    if number < 0:
+        raise errors.PointError(errors.NEGATIVE_VALUE, f"{field} {number} is negative")
+    if whole and not number.is_integer():
+        raise errors.PointError(errors.BAD_TYPE, f"{field} {number} is not a whole number")
+    return number
