@@ -1,0 +1,1 @@
+"""LifeUp's HTTP API (``lifeup api``): scoring, publishing, alerts, health and a page for people."""
