@@ -1,0 +1,1 @@
+"""Building blocks of the simulator; ``model_export.simulate`` is the entry point others call."""
