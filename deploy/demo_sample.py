@@ -16,8 +16,8 @@ from typing import Any, TextIO
 import orjson
 
 
-def write_jsonl(events: Iterable[dict[str, Any]], out: TextIO) -> int:
-    """One contract-shape event per line; returns the count written."""
+def write_jsonl(events: Iterable[dict[str, Any] | list[dict[str, Any]]], out: TextIO) -> int:
+    """One message per line (an event, or a list of Health Connect records); returns the count."""
     count = 0
     for event in events:
         out.write(orjson.dumps(event).decode("utf-8"))
