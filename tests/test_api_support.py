@@ -55,3 +55,36 @@ def step_point(user: str, start_s: int, seconds: int, steps: int) -> dict[str, A
             "derived:com.google.step_count.delta:com.google.android.gms:estimated_steps"
         ),
     }
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """The app under a real uvicorn on a free loopback port (in a thread); yields its base URL."""
+    import threading
+    import time
+
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def walk_hour(user: str, hour_s: int, cadence: int, minutes: int = 40) -> list[dict[str, Any]]:
+    """A user's minute step deltas for part of an hour at a steady ``cadence`` (± a little)."""
+    return [
+        step_point(user, hour_s + 60 * m, 60, cadence + (m * 7) % 11 - 5) for m in range(minutes)
+    ]

@@ -23,6 +23,7 @@ from stream.api.models import (
     TotalsOut,
     WindowVerdict,
 )
+from stream.api.services import model_version
 from stream.points import ParseResult
 from stream.scoring.base import THRESHOLD, WindowScore
 from stream.windows import Window
@@ -166,7 +167,7 @@ def score_response(
 
     grid = getattr(detector, "grid", DEFAULT_GRID)
     run = score_results(results, detector, grid)
-    version = str(detector.model_version)
+    version = model_version(detector)
     windows = [verdict(w, s, version, series=series, bin_s=grid.bin_s) for w, s in run.verdicts]
     counts = run.outcomes.as_labels()
     return ScoreResponse(

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import threading
 import time
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 from starlette.concurrency import run_in_threadpool
@@ -28,10 +28,16 @@ KAFKA_TIMEOUT_S = 3.0
 PUBLISH_TIMEOUT_S = 10.0
 
 
-class Detector(WindowScorer, Protocol):
-    """A scorer that also names the model version written into alerts."""
+Detector = WindowScorer
 
-    model_version: str
+
+def model_version(detector: WindowScorer) -> str:
+    """The version written into alerts (``model_version``, or the detector's ``version``)."""
+    for name in ("model_version", "version"):
+        value = getattr(detector, name, None)
+        if isinstance(value, str) and value:
+            return value
+    return "unknown"
 
 
 def producer_config(settings: Settings) -> dict[str, Any]:
@@ -85,7 +91,7 @@ class Services:
     def model_check(self) -> Check:
         if self._detector is None:
             return Check(ok=False, detail=self._detector_error)
-        return Check(ok=True, detail=f"model {self._detector.model_version} loaded")
+        return Check(ok=True, detail=f"model {model_version(self._detector)} loaded")
 
     # -- kafka -------------------------------------------------------------------------------
     def producer(self) -> Any:

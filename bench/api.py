@@ -1,0 +1,134 @@
+"""``lifeup bench api``: ``POST /v1/score`` on one user-day of events, against the earlier method.
+
+The API runs under a real uvicorn (a child process on a free loopback port), the client is one
+httpx connection sending the same user-day of simulated phone syncs (Google Fit REST Datasets)
+again and again, each request answered with every window scored.
+
+The baseline is the earlier system's method (``model_export.seed_method``) on the same events:
+the old API took one request per user-hour, so covering the same user-day takes one call per
+hour, timed in-process with no HTTP at all (which flatters the baseline).
+``speedup_vs_seed_method`` = ``score_rps`` / ``seed_method_rps``, both in user-days per second.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+import httpx
+import numpy as np
+import orjson
+
+KEY = "bench-key"
+SEED = 7
+BUDGET_S = 12.0  # per measured side
+MAX_REQUESTS = 400
+
+
+def one_user_day() -> list[dict[str, Any]]:
+    from model_export.simulate import simulate
+
+    events: list[dict[str, Any]] = simulate(1, 1, SEED, cheats=False, legit_unusual=False).events
+    return events
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start_api(port: int) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, LIFEUP_API_KEYS=KEY, LIFEUP_KAFKA_BOOTSTRAP="127.0.0.1:1")
+    command = [sys.executable, "-m", "uvicorn", "--factory", "stream.api.app:create_app"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _wait_ready(client: httpx.Client, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"the API exited: {process.stderr.read().decode() if process.stderr else ''}"
+            )
+        try:
+            if client.get("/readyz").json()["checks"]["model"]["ok"]:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("the API did not load its model within 60 s")
+
+
+def _time_api(body: bytes, port: int) -> tuple[list[float], dict[str, Any]]:
+    process = _start_api(port)
+    try:
+        headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            _wait_ready(client, process)
+            last: dict[str, Any] = {}
+            for _ in range(10):  # warm-up: imports, onnxruntime arenas, connection
+                answer = client.post("/v1/score", content=body, headers=headers)
+                answer.raise_for_status()
+                last = answer.json()
+            latencies = []
+            end = time.perf_counter() + BUDGET_S
+            while time.perf_counter() < end and len(latencies) < MAX_REQUESTS:
+                started = time.perf_counter()
+                client.post("/v1/score", content=body, headers=headers).raise_for_status()
+                latencies.append(time.perf_counter() - started)
+        return latencies, last
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _time_seed(events: list[dict[str, Any]]) -> tuple[list[float], int]:
+    from model_export.seed_method import load_weights, requests_from_events, seed_detect
+
+    requests = list(requests_from_events(events).values())
+    weights = load_weights()
+    for request in requests[:3]:
+        seed_detect(request, weights)  # warm-up
+    durations = []
+    end = time.perf_counter() + BUDGET_S
+    while time.perf_counter() < end and len(durations) < MAX_REQUESTS:
+        started = time.perf_counter()
+        for request in requests:
+            seed_detect(request, weights)
+        durations.append(time.perf_counter() - started)
+    return durations, len(requests)
+
+
+def run() -> dict[str, float | int | str]:
+    events = one_user_day()
+    body = orjson.dumps(events)
+    latencies, answer = _time_api(body, _free_port())
+    seed, hours = _time_seed(events)
+    score_rps = len(latencies) / sum(latencies)
+    seed_rps = len(seed) / sum(seed)
+    return {
+        "events_per_request": len(events),
+        "points_per_request": sum(len(e.get("point", [])) for e in events),
+        "request_bytes": len(body),
+        "windows_per_request": len(answer.get("windows", [])),
+        "requests": len(latencies),
+        "score_rps": round(score_rps, 1),
+        "score_p50_ms": round(float(np.percentile(latencies, 50)) * 1000, 2),
+        "score_p99_ms": round(float(np.percentile(latencies, 99)) * 1000, 2),
+        "score_p99_target_ms": 50.0,
+        "seed_method_calls_per_user_day": hours,
+        "seed_method_rps": round(seed_rps, 2),
+        "seed_method_p99_ms": round(float(np.percentile(seed, 99)) * 1000, 2),
+        "speedup_vs_seed_method": round(score_rps / seed_rps, 1),
+        "speedup_target": 20.0,
+    }
