@@ -38,7 +38,13 @@ def parse_message(
         except UnicodeDecodeError as bad:
             return _rejected(errors.NOT_UTF8, f"not UTF-8 at byte {bad.start}", key_user)
         return _rejected(errors.INVALID_JSON, f"not JSON: {exc}", key_user)
-    return parse_obj(obj, key_user, now_ns=now_ns, maybe_manual=b"user_input" in raw)
+    now = time.time_ns() if now_ns is None else now_ns
+    if type(obj) is list:
+        result = ParseResult()
+        for element in obj:
+            result.extend(_event(element, key_user, now, raw))
+        return result
+    return _event(obj, key_user, now, raw)
 
 
 def parse_obj(
@@ -46,23 +52,22 @@ def parse_obj(
     default_user: str | None = None,
     *,
     now_ns: int | None = None,
-    maybe_manual: bool = True,
 ) -> ParseResult:
     """An already-decoded event (or JSON array of events); ``default_user`` plays the Kafka key.
 
     ``now_ns`` (Unix nanoseconds, default: the clock) bounds times in the future.
-    ``maybe_manual=False`` lets a caller that knows the text has no ``user_input`` skip that scan.
     """
     now = time.time_ns() if now_ns is None else now_ns
     if type(obj) is list:
         result = ParseResult()
         for element in obj:
-            result.extend(_event(element, default_user, now, maybe_manual))
+            result.extend(_event(element, default_user, now, None))
         return result
-    return _event(obj, default_user, now, maybe_manual)
+    return _event(obj, default_user, now, None)
 
 
-def _event(obj: object, default_user: str | None, now_ns: int, maybe_manual: bool) -> ParseResult:
+def _event(obj: object, default_user: str | None, now_ns: int, raw: bytes | None) -> ParseResult:
+    """One event; ``raw`` (the message's bytes, if known) lets a Dataset skip the manual scan."""
     if type(obj) is not dict:
         return _rejected(errors.UNKNOWN_SHAPE, f"a JSON {_json_type(obj)}, not an event", None)
     user = obj.get("user_id")
@@ -73,14 +78,15 @@ def _event(obj: object, default_user: str | None, now_ns: int, maybe_manual: boo
     elif type(user) is not str:
         return _rejected(errors.BAD_TYPE, "user_id is not text", default_user)
     try:
-        return _shape(obj, user, now_ns, maybe_manual)
+        return _shape(obj, user, now_ns, raw)
     except errors.PointError as exc:
         return ParseResult(rejections=[exc.rejection(user)])
 
 
-def _shape(obj: dict[str, Any], user: str, now_ns: int, maybe_manual: bool) -> ParseResult:
+def _shape(obj: dict[str, Any], user: str, now_ns: int, raw: bytes | None) -> ParseResult:
     if "dataTypeName" in obj and "point" not in obj:
         return google_fit.parse_point(obj, user, now_ns)
+    maybe_manual = raw is None or google_fit.MANUAL_MARK.encode() in raw
     if "point" in obj:
         points, source = google_fit.stream_points(obj, "point", "dataSourceId")
         _check_count(len(points))

@@ -22,7 +22,7 @@ MAX_AHEAD_NS: Final = (
 )  # clocks drift and zones confuse, but not by more than a day
 INT64_MAX: Final = 2**63 - 1
 
-_DECIMAL = re.compile(r"-?[0-9]{1,19}")
+_DECIMAL = re.compile(r"-?[0-9]{1,40}")
 _RFC3339 = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})"
     r"(?:\.([0-9]{1,9}))?(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))"
