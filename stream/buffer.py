@@ -1,0 +1,777 @@
+"""One user's incremental buffer on the event-time grid, and the windows it completes.
+
+Lifecycle (like a Bytewax stateful operator): ``add`` a batch of points, ``pop_complete`` the
+windows event time has finished, ``flush`` on wall-clock idleness, ``to_bytes``/``from_bytes``
+for the worker's changelogged table, and drop the object to expire the user.
+
+Rules (the README copies them):
+
+- **Bins.** Step and distance deltas are spread over the bins their ``[start, end)`` overlaps in
+  proportion to the overlap (whole steps by largest remainder, metres in float64), so totals are
+  conserved exactly; a zero-length delta lies wholly in its bin. A speed sample is counted once,
+  in the bin of its midpoint.
+- **Which source counts.** Per bin and channel only the highest-ranked source that touched it
+  counts; its points there add up, a lower source's contribution is shadowed, and a higher source
+  arriving later replaces the bin's contents. The result does not depend on arrival order.
+  Equal ranks are ordered by the source id, so the order is total.
+- **Duplicates.** A point arriving again (same channel, source, start and end) counts once: a
+  compact 6-byte key per held point, pruned with the ring. A point whose bins are all shadowed
+  by a better source is also counted ``duplicate``.
+- **Event time.** The watermark is the latest point end seen. A window ``[s, e)`` is complete
+  when the watermark reaches ``e + lateness``; it is emitted once, in order, and only if it holds
+  data. A point whose bins are all in emitted windows is ``late``; a straddling point keeps its
+  part in open windows. A batch is applied as one unit: its lateness is judged against the state
+  before it, so the order of points inside a batch never matters.
+- **Speed.** Within a bin, the mean of the best source's samples. Between samples at most
+  ``speed_gap_s`` apart the speed is interpolated linearly when the window is emitted, also across
+  window edges (the last sample before the window, samples after it that have arrived); a longer
+  gap stays missing (mask False), never invented.
+- **Memory.** Only bins of open windows are held (a ring of at most ``window + lateness`` bins, 20
+  bytes each, grown as event time advances and cut as windows close), so state per user is
+  bounded however long the stream; the worker expires idle users by wall clock itself.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from stream import interpolation as ip
+from stream.grid import DEFAULT_GRID, GridSpec
+from stream.points import Channel, PointBatch
+from stream.windows import Window, WindowTotals
+
+STEPS: Final = int(Channel.STEPS)
+DISTANCE: Final = int(Channel.DISTANCE)
+SPEED: Final = int(Channel.SPEED)
+
+RECORD: Final = np.dtype(
+    [("dist", "<f8"), ("steps", "<i4"), ("ssum", "<f4"), ("scnt", "u1"), ("src", "u1", (3,))]
+)
+"""One bin: metres, steps, speed sum and sample count of the winning source, and per channel the
+entry of the winning source (0: nothing touched the bin)."""
+REC: Final = RECORD.itemsize  # 20 bytes
+_SRC: Final = 17  # offset of the three source bytes inside a record
+_HEADER: Final = struct.Struct("<qdqqd")
+"""Emitted totals (steps, metres, speed samples) and the last emitted speed sample (bin, m/s)."""
+HEAD: Final = _HEADER.size
+_STEPS_AT: Final = struct.Struct("<i")
+_DIST_AT: Final = struct.Struct("<d")
+_SPEED_AT: Final = struct.Struct("<fB")
+_ENTRY: Final = struct.Struct("<BBBBi")
+"""Per source entry: priority (1 = lowest), channel, manual, flags (1 used, 2 shadowed), rank."""
+ENT: Final = _ENTRY.size
+_USED: Final = 1
+_SHADOWED: Final = 2
+_MAX_ENTRIES: Final = 255
+_MAX_SAMPLES: Final = 255  # speed samples per bin and source that enter the mean (>4 Hz)
+_KEY: Final = 6
+_NO_BIN: Final = -(1 << 62)
+_MAGIC: Final = b"LUB1"
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    """Point counts of one ``add`` by the outcome label of ``lifeup_events_total``."""
+
+    accepted: int = 0
+    duplicate: int = 0
+    late: int = 0
+
+
+_LATE1: Final = AddResult(late=1)
+_DUP1: Final = AddResult(duplicate=1)
+_OK1: Final = AddResult(accepted=1)
+
+
+class UserBuffer:
+    """The grid state of one user: open bins, point keys, source table, pending windows."""
+
+    __slots__ = (
+        "_base",
+        "_buf",
+        "_first",
+        "_keys",
+        "_manual",
+        "_meta",
+        "_names",
+        "_pending",
+        "_wm",
+        "grid",
+        "user_id",
+    )
+
+    def __init__(self, user_id: str, grid: GridSpec = DEFAULT_GRID) -> None:
+        if not 0 < grid.hop_bins <= grid.window_bins:
+            raise ValueError("hop_bins must be between 1 and window_bins")
+        self.user_id = user_id
+        self.grid = grid
+        self._base: int | None = None  # bin of the oldest window not yet emitted
+        self._wm = -1
+        self._first = -1
+        self._buf = bytearray(_HEADER.pack(0, 0.0, 0, _NO_BIN, 0.0))
+        self._keys = bytearray()
+        self._meta = bytearray(ENT)  # entry 0: "no source"
+        self._names: list[str] = [""]
+        self._manual: dict[int, int] | None = None  # window start bin -> manual points
+        self._pending: list[Window] | None = None
+
+    # ------------------------------------------------------------------ accessors
+
+    @property
+    def watermark_ns(self) -> int | None:
+        """Latest point end seen (event time), None before the first point."""
+        return self._wm if self._wm >= 0 else None
+
+    @property
+    def first_ns(self) -> int | None:
+        """Earliest point start accepted, None before the first point."""
+        return self._first if self._first >= 0 else None
+
+    @property
+    def held_bins(self) -> int:
+        """Bins held in the ring: bounded by window + lateness however long the stream."""
+        return (len(self._buf) - HEAD) // REC
+
+    @property
+    def has_open_data(self) -> bool:
+        """True while ``flush`` would emit something; a user without it can be dropped."""
+        return bool(self._pending) or self._ring_has_data()
+
+    def totals(self) -> WindowTotals:
+        """De-duplicated totals since creation: emitted windows plus the open bins."""
+        steps, dist, samples, _, _ = _HEADER.unpack_from(self._buf)
+        rec = self._records()
+        steps += int(rec["steps"].sum(dtype=np.int64))
+        dist += float(rec["dist"].sum())
+        samples += int(rec["scnt"].sum(dtype=np.int64))
+        return WindowTotals(steps=steps, distance_m=dist, speed_samples=samples)
+
+    def sources(self) -> tuple[list[str], list[str]]:
+        """(used, shadowed): sources counted in at least one bin, and those never counted."""
+        used = self._used_entries()
+        names_used: list[str] = []
+        names_shadowed: list[str] = []
+        for i in range(1, len(self._names)):
+            if i in used:
+                names_used.append(self._names[i])
+            else:
+                names_shadowed.append(self._names[i])
+        return sorted(set(names_used)), sorted(set(names_shadowed) - set(names_used))
+
+    # ------------------------------------------------------------------ adding points
+
+    def add(self, batch: PointBatch, rank: int) -> AddResult:
+        """Adds one batch (one channel, one source); cost grows with the bins its points touch."""
+        n = len(batch)
+        if n == 0:
+            return AddResult()
+        entry = self._entry(int(batch.channel), batch.source, rank, batch.manual)
+        if n == 1:
+            return self._add_one(
+                entry,
+                int(batch.channel),
+                int(batch.start_ns[0]),
+                int(batch.end_ns[0]),
+                float(batch.value[0]),
+                batch.manual,
+            )
+        return self._add_many(entry, int(batch.channel), batch)
+
+    def _add_one(
+        self, entry: int, channel: int, start: int, end: int, value: float, manual: bool
+    ) -> AddResult:
+        """The single-point event: plain Python ints and struct, no numpy on the common path."""
+        grid = self.grid
+        bin_ns = grid.bin_ns
+        first, last = ip.point_bins_one(start, end, bin_ns, channel == SPEED)
+        base = self._base
+        if base is None:
+            base = self._base = self._window_of(first)
+        elif last < base:
+            return _LATE1
+        key = ip.point_key(entry, start, end, last).to_bytes(_KEY, "little")
+        if self._has_key(key):
+            return _DUP1
+        if entry == 0:  # the source table is full: count it, never corrupt state
+            return _DUP1
+        wm = end if end > self._wm else self._wm
+        if first != last or first < base:
+            counted = self._deposit_many(
+                entry,
+                channel,
+                np.array((first,), np.int64),
+                np.array((last,), np.int64),
+                np.array((start,), np.int64),
+                np.array((end,), np.int64),
+                np.array((value,), np.float64),
+                wm,
+            )
+            accepted = bool(counted[0])
+        else:
+            if first - base >= self._cap():
+                self._advance(first, wm)
+                base = self._base_bin()
+            accepted = self._deposit_one(entry, channel, first - base, value)
+        if manual:
+            self._count_manual(first if first >= base else base)
+        if start < self._first or self._first < 0:
+            self._first = start
+        self._wm = wm
+        if accepted:
+            self._keys += key
+        if (base + grid.window_bins) * bin_ns + grid.lateness_ns <= wm:
+            self._advance(None, wm)
+        return _OK1 if accepted else _DUP1
+
+    def _deposit_one(self, entry: int, channel: int, rel: int, value: float) -> bool:
+        """Applies one single-bin contribution; False when a better source holds the bin."""
+        buf = self._buf
+        off = HEAD + rel * REC
+        if off >= len(buf):
+            buf.extend(bytes(off + REC - len(buf)))
+        holder = buf[off + _SRC + channel]
+        meta = self._meta
+        if holder != entry:
+            if holder and meta[holder * ENT] > meta[entry * ENT]:
+                meta[entry * ENT + 3] |= _SHADOWED
+                return False
+            if holder:
+                meta[holder * ENT + 3] |= _SHADOWED
+            buf[off + _SRC + channel] = entry
+            if channel == STEPS:
+                _STEPS_AT.pack_into(buf, off + 8, int(value))
+            elif channel == DISTANCE:
+                _DIST_AT.pack_into(buf, off, value)
+            else:
+                _SPEED_AT.pack_into(buf, off + 12, value, 1)
+            return True
+        if channel == STEPS:
+            _STEPS_AT.pack_into(buf, off + 8, _STEPS_AT.unpack_from(buf, off + 8)[0] + int(value))
+        elif channel == DISTANCE:
+            _DIST_AT.pack_into(buf, off, _DIST_AT.unpack_from(buf, off)[0] + value)
+        else:
+            total, count = _SPEED_AT.unpack_from(buf, off + 12)
+            if count < _MAX_SAMPLES:
+                _SPEED_AT.pack_into(buf, off + 12, total + value, count + 1)
+        return True
+
+    def _add_many(self, entry: int, channel: int, batch: PointBatch) -> AddResult:
+        """A batch of points, vectorised; lateness is judged once, against the state before it."""
+        start = np.asarray(batch.start_ns, dtype=np.int64)
+        end = np.asarray(batch.end_ns, dtype=np.int64)
+        value = np.asarray(batch.value, dtype=np.float64)
+        n = start.shape[0]
+        bin_ns = self.grid.bin_ns
+        first, last = ip.point_bins(start, end, bin_ns, channel == SPEED)
+        if self._base is None:
+            self._base = self._window_of(int(first.min()))
+        base = self._base
+        keep = last >= base
+        late = n - int(np.count_nonzero(keep))
+        if late:
+            start, end, value = start[keep], end[keep], value[keep]
+            first, last = first[keep], last[keep]
+        keys = ip.point_keys(entry, start, end, last)
+        fresh = self._fresh(keys)
+        duplicate = int(fresh.shape[0] - np.count_nonzero(fresh))
+        if duplicate:
+            start, end, value = start[fresh], end[fresh], value[fresh]
+            first, last, keys = first[fresh], last[fresh], keys[fresh]
+        wm = max(self._wm, int(end.max())) if end.shape[0] else self._wm
+        if start.shape[0] == 0 or entry == 0:
+            return AddResult(accepted=0, duplicate=duplicate + int(start.shape[0]), late=late)
+        counted = self._deposit_many(entry, channel, first, last, start, end, value, wm)
+        if self._meta[entry * ENT + 2]:
+            for b in first:
+                self._count_manual(max(int(b), base))
+        lo = int(start.min())
+        if lo < self._first or self._first < 0:
+            self._first = lo
+        self._wm = wm
+        accepted = int(np.count_nonzero(counted))
+        if accepted:
+            self._keys += _key_bytes(keys[counted])
+        self._advance(None, wm)
+        shadowed = int(counted.shape[0]) - accepted
+        return AddResult(accepted=accepted, duplicate=duplicate + shadowed, late=late)
+
+    def _deposit_many(
+        self,
+        entry: int,
+        channel: int,
+        first: ip.I64,
+        last: ip.I64,
+        start: ip.I64,
+        end: ip.I64,
+        value: ip.F64,
+        wm: int,
+    ) -> npt.NDArray[np.bool_]:
+        """Deposits points in chunks of one window of starts, closing windows no later chunk
+        touches, so a batch spanning days never holds more than a window or so of bins."""
+        base = self._base
+        assert base is not None
+        span = int(last.max()) - base
+        if span < 2 * self._cap():
+            return self._deposit_chunk(entry, channel, first, last, start, end, value)
+        order = np.argsort(first, kind="stable")
+        counted = np.zeros(first.shape[0], dtype=np.bool_)
+        sorted_first = first[order]
+        i = 0
+        while i < order.shape[0]:
+            chunk_start = int(sorted_first[i])
+            self._advance(chunk_start, wm)
+            j = int(np.searchsorted(sorted_first, chunk_start + self.grid.window_bins, "left"))
+            idx = order[i:j]
+            counted[idx] = self._deposit_chunk(
+                entry, channel, first[idx], last[idx], start[idx], end[idx], value[idx]
+            )
+            i = j
+        return counted
+
+    def _deposit_chunk(
+        self,
+        entry: int,
+        channel: int,
+        first: ip.I64,
+        last: ip.I64,
+        start: ip.I64,
+        end: ip.I64,
+        value: ip.F64,
+    ) -> npt.NDArray[np.bool_]:
+        """Applies the points' contributions bin by bin; returns which points count somewhere."""
+        base = self._base
+        assert base is not None
+        bin_ns = self.grid.bin_ns
+        n = first.shape[0]
+        single = bool((first == last).all())
+        if single:
+            point: ip.I64 | None = None
+            bins = first
+            if channel == STEPS:
+                share: npt.NDArray[np.float64] | ip.I64 = np.rint(value).astype(np.int64)
+            else:
+                share = value
+        else:
+            point, bins = ip.expand(first, last)
+            if channel == SPEED:  # not reached: a sample has one bin
+                share = value[point]
+            else:
+                overlap = ip.overlap_ns(start[point], end[point], bins, bin_ns)
+                duration = np.maximum((end - start)[point], 1)
+                overlap = np.where((end == start)[point], 1, overlap)
+                if channel == STEPS:
+                    share = ip.apportion_counts(
+                        np.rint(value).astype(np.int64)[point], point, overlap, duration
+                    )
+                else:
+                    share = ip.apportion_amounts(value[point], overlap, duration)
+            inside = bins >= base
+            if not inside.all():
+                point, bins, share = point[inside], bins[inside], share[inside]
+        rel = bins - base
+        lo = int(rel.min())
+        width = int(rel.max()) - lo + 1
+        need = HEAD + (lo + width) * REC
+        if need > len(self._buf):
+            self._buf.extend(bytes(need - len(self._buf)))
+        r = rel - lo
+        hits = np.bincount(r, minlength=width)
+        touched = np.flatnonzero(hits)
+        amount = np.bincount(r, weights=share, minlength=width)[touched]
+        rows = touched + lo
+        rec = self._records()
+        holders = rec["src"][rows, channel]
+        prio = np.frombuffer(self._meta, dtype=np.uint8)[0::ENT]
+        mine = prio[entry]
+        held_prio = prio[holders]
+        replace = (holders != entry) & (held_prio < mine)
+        same = holders == entry
+        lost = ~(replace | same)
+        if channel == STEPS:
+            col = rec["steps"]
+            col[rows[replace]] = np.rint(amount[replace]).astype(np.int32)
+            col[rows[same]] += np.rint(amount[same]).astype(np.int32)
+        elif channel == DISTANCE:
+            col_d = rec["dist"]
+            col_d[rows[replace]] = amount[replace]
+            col_d[rows[same]] += amount[same]
+        else:
+            counts = hits[touched]
+            col_s, col_c = rec["ssum"], rec["scnt"]
+            col_s[rows[replace]] = amount[replace]
+            col_c[rows[replace]] = np.minimum(counts[replace], _MAX_SAMPLES)
+            col_s[rows[same]] += amount[same]
+            col_c[rows[same]] = np.minimum(col_c[rows[same]] + counts[same], _MAX_SAMPLES)
+        if replace.any():
+            displaced = holders[replace]
+            rec["src"][rows[replace], channel] = entry
+            for old in np.unique(displaced[displaced != 0]):
+                self._meta[int(old) * ENT + 3] |= _SHADOWED
+        if not lost.any():
+            return np.ones(n, dtype=np.bool_)
+        self._meta[entry * ENT + 3] |= _SHADOWED
+        position = np.cumsum(hits > 0) - 1
+        pair_counts: npt.NDArray[np.bool_] = ~lost[position[r]]
+        if point is None:
+            return pair_counts
+        counted: npt.NDArray[np.bool_] = np.bincount(point, weights=pair_counts, minlength=n) > 0
+        return counted
+
+    # ------------------------------------------------------------------ windows
+
+    def pop_complete(self) -> list[Window]:
+        """Windows complete by event time since the last call, in order, each exactly once."""
+        if self._wm >= 0:
+            self._advance(None, self._wm)
+        pending = self._pending or []
+        self._pending = None
+        return pending
+
+    def flush(self) -> list[Window]:
+        """Every not-yet-emitted window that holds data (idle flush); their points become late."""
+        out = self.pop_complete()
+        while self._ring_has_data():
+            self._emit_or_skip()
+        out.extend(self._take_pending())
+        return out
+
+    def _take_pending(self) -> list[Window]:
+        pending = self._pending or []
+        self._pending = None
+        return pending
+
+    def _advance(self, upto_bin: int | None, wm: int) -> None:
+        """Emits windows complete under watermark ``wm``; with ``upto_bin``, only those whose
+        bins (and speed context) lie before it, as later points of the batch may still touch
+        the rest. Skips a run of empty windows in one jump."""
+        grid = self.grid
+        wb, hop, bin_ns = grid.window_bins, grid.hop_bins, grid.bin_ns
+        gap = grid.speed_gap_s // grid.bin_s
+        while self._base is not None:
+            base = self._base
+            if (base + wb) * bin_ns + grid.lateness_ns > wm:
+                return
+            if upto_bin is not None and base + wb + gap > upto_bin:
+                return
+            if not self._ring_has_data():
+                oldest_open = (wm - grid.lateness_ns) // bin_ns + 1 - wb
+                target = -(-oldest_open // hop) * hop
+                if upto_bin is not None:
+                    target = min(target, self._window_of(upto_bin))
+                self._skip_to(max(base, target))
+                return
+            self._emit_or_skip()
+
+    def _skip_to(self, new_base: int) -> None:
+        """Moves an empty ring to ``new_base`` (a window start): no window is lost."""
+        del self._buf[HEAD:]
+        self._base = new_base
+        self._prune_keys()
+
+    def _emit_or_skip(self) -> None:
+        """Emits the window at the ring's base if it holds data, then moves the ring one hop."""
+        base = self._base
+        assert base is not None
+        grid = self.grid
+        wb, hop = grid.window_bins, grid.hop_bins
+        gap = grid.speed_gap_s // grid.bin_s
+        rec = self._records()
+        held = rec.shape[0]
+        win = rec[:wb]
+        if win.shape[0] and bool(win["src"].any()):
+            window = self._build_window(base, rec[: wb + gap], win)
+            if self._pending is None:
+                self._pending = []
+            self._pending.append(window)
+        # the last speed sample leaving the ring is the left context of the next window
+        leaving = rec[:hop]
+        sampled = np.flatnonzero(leaving["scnt"])
+        if sampled.shape[0]:
+            k = int(sampled[-1])
+            mean = float(leaving["ssum"][k]) / int(leaving["scnt"][k])
+            last_sample = (base + k, mean)
+        else:
+            last_sample = None
+        del rec, win, leaving
+        if last_sample is not None:
+            steps, dist, samples, _, _ = _HEADER.unpack_from(self._buf)
+            _HEADER.pack_into(self._buf, 0, steps, dist, samples, *last_sample)
+        del self._buf[HEAD : HEAD + min(hop, held) * REC]
+        self._base = base + hop
+        if self._manual:
+            self._manual.pop(base, None)
+            if not self._manual:
+                self._manual = None
+        self._prune_keys()
+
+    def _build_window(
+        self, base: int, context: npt.NDArray[np.void], win: npt.NDArray[np.void]
+    ) -> Window:
+        """The model's view of the window at ``base``: O(window), once per window."""
+        grid = self.grid
+        wb = grid.window_bins
+        gap = grid.speed_gap_s // grid.bin_s
+        m = win.shape[0]
+        values = np.zeros((3, wb), dtype=np.float32)
+        mask = np.zeros((3, wb), dtype=np.bool_)
+        src = win["src"]
+        values[STEPS, :m] = win["steps"]
+        values[DISTANCE, :m] = win["dist"]
+        mask[STEPS, :m] = src[:, STEPS] != 0
+        mask[DISTANCE, :m] = src[:, DISTANCE] != 0
+        counts = context["scnt"]
+        at = np.flatnonzero(counts)
+        means = context["ssum"][at].astype(np.float64) / counts[at]
+        _, _, _, prev_bin, prev_mean = _HEADER.unpack_from(self._buf)
+        if prev_bin != _NO_BIN and base - prev_bin <= gap:
+            at = np.concatenate(([prev_bin - base], at))
+            means = np.concatenate(([prev_mean], means))
+        values[SPEED], mask[SPEED] = ip.interpolate_speed(at.astype(np.int64), means, wb, gap)
+        steps = int(win["steps"].sum(dtype=np.int64))
+        dist = float(win["dist"].sum())
+        samples = int(win["scnt"].sum(dtype=np.int64))
+        e_steps, e_dist, e_samples, p_bin, p_mean = _HEADER.unpack_from(self._buf)
+        _HEADER.pack_into(
+            self._buf, 0, e_steps + steps, e_dist + dist, e_samples + samples, p_bin, p_mean
+        )
+        for channel in range(3):
+            for holder in np.unique(src[:, channel]):
+                if holder:
+                    self._meta[int(holder) * ENT + 3] |= _USED
+        manual = self._manual.get(base, 0) if self._manual else 0
+        bin_ns = grid.bin_ns
+        return Window(
+            user_id=self.user_id,
+            start_ns=base * bin_ns,
+            end_ns=(base + wb) * bin_ns,
+            values=values,
+            mask=mask,
+            totals=WindowTotals(steps=steps, distance_m=dist, speed_samples=samples),
+            manual_points=manual,
+        )
+
+    # ------------------------------------------------------------------ helpers
+
+    def _base_bin(self) -> int:
+        base = self._base
+        assert base is not None
+        return base
+
+    def _cap(self) -> int:
+        """Bins the ring needs at most between events: one window plus the lateness."""
+        grid = self.grid
+        return grid.window_bins + -(-grid.lateness_s // grid.bin_s) + 1
+
+    def _window_of(self, bin_index: int) -> int:
+        """Start bin of the earliest window containing ``bin_index``."""
+        grid = self.grid
+        hop = grid.hop_bins
+        return -(-(bin_index - grid.window_bins + 1) // hop) * hop
+
+    def _records(self) -> npt.NDArray[np.void]:
+        return np.frombuffer(self._buf, dtype=RECORD, offset=HEAD)
+
+    def _ring_has_data(self) -> bool:
+        if len(self._buf) == HEAD:
+            return False
+        raw = np.frombuffer(self._buf, dtype=np.uint8, offset=HEAD).reshape(-1, REC)
+        return bool(raw[:, _SRC:].any())
+
+    def _count_manual(self, bin_index: int) -> None:
+        window = self._window_of(bin_index)
+        if self._base is not None:
+            window = max(window, self._base)
+        if self._manual is None:
+            self._manual = {}
+        self._manual[window] = self._manual.get(window, 0) + 1
+
+    def _entry(self, channel: int, source: str, rank: int, manual: bool) -> int:
+        """The source table index of (channel, source); 0 once 255 sources are in use."""
+        names = self._names
+        meta = self._meta
+        i = 0
+        while True:
+            try:
+                i = names.index(source, i + 1)
+            except ValueError:
+                break
+            if meta[i * ENT + 1] == channel:
+                return i
+        if len(names) > _MAX_ENTRIES:
+            return 0
+        names.append(sys.intern(source))
+        meta += _ENTRY.pack(0, channel, 1 if manual else 0, 0, max(min(rank, 2**31 - 1), -(2**31)))
+        self._reprioritise()
+        return len(names) - 1
+
+    def _reprioritise(self) -> None:
+        """Priority bytes from (rank, source id): a total order, so ties never depend on order."""
+        entries = range(1, len(self._names))
+        ranks = [_ENTRY.unpack_from(self._meta, i * ENT)[4] for i in entries]
+        order = sorted(entries, key=lambda i: (ranks[i - 1], self._names[i]))
+        for prio, i in enumerate(order, start=1):
+            self._meta[i * ENT] = prio
+
+    def _has_key(self, key: bytes) -> bool:
+        keys = self._keys
+        at = keys.find(key)
+        while at >= 0:
+            if at % _KEY == 0:
+                return True
+            at = keys.find(key, at + 1)
+        return False
+
+    def _fresh(self, keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
+        """Keys seen neither before nor earlier in the same batch."""
+        _, first_at = np.unique(keys, return_index=True)
+        fresh = np.zeros(keys.shape[0], dtype=np.bool_)
+        fresh[first_at] = True
+        if self._keys:
+            fresh &= ~np.isin(keys, _keys_array(self._keys))
+        return fresh
+
+    def _prune_keys(self) -> None:
+        """Drops keys of points whose last bin left the ring: such points are late anyway."""
+        if not self._keys or self._base is None:
+            return
+        keys = _keys_array(self._keys)
+        tag = (keys >> np.uint64(32)).astype(np.int64)
+        keep = ((tag - self._base) & 0xFFFF) < 0x8000
+        if not keep.all():
+            self._keys = bytearray(_key_bytes(keys[keep]))
+
+    def _used_entries(self) -> set[int]:
+        used = {i for i in range(1, len(self._names)) if self._meta[i * ENT + 3] & _USED}
+        rec = self._records()
+        used.update(int(h) for h in np.unique(rec["src"]) if h)
+        return used
+
+    # ------------------------------------------------------------------ serialisation
+
+    def to_bytes(self) -> bytes:
+        """Compact, exact snapshot for the worker's changelogged table."""
+        grid = self.grid
+        base = self._base
+        parts = [
+            _MAGIC,
+            struct.pack(
+                "<5i",
+                grid.bin_s,
+                grid.window_bins,
+                grid.hop_bins,
+                grid.lateness_s,
+                grid.speed_gap_s,
+            ),
+            _blob(self.user_id.encode()),
+            struct.pack("<qqq", _NO_BIN if base is None else base, self._wm, self._first),
+            struct.pack("<H", len(self._names)),
+        ]
+        parts += [_blob(name.encode()) for name in self._names]
+        parts += [_blob(bytes(self._meta)), _blob(bytes(self._buf)), _blob(bytes(self._keys))]
+        manual = self._manual or {}
+        parts.append(struct.pack("<H", len(manual)))
+        parts += [struct.pack("<qi", k, v) for k, v in manual.items()]
+        pending = self._pending or []
+        parts.append(struct.pack("<H", len(pending)))
+        parts += [_window_bytes(w) for w in pending]
+        return b"".join(parts)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> UserBuffer:
+        """The buffer ``to_bytes`` saved."""
+        view = memoryview(data)
+        if bytes(view[:4]) != _MAGIC:
+            raise ValueError("not a LifeUp user buffer")
+        at = 4
+        fields = struct.unpack_from("<5i", view, at)
+        at += 20
+        grid = GridSpec(*fields)
+        user, at = _unblob(view, at)
+        buffer = cls(user.decode(), grid)
+        base, buffer._wm, buffer._first = struct.unpack_from("<qqq", view, at)
+        at += 24
+        buffer._base = None if base == _NO_BIN else base
+        (n_names,) = struct.unpack_from("<H", view, at)
+        at += 2
+        names = []
+        for _ in range(n_names):
+            raw, at = _unblob(view, at)
+            names.append(sys.intern(raw.decode()))
+        buffer._names = names
+        meta, at = _unblob(view, at)
+        buf, at = _unblob(view, at)
+        keys, at = _unblob(view, at)
+        buffer._meta, buffer._buf, buffer._keys = bytearray(meta), bytearray(buf), bytearray(keys)
+        (n_manual,) = struct.unpack_from("<H", view, at)
+        at += 2
+        if n_manual:
+            buffer._manual = {}
+            for _ in range(n_manual):
+                k, v = struct.unpack_from("<qi", view, at)
+                at += 12
+                buffer._manual[k] = v
+        (n_pending,) = struct.unpack_from("<H", view, at)
+        at += 2
+        if n_pending:
+            buffer._pending = []
+            for _ in range(n_pending):
+                window, at = _window_from(view, at, buffer.user_id, grid.window_bins)
+                buffer._pending.append(window)
+        return buffer
+
+
+def _keys_array(keys: bytearray) -> npt.NDArray[np.uint64]:
+    raw = np.frombuffer(keys, dtype=np.uint8).reshape(-1, _KEY)
+    wide = np.zeros((raw.shape[0], 8), dtype=np.uint8)
+    wide[:, :_KEY] = raw
+    return wide.view("<u8").ravel()
+
+
+def _key_bytes(keys: npt.NDArray[np.uint64]) -> bytes:
+    return keys.astype("<u8").view(np.uint8).reshape(-1, 8)[:, :_KEY].tobytes()
+
+
+def _blob(data: bytes) -> bytes:
+    return struct.pack("<I", len(data)) + data
+
+
+def _unblob(view: memoryview, at: int) -> tuple[bytes, int]:
+    (size,) = struct.unpack_from("<I", view, at)
+    at += 4
+    return bytes(view[at : at + size]), at + size
+
+
+_WINDOW_HEAD: Final = struct.Struct("<qqqdqi?")
+
+
+def _window_bytes(window: Window) -> bytes:
+    t = window.totals
+    head = _WINDOW_HEAD.pack(
+        window.start_ns,
+        window.end_ns,
+        t.steps,
+        t.distance_m,
+        t.speed_samples,
+        window.manual_points,
+        window.repeats_earlier,
+    )
+    return head + window.values.astype("<f4").tobytes() + window.mask.tobytes()
+
+
+def _window_from(view: memoryview, at: int, user_id: str, bins: int) -> tuple[Window, int]:
+    start, end, steps, dist, samples, manual, repeats = _WINDOW_HEAD.unpack_from(view, at)
+    at += _WINDOW_HEAD.size
+    size = 3 * bins
+    values = np.frombuffer(view, dtype="<f4", count=size, offset=at).reshape(3, bins).copy()
+    at += 4 * size
+    mask = np.frombuffer(view, dtype=np.bool_, count=size, offset=at).reshape(3, bins).copy()
+    at += size
+    totals = WindowTotals(steps=steps, distance_m=dist, speed_samples=samples)
+    window = Window(user_id, start, end, values, mask, totals, manual, repeats)
+    return window, at

@@ -1,0 +1,161 @@
+"""The pure maths of the per-user buffer: bins a point touches, apportionment, speed gaps, keys.
+
+Kept apart from ``stream.buffer`` (which owns state and lifecycle) so each rule can be read and
+tested on its own. Times are int64 Unix nanoseconds; a bin is ``[b * bin_ns, (b + 1) * bin_ns)``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+_M64: Final = (1 << 64) - 1
+_C1: Final = 0x9E3779B97F4A7C15
+_C2: Final = 0xC2B2AE3D27D4EB4F
+_C3: Final = 0x165667B19E3779F9
+_C4: Final = 0xBF58476D1CE4E5B9
+# Above this many steps in one point, step * overlap could overflow int64: use exact Python ints.
+_EXACT_INT_LIMIT: Final = (1 << 62) // (1 << 37)
+
+
+def point_bins(start: I64, end: I64, bin_ns: int, speed: bool) -> tuple[I64, I64]:
+    """First and last bin of each point.
+
+    A delta covers the bins its ``[start, end)`` overlaps (a bin that only touches ``end`` gets
+    nothing); a zero-length delta lies wholly in the bin of its instant. A speed sample is one
+    observation, placed at the bin of its midpoint: a sample averaged over a span describes its
+    middle, and counting it once keeps ``speed_samples`` equal to the samples received.
+    """
+    if speed:
+        mid = (start + end) >> 1
+        first = mid // bin_ns
+        return first, first
+    return start // bin_ns, np.maximum(end - 1, start) // bin_ns
+
+
+def point_bins_one(start: int, end: int, bin_ns: int, speed: bool) -> tuple[int, int]:
+    """``point_bins`` for one point, in Python ints (the single-event hot path)."""
+    if speed:
+        first = ((start + end) >> 1) // bin_ns
+        return first, first
+    return start // bin_ns, (end - 1 if end > start else start) // bin_ns
+
+
+def expand(first: I64, last: I64) -> tuple[I64, I64]:
+    """(point index, bin) for every bin every point touches, grouped by point, bins ascending."""
+    counts = last - first + 1
+    total = int(counts.sum())
+    point = np.repeat(np.arange(first.shape[0], dtype=np.int64), counts)
+    offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    return point, first[point] + offsets
+
+
+def overlap_ns(start: I64, end: I64, bins: I64, bin_ns: int) -> I64:
+    """Nanoseconds of ``[start, end)`` inside each bin (pairs as from ``expand``)."""
+    lo = np.maximum(start, bins * bin_ns)
+    hi = np.minimum(end, (bins + 1) * bin_ns)
+    return hi - lo
+
+
+def apportion_counts(total: I64, point: I64, overlap: I64, duration: I64) -> I64:
+    """Whole steps per (point, bin) pair in proportion to overlap, summing exactly to each total.
+
+    Largest-remainder (Hamilton) apportionment: each bin gets the floor of its exact share, and
+    the steps left over go one each to the bins with the largest remainders, ties to the earlier
+    bin. Every bin count is a whole number and no step is created or lost, whatever the split.
+    ``point`` must be non-decreasing (as ``expand`` makes it); ``duration`` is per pair, > 0.
+    """
+    n_points = int(point[-1]) + 1 if point.shape[0] else 0
+    if total.shape[0] and int(np.abs(total).max()) > _EXACT_INT_LIMIT:
+        num_o = total.astype(object) * overlap.astype(object)
+        quota = np.array(num_o // duration.astype(object), dtype=np.int64)
+        remainder = np.array(num_o % duration.astype(object), dtype=np.float64)
+    else:
+        num = total * overlap
+        quota = num // duration
+        remainder = (num % duration).astype(np.float64)
+    given = np.bincount(point, weights=quota, minlength=n_points).astype(np.int64)
+    deficit = _per_point_totals(total, point, n_points) - given
+    if not deficit.any():
+        return quota
+    pairs = np.arange(point.shape[0], dtype=np.int64)
+    order = np.lexsort((pairs, -remainder, point))
+    first_pair = np.searchsorted(point, np.arange(n_points))
+    rank = pairs - first_pair[point[order]]
+    extra = order[rank < deficit[point[order]]]
+    quota[extra] += 1
+    return quota
+
+
+def _per_point_totals(total: I64, point: I64, n_points: int) -> I64:
+    """Each point's own total, from the per-pair copy of it."""
+    out = np.zeros(n_points, dtype=np.int64)
+    out[point] = total
+    return out
+
+
+def apportion_amounts(total: F64, overlap: I64, duration: I64) -> F64:
+    """Metres per (point, bin) pair in proportion to overlap (float64: sums agree to ~1e-15)."""
+    return total * (overlap / duration)
+
+
+def interpolate_speed(
+    positions: I64, values: F64, n_bins: int, gap_bins: int
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+    """Speed on ``n_bins`` bins from samples at sorted, distinct bin ``positions``.
+
+    Positions may lie outside ``[0, n_bins)``: samples just before or after the window let its
+    edges be interpolated like its middle. Between two samples at most ``gap_bins`` apart the
+    speed is linear in time; across a longer gap nothing is known, so the bins stay missing
+    (mask False, value 0) rather than invented. Outside the first and last sample: missing.
+    """
+    out = np.zeros(n_bins, dtype=np.float32)
+    mask = np.zeros(n_bins, dtype=np.bool_)
+    inside = (positions >= 0) & (positions < n_bins)
+    out[positions[inside]] = values[inside]
+    mask[positions[inside]] = True
+    if positions.shape[0] < 2:
+        return out, mask
+    steps = np.diff(positions)
+    for i in np.flatnonzero((steps > 1) & (steps <= gap_bins)):
+        left, right = int(positions[i]), int(positions[i + 1])
+        lo, hi = max(left + 1, 0), min(right, n_bins)
+        if lo >= hi:
+            continue
+        k = np.arange(lo, hi, dtype=np.float64)
+        v0, v1 = float(values[i]), float(values[i + 1])
+        out[lo:hi] = v0 + (v1 - v0) * (k - left) / (right - left)
+        mask[lo:hi] = True
+    return out, mask
+
+
+def point_keys(entry: int, start: I64, end: I64, last_bin: I64) -> npt.NDArray[np.uint64]:
+    """48-bit identity of each point: its last bin (16 bits) and a 32-bit hash of the rest.
+
+    Two arrivals of the same point (same source entry, start and end) get the same key. Two
+    different points share one only if they end in the same bin and collide in 32 bits (about
+    one in 4e9 per pair); the bin part lets keys be pruned with the ring without a lookup.
+    """
+    with np.errstate(over="ignore"):
+        x = start.astype(np.uint64) * np.uint64(_C1)
+        x ^= end.astype(np.uint64) * np.uint64(_C2)
+        x ^= np.uint64((entry * _C3) & _M64)
+        x ^= x >> np.uint64(29)
+        x *= np.uint64(_C4)
+        x ^= x >> np.uint64(32)
+    tag = (last_bin.astype(np.uint64) & np.uint64(0xFFFF)) << np.uint64(32)
+    return tag | (x & np.uint64(0xFFFFFFFF))
+
+
+def point_key(entry: int, start: int, end: int, last_bin: int) -> int:
+    """``point_keys`` for one point, bit for bit, in Python ints."""
+    x = ((start * _C1) & _M64) ^ ((end * _C2) & _M64) ^ ((entry * _C3) & _M64)
+    x ^= x >> 29
+    x = (x * _C4) & _M64
+    x ^= x >> 32
+    return ((last_bin & 0xFFFF) << 32) | (x & 0xFFFFFFFF)
