@@ -33,7 +33,8 @@ is the winner: it is what the user sees and is paid for, and it is the only comp
 distance does not follow from the step count. Pedometer distance is steps times a stride, so a phone
 shaker gets matching "distance" for free and a car ride gets none; location-based distance is the
 independent witness that the vehicle, teleport and shaker checks compare steps against. With this
-rule LifeUp counts 2,091 steps (not 6,273), 970.6 m and 37 speed samples (not 74) on that sample.
+rule LifeUp counts 2,091 steps (not 6,273), 970.6 m and 38 speed samples (not 74: the two speed
+streams share 36 timestamps and each has one the other lacks, which fills a bin of its own).
 
 Within a tier, distinct sources get distinct ranks from a CRC-32 of the stream id (deterministic
 across processes), so the winner never depends on arrival order; ranks fit in an int16.

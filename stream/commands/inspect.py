@@ -1,15 +1,33 @@
-"""`lifeup inspect`: not implemented yet (see the open issues)."""
+"""`lifeup inspect PATH... [--user ID] [--json]`: totals, sources and rejections per user."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+import orjson
+
+HELP = "what LifeUp makes of the inputs: ranges, de-duplicated totals, sources, rejections"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="Takeout file or folder, REST or Health Connect JSON, JSON lines; '-' for stdin",
+    )
+    parser.add_argument("--user", help="user id for inputs without one (default: Takeout folder)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(args: argparse.Namespace) -> int:
-    print("lifeup inspect: not implemented yet", file=sys.stderr)
-    return 2
+    from stream.inspect import format_text, inspect_results
+    from stream.parsing import iter_results
+
+    report = inspect_results(iter_results(args.paths, args.user))
+    if args.json:
+        sys.stdout.write(orjson.dumps(report).decode() + "\n")
+    else:
+        print(format_text(report))
+    return 0

@@ -87,7 +87,7 @@ def _file(file: Path, user: str | None) -> Iterator[tuple[str | None, Any]]:
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        if (data.count(b"\n") > 1 and file.suffix.lower() != ".json") or _looks_like_lines(data):
+        if file.suffix.lower() in (".jsonl", ".ndjson") or _looks_like_lines(data):
             yield from _lines(iter(data.splitlines(keepends=True)), str(file), user, takeout_user)
         else:
             yield user, Unreadable(str(file), _undecodable(data, f"{file}: {exc}", user), data)
