@@ -24,7 +24,7 @@ from stream.api.models import (
     WindowVerdict,
 )
 from stream.api.services import model_version
-from stream.points import ParseResult
+from stream.points import ParseResult, PointBatch
 from stream.scoring.base import THRESHOLD, WindowScore
 from stream.windows import Window
 
@@ -154,6 +154,41 @@ def verdict(
     )
 
 
+def in_window_order(results: Sequence[ParseResult], window_ns: int) -> list[ParseResult]:
+    """The same points, fed window by window in time order.
+
+    The buffer drops a point as late once the user's watermark has passed its window's end plus
+    the lateness. A request (or a Takeout export, one file per source, each spanning the whole
+    day) arrives all at once, so its own order must not decide what counts: split into
+    per-window pieces and ordered by window, no point of the request is late to another.
+    """
+    pieces: list[tuple[int, int, ParseResult]] = []
+    order = 0
+    for result in results:
+        if result.ignored or result.rejections:
+            pieces.append(
+                (-1, order, ParseResult(ignored=result.ignored, rejections=result.rejections))
+            )
+            order += 1
+        for batch in result.batches:
+            windows = batch.start_ns // window_ns
+            for window in np.unique(windows).tolist():
+                keep = windows == window
+                piece = PointBatch(
+                    batch.user_id,
+                    batch.channel,
+                    batch.source,
+                    batch.start_ns[keep],
+                    batch.end_ns[keep],
+                    batch.value[keep],
+                    batch.manual,
+                )
+                pieces.append((int(window), order, ParseResult(batches=[piece])))
+                order += 1
+    pieces.sort(key=lambda p: (p[0], p[1]))
+    return [piece for _, _, piece in pieces]
+
+
 def score_response(
     results: Sequence[ParseResult],
     detector: Any,
@@ -166,7 +201,7 @@ def score_response(
     from stream.pipeline import score_results
 
     grid = getattr(detector, "grid", DEFAULT_GRID)
-    run = score_results(results, detector, grid)
+    run = score_results(in_window_order(results, grid.window_ns), detector, grid)
     version = model_version(detector)
     windows = [verdict(w, s, version, series=series, bin_s=grid.bin_s) for w, s in run.verdicts]
     counts = run.outcomes.as_labels()

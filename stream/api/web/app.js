@@ -97,7 +97,7 @@ function chart(windows) {
     const max = Math.max(1e-9, ...points.map((p) => p[1]));
     svg.append(el("svg:line", { x1: left, x2: W - right, y1: base, y2: base, stroke: "#c9d3dd" }));
     svg.append(el("svg:text", { x: 4, y: y0 + 10 }, row.label));
-    svg.append(el("svg:text", { x: 4, y: y0 + 24 }, `max ${max.toFixed(max < 10 ? 1 : 0)}`));
+    svg.append(el("svg:text", { x: 4, y: y0 + 24 }, points.length ? `max ${max.toFixed(max < 10 ? 1 : 0)}` : "no data"));
     const y = (v) => base - (v / max) * (rowH - 4);
     if (row.kind === "bar") {
       for (const [t, v, step] of points) {

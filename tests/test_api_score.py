@@ -1,0 +1,178 @@
+"""``POST /v1/score`` and ``/v1/score/takeout``: the same verdicts as ``lifeup score``."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from typing import Any
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+
+from stream.alerts import alert_id
+from stream.api.app import create_app
+from stream.parsing import parse_obj
+from stream.pipeline import score_results
+from stream.scoring.detector import load_detector
+from tests.test_api_support import AUTH, TAKEOUT, settings, walk_hour
+
+HOUR = 1_709_301_600  # 2024-03-01T14:00:00Z
+
+
+@pytest.fixture(scope="module")
+def api() -> Any:
+    with TestClient(create_app(settings())) as test_client:
+        if not test_client.app.state.services.model_check().ok:  # type: ignore[attr-defined]
+            pytest.skip("no loadable model")
+        yield test_client
+
+
+def _events() -> list[dict[str, Any]]:
+    return walk_hour("u-1", HOUR, 100, 30) + walk_hour("u-1", HOUR + 3600, 330, 20)
+
+
+def test_score_gives_the_offline_pipelines_verdicts(api: TestClient) -> None:
+    events = _events() + walk_hour("u-2", HOUR, 90, 45)
+    answer = api.post("/v1/score", headers=AUTH, content=orjson.dumps(events))
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    detector = load_detector()
+    offline = score_results([parse_obj(e) for e in events], detector)
+    assert len(body["windows"]) == len(offline.verdicts) == 3
+    assert body["model_version"] == detector.version
+    for got, (window, verdict) in zip(body["windows"], offline.verdicts, strict=True):
+        assert got["user_id"] == window.user_id
+        assert got["window_start"] == window.start.strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert got["score"] == pytest.approx(verdict.score)
+        assert got["reasons"] == list(verdict.reasons)
+        assert got["anomalous"] == verdict.anomalous
+        assert got["totals"]["steps"] == window.totals.steps
+        assert got["threshold"] == 1.0
+    assert body["events"]["accepted"] == offline.outcomes.accepted
+    assert body["anomalous_windows"] == sum(v.anomalous for _, v in offline.verdicts)
+
+
+def test_shaker_hour_is_flagged_with_its_reason_and_the_workers_alert_id(api: TestClient) -> None:
+    body = api.post("/v1/score", headers=AUTH, content=orjson.dumps(_events())).json()
+    normal, shaker = body["windows"]
+    assert not normal["anomalous"]
+    assert normal["alert_id"] is None
+    assert shaker["anomalous"]
+    assert "cadence_above_human_limit" in shaker["reasons"]
+    start_ns = (HOUR + 3600) * 1_000_000_000
+    version = body["model_version"]
+    assert shaker["alert_id"] == alert_id("u-1", start_ns, start_ns + 3600 * 10**9, version)
+    assert sum(shaker["channels"].values()) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_series_are_the_windows_bins(api: TestClient) -> None:
+    events = walk_hour("u-1", HOUR, 100, 30)
+    plain = api.post("/v1/score", headers=AUTH, content=orjson.dumps(events)).json()
+    assert plain["windows"][0]["series"] is None
+    body = api.post("/v1/score?series=true", headers=AUTH, content=orjson.dumps(events)).json()
+    (window,) = body["windows"]
+    series = window["series"]
+    assert series["bin_seconds"] == 60
+    assert len(series["steps"]) == len(series["distance_m"]) == len(series["speed_mps"]) == 60
+    assert (
+        sum(series["steps"])
+        == window["totals"]["steps"]
+        == sum(e["value"][0]["intVal"] for e in events)
+    )
+    assert all(v is None for v in series["speed_mps"])
+
+
+def test_one_event_is_the_same_as_an_array_of_one(api: TestClient) -> None:
+    event = walk_hour("u-1", HOUR, 100, 1)[0]
+    single = api.post("/v1/score", headers=AUTH, content=orjson.dumps(event)).json()
+    array = api.post("/v1/score", headers=AUTH, content=orjson.dumps([event])).json()
+    assert single == array
+    assert api.post("/v1/score", headers=AUTH, content=b"[]").json()["windows"] == []
+
+
+def _takeout_zip(folder_name: str = "Takeout/Fit/All Data") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(TAKEOUT.glob("*.json")):
+            archive.write(path, f"{folder_name}/{path.name}")
+        archive.writestr("Takeout/Fit/All Sessions/x.json", json.dumps({"fitnessActivity": "walk"}))
+    return buffer.getvalue()
+
+
+@pytest.mark.skipif(not TAKEOUT.is_dir(), reason="../shared/data is absent")
+def test_takeout_zip_upload_counts_each_step_once(api: TestClient) -> None:
+    files = {"files": ("alice.zip", _takeout_zip(), "application/zip")}
+    answer = api.post("/v1/score/takeout", headers=AUTH, files=files)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    one_source = json.loads(
+        (TAKEOUT / "derived_com.google.step_count.delta_com.google.json").read_text()
+    )
+    steps = sum(p["fitValue"][0]["value"]["intVal"] for p in one_source["Data Points"])
+    assert sum(w["totals"]["steps"] for w in body["windows"]) == steps
+    assert {w["user_id"] for w in body["windows"]} == {"alice"}
+    assert all(w["series"] is not None for w in body["windows"])
+    assert body["rejections"] == []  # the sessions file sits outside All Data and is not read
+
+
+@pytest.mark.skipif(not TAKEOUT.is_dir(), reason="../shared/data is absent")
+def test_takeout_json_files_upload_with_a_user(api: TestClient) -> None:
+    paths = sorted(TAKEOUT.glob("*step_count.delta*.json"))
+    files = [("files", (p.name, p.read_bytes(), "application/json")) for p in paths]
+    files.append(("files", ("broken.json", b"{oops", "application/json")))
+    answer = api.post("/v1/score/takeout", headers=AUTH, files=files, data={"user": "bob"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert {w["user_id"] for w in body["windows"]} == {"bob"}
+    assert [r["code"] for r in body["rejections"]] == ["invalid_json"]
+    assert "broken.json" in body["rejections"][0]["detail"]
+
+
+def test_takeout_upload_errors(api: TestClient) -> None:
+    not_zip = api.post(
+        "/v1/score/takeout", headers=AUTH, files={"files": ("a.zip", b"PK no", "application/zip")}
+    )
+    assert not_zip.status_code == 422
+    assert not_zip.json()["error"] == "invalid_zip"
+    empty = io.BytesIO()
+    with zipfile.ZipFile(empty, "w") as archive:
+        archive.writestr("Takeout/readme.txt", "nothing")
+    nothing = api.post(
+        "/v1/score/takeout",
+        headers=AUTH,
+        files={"files": ("b.zip", empty.getvalue(), "application/zip")},
+    )
+    assert nothing.status_code == 422
+    assert nothing.json()["error"] == "no_points"
+    missing = api.post("/v1/score/takeout", headers=AUTH)
+    assert missing.status_code == 422
+
+
+def test_zip_expanding_past_the_limit_is_413() -> None:
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("All Data/big.json", b"[" + b" " * 300_000 + b"]")
+    with TestClient(create_app(settings(api_max_body_bytes=10_000))) as c:
+        answer = c.post(
+            "/v1/score/takeout",
+            headers=AUTH,
+            files={"files": ("c.zip", bomb.getvalue(), "application/zip")},
+        )
+    if answer.status_code == 503:
+        pytest.skip(answer.json()["detail"])
+    assert answer.status_code == 413
+    assert "LIFEUP_API_MAX_BODY_BYTES" in answer.json()["detail"]
+
+
+@pytest.mark.skipif(not TAKEOUT.is_dir(), reason="../shared/data is absent")
+def test_upload_order_does_not_change_the_verdicts(api: TestClient) -> None:
+    paths = sorted(TAKEOUT.glob("*.json"))
+    bodies = []
+    for ordered in (paths, paths[::-1]):
+        files = [("files", (p.name, p.read_bytes(), "application/json")) for p in ordered]
+        bodies.append(api.post("/v1/score/takeout", headers=AUTH, files=files).json())
+    forward, backward = bodies
+    assert forward["windows"] == backward["windows"]
+    assert forward["events"]["late"] == backward["events"]["late"] == 0
