@@ -22,7 +22,7 @@ from model_export.sim.emit import Message, emit
 from model_export.sim.normal import MINUTE
 from model_export.sim.render import render
 from model_export.sim.types import NS, Bout, LabeledSpan, RawPoint, Sources, UserProfile
-from model_export.sim.unusual import CHEATS, Context, Injection
+from model_export.sim.unusual import CHEATS, LEGIT_UNUSUAL, Context, Injection
 
 DATA_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 STEP_SOURCE = "derived:com.google.step_count.delta:com.fitbit:fitabase:minute_steps"
@@ -156,10 +156,15 @@ def to_events(user: RealUser, points: list[RawPoint]) -> list[tuple[int, Message
 
 
 def inject_cheats(
-    users: list[RealUser], seed: int, day_rate: float = 0.5, families: tuple[str, ...] | None = None
+    users: list[RealUser],
+    seed: int,
+    day_rate: float = 0.5,
+    families: tuple[str, ...] | None = None,
+    legit_rate: float = 0.0,
 ) -> RealBenchmark:
-    """Real days with cheats injected on a share of user-days; the real minutes around an
-    injected span are removed so the label covers only the cheat.
+    """Real days with cheats injected on a share of user-days (and, at ``legit_rate``, a
+    legitimate-unusual bout on other days); the real minutes around an injected span are
+    removed so the label covers only what was injected.
 
     Only complete days count as user-days; injections land on those.
     """
@@ -178,18 +183,24 @@ def inject_cheats(
             if np.isnan(steps[day * 1440 : (day + 1) * 1440]).any():
                 continue
             user_days += 1
-            if rng.random() >= day_rate:
+            draw = rng.random()
+            if draw < day_rate:
+                generators, cheat = CHEATS, True
+                family = names[int(rng.integers(len(names)))]
+            elif draw < day_rate + legit_rate:
+                generators, cheat = LEGIT_UNUSUAL, False
+                family = list(LEGIT_UNUSUAL)[int(rng.integers(len(LEGIT_UNUSUAL)))]
+            else:
                 continue
             day_start = user.start.timestamp() + day * 86_400
             ctx = Context(profile, day_start, tuple(w for w in walks if w.end_s < day_start))
-            family = names[int(rng.integers(len(names)))]
-            inj = CHEATS[family](rng, ctx)
+            inj = generators[family](rng, ctx)
             if inj is None:
                 continue
             clear_minutes(steps, user, inj)
             extra += injected_points(rng, inj, profile)
             lo, hi = inj.span or (inj.start_s, inj.end_s)
-            spans.append(LabeledSpan(user.user_id, int(lo * NS), int(hi * NS), family, True))
+            spans.append(LabeledSpan(user.user_id, int(lo * NS), int(hi * NS), family, cheat))
         points = minute_points(user, steps) + extra
         for seq, (sent, message) in enumerate(emit(rng, profile, points)):
             timed.append((sent, ui, seq, message))

@@ -76,10 +76,17 @@ def joined_frame(request: Request) -> pd.DataFrame:
 
 
 def seed_detect(request: Request, weights: SeedWeights | None = None) -> dict[str, Any]:
-    """``{"anomalies_detected": 0|1, "points": n, "anomalous_points": k, "threshold": t}``."""
+    """``{"anomalies_detected": 0|1, "points", "anomalous_points", "threshold", "score"}``;
+    ``score`` is the largest error over the threshold (above 1.0 exactly when anomalous)."""
     df = joined_frame(request)
     if df.empty:
-        return {"anomalies_detected": 0, "points": 0, "anomalous_points": 0, "threshold": None}
+        return {
+            "anomalies_detected": 0,
+            "points": 0,
+            "anomalous_points": 0,
+            "threshold": None,
+            "score": 0.0,
+        }
     errors = (weights or load_weights()).errors(df[list(SERIES)].to_numpy(dtype=float))
     threshold = float(errors.mean() + 2 * errors.std())
     flagged = int((errors > threshold).sum())
@@ -88,6 +95,7 @@ def seed_detect(request: Request, weights: SeedWeights | None = None) -> dict[st
         "points": int(errors.shape[0]),
         "anomalous_points": flagged,
         "threshold": threshold,
+        "score": float(errors.max() / threshold) if threshold > 0 else 0.0,
     }
 
 

@@ -135,7 +135,7 @@ def gps_teleport(rng: np.random.Generator, ctx: Context) -> Injection:
     b = bout(rng, ctx, at_local(rng, ctx, 7, 21), float(rng.uniform(10, 45)), tag="walk")
     jump = b.start_s + float(rng.uniform(0.2, 0.8)) * (b.end_s - b.start_s)
     dur = float(rng.uniform(1, 90))
-    metres = float(np.exp(rng.uniform(np.log(400), np.log(50_000))))
+    metres = float(np.exp(rng.uniform(np.log(1_000), np.log(50_000))))
     mode = int(rng.integers(3)) if p.speed_samples else 0
     pts: list[RawPoint] = []
     if mode in (0, 2):

@@ -1,0 +1,1 @@
+"""Pieces of ``lifeup evaluate``: labelled windows, metrics, and the report."""
