@@ -259,3 +259,12 @@ def test_python_integers_beyond_int64_from_parse_obj() -> None:
     stream = {"dataSourceId": ESTIMATED, "point": [huge_time, huge_steps, point()]}
     result = parse_obj(stream, "u", now_ns=NOW)
     assert sorted(codes(result)) == ["bad_type", "time_out_of_range"] and result.point_count == 1
+
+
+def test_array_of_single_points_of_one_stream() -> None:
+    pts = [{"user_id": "u", **point(START + i * MIN, steps=i)} for i in range(50)]
+    batch = only_batch(parse(pts))
+    assert (len(batch), batch.source, batch.value[-1]) == (50, ESTIMATED, 49.0)
+    mixed = parse([*pts[:3], "text", {"user_id": "v", **point()}])
+    assert codes(mixed) == ["unknown_shape"] and mixed.point_count == 4
+    assert {b.user_id for b in mixed.batches} == {"u", "v"}

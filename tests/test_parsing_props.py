@@ -192,7 +192,10 @@ def test_columnar_path_equals_point_by_point(data: st.DataObject) -> None:
         if data.draw(st.booleans()):
             p["value"] = mutate(data.draw, p["value"])
     whole = parse_obj({"user_id": "u", "dataSourceId": SOURCE, "point": pts}, now_ns=NOW)
-    singles = parse_obj([{"user_id": "u", "dataSourceId": SOURCE, **p} for p in pts], now_ns=NOW)
+    array = parse_obj([{"user_id": "u", "dataSourceId": SOURCE, **p} for p in pts], now_ns=NOW)
+    singles = ParseResult()
+    for p in pts:
+        singles.extend(parse_obj({"user_id": "u", "dataSourceId": SOURCE, **p}, now_ns=NOW))
 
     def summary(result: ParseResult) -> tuple[list[tuple[int, int, float]], list[str], int]:
         points = sorted(
@@ -202,5 +205,5 @@ def test_columnar_path_equals_point_by_point(data: st.DataObject) -> None:
         )
         return points, sorted(r.code for r in result.rejections), result.ignored
 
-    assert summary(whole) == summary(singles)
+    assert summary(whole) == summary(singles) == summary(array)
     assert all(math.isfinite(v) for b in whole.batches for v in b.value)

@@ -40,10 +40,7 @@ def parse_message(
         return _rejected(errors.INVALID_JSON, f"not JSON: {exc}", key_user)
     now = time.time_ns() if now_ns is None else now_ns
     if type(obj) is list:
-        result = ParseResult()
-        for element in obj:
-            result.extend(_event(element, key_user, now, raw))
-        return result
+        return _array(obj, key_user, now, raw)
     return _event(obj, key_user, now, raw)
 
 
@@ -59,11 +56,42 @@ def parse_obj(
     """
     now = time.time_ns() if now_ns is None else now_ns
     if type(obj) is list:
-        result = ParseResult()
-        for element in obj:
-            result.extend(_event(element, default_user, now, None))
-        return result
+        return _array(obj, default_user, now, None)
     return _event(obj, default_user, now, None)
+
+
+def _array(
+    items: list[Any], default_user: str | None, now_ns: int, raw: bytes | None
+) -> ParseResult:
+    """A JSON array of events; single points of one user and one stream go column-wise."""
+    stream = _one_stream(items, default_user)
+    if stream is not None:
+        user, source = stream
+        maybe_manual = raw is None or google_fit.MANUAL_MARK.encode() in raw
+        return google_fit.parse_points(items, user, source, now_ns, maybe_manual)
+    result = ParseResult()
+    for element in items:
+        result.extend(_event(element, default_user, now_ns, raw))
+    return result
+
+
+def _one_stream(items: list[Any], default_user: str | None) -> tuple[str, str] | None:
+    """(user, source) when every item is a single point of the same user and source."""
+    if len(items) < 2:
+        return None
+    try:
+        if not all(type(e) is dict and "dataTypeName" in e and "point" not in e for e in items):
+            return None
+        users = {e.get("user_id") or default_user for e in items}
+        sources = {e.get("dataSourceId") or e.get("originDataSourceId") for e in items}
+    except TypeError:  # an item that is not an object, or an unhashable field
+        return None
+    if len(users) != 1 or len(sources) != 1:
+        return None
+    user, source = users.pop(), sources.pop()
+    if type(user) is not str or not user or type(source) is not str or not source:
+        return None
+    return user, source
 
 
 def _event(obj: object, default_user: str | None, now_ns: int, raw: bytes | None) -> ParseResult:

@@ -1,0 +1,121 @@
+"""Reading files, folders and standard input: users, chunking, JSON lines, unreadable inputs."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from stream.parsing import Unreadable, iter_events, iter_results
+from stream.parsing.files import CHUNK_POINTS
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+TAKEOUT = DATA / "google-fit-takeout"
+START = 1_709_302_115_648_590_535
+MIN = 60 * 10**9
+NOW = 1_764_000_000 * 10**9
+STEP_SOURCE = "derived:com.google.step_count.delta:com.google.android.gms:estimated_steps"
+
+
+def takeout_body(count: int, source: str = STEP_SOURCE) -> dict[str, Any]:
+    points = [
+        {
+            "fitValue": [{"value": {"intVal": 10}}],
+            "dataTypeName": "com.google.step_count.delta",
+            "startTimeNanos": START + i * MIN,
+            "endTimeNanos": START + (i + 1) * MIN,
+        }
+        for i in range(count)
+    ]
+    return {"Data Source": source, "Data Points": points}
+
+
+def write(path: Path, value: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(orjson.dumps(value))
+    return path
+
+
+def test_takeout_user_is_the_export_folder_and_long_bodies_are_chunked(tmp_path: Path) -> None:
+    write(tmp_path / "alice" / "Takeout" / "Fit" / "All Data" / "steps.json", takeout_body(2500))
+    write(tmp_path / "alice" / "Takeout" / "Fit" / "All Data" / "empty.json", takeout_body(0))
+    events = list(iter_events([str(tmp_path / "alice")]))
+    assert [uid for uid, _ in events] == ["alice"] * 3
+    sizes = [len(event["Data Points"]) for _, event in events]
+    assert sizes == [CHUNK_POINTS, CHUNK_POINTS, 500]
+    assert all(event["user_id"] == "alice" for _, event in events)
+    named = list(iter_events([str(tmp_path)], user="bob"))
+    assert {uid for uid, _ in named} == {"bob"}
+    assert sum(r.point_count for r in iter_results([str(tmp_path)], now_ns=NOW)) == 2500
+
+
+def test_events_keep_their_own_user_and_others_get_the_flag(tmp_path: Path) -> None:
+    point = {
+        "dataTypeName": "com.google.step_count.delta",
+        "startTimeNanos": str(START),
+        "endTimeNanos": str(START + MIN),
+        "value": [{"intVal": 5}],
+    }
+    path = write(tmp_path / "events.json", [{"user_id": "own", **point}, point])
+    assert [uid for uid, _ in iter_events([str(path)], user="flag")] == ["own", "flag"]
+    results = list(iter_results([str(path)], now_ns=NOW))
+    assert [r.rejections[0].code for r in results if r.rejections] == ["missing_user_id"]
+
+
+def test_json_lines_with_a_broken_line(tmp_path: Path) -> None:
+    good = orjson.dumps({"user_id": "u", **takeout_body(2)})
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(good + b"\n\n{broken\n" + good + b"\n")
+    events = list(iter_events([str(path)]))
+    assert len(events) == 3 and isinstance(events[1][1], Unreadable)
+    assert events[1][1].where.endswith(":3") and events[1][1].rejection.code == "invalid_json"
+    results = list(iter_results([str(path)], now_ns=NOW))
+    assert sum(r.point_count for r in results) == 4
+    # the same lines in a .json file are recognised as JSON lines too
+    same = tmp_path / "events.json"
+    same.write_bytes(path.read_bytes())
+    assert sum(r.point_count for r in iter_results([str(same)], now_ns=NOW)) == 4
+
+
+def test_unreadable_files_are_rejections_not_crashes(tmp_path: Path) -> None:
+    text = tmp_path / "notes.json"
+    text.write_text("steps,day\n10,monday\n")
+    binary = tmp_path / "blob.json"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    results = list(iter_results([str(text), str(binary), str(tmp_path / "missing.json")]))
+    assert [r.rejections[0].code for r in results] == ["invalid_json", "not_utf8", "invalid_json"]
+
+
+def test_folders_skip_hidden_and_non_json_files(tmp_path: Path) -> None:
+    write(tmp_path / ".hidden" / "a.json", {"user_id": "h", **takeout_body(1)})
+    write(tmp_path / ".b.json", {"user_id": "h", **takeout_body(1)})
+    (tmp_path / "readme.txt").write_text("not data")
+    write(tmp_path / "sub" / "c.ndjson", {"user_id": "v", **takeout_body(1)})
+    assert [uid for uid, _ in iter_events([str(tmp_path)])] == ["v"]
+
+
+def test_standard_input_is_json_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = b"".join(
+        orjson.dumps({"user_id": f"u{i}", **takeout_body(1)}) + b"\n" for i in range(3)
+    )
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(lines + b"nope\n")))
+    events = list(iter_events(["-"]))
+    assert [uid for uid, _ in events[:3]] == ["u0", "u1", "u2"]
+    assert isinstance(events[3][1], Unreadable)
+
+
+@pytest.mark.skipif(not TAKEOUT.is_dir(), reason="../shared/data is not present")
+def test_real_takeout_folder_every_point_parsed() -> None:
+    expected = 0
+    for file in TAKEOUT.glob("*.json"):
+        expected += len(orjson.loads(file.read_bytes())["Data Points"])
+    results = list(iter_results([str(TAKEOUT)]))
+    assert not any(r.rejections for r in results)
+    parsed = sum(r.point_count + r.ignored for r in results)
+    assert parsed == expected > 0
+    users = {b.user_id for r in results for b in r.batches}
+    assert users == {"google-fit-takeout"}
