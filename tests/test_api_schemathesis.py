@@ -1,7 +1,7 @@
 """Schemathesis against the app's own OpenAPI document: no 5xx, no schema violations.
 
 In-process (ASGI), with the real detector, parser and the embedded broker behind /v1/events.
-The only 5xx allowed is the documented 503 of the alerts route, whose worker does not run here.
+The only 5xx allowed is the documented 503 of the alerts route when no worker answers.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from stream.api.app import create_app
 from tests.test_api_support import AUTH, settings
@@ -41,7 +43,14 @@ def _wire(kafka_bootstrap: str) -> None:
 )
 def test_api_conforms_to_its_openapi(case: schemathesis.Case) -> None:
     response = case.call(headers=AUTH)
-    if case.path == "/v1/users/{user_id}/alerts" and response.status_code == 503:
-        assert response.json()["error"] == "worker_unavailable"
-        return
-    case.validate_response(response)
+    excluded = []
+    if case.method == "POST":
+        # Event bodies are judged by the parser (times relative to now, non-negative values,
+        # paired series): a schema-valid body may be refused with 422, by design.
+        excluded.append(positive_data_acceptance)
+    if case.path == "/v1/users/{user_id}/alerts":
+        assert response.status_code in (200, 401, 503), response.text
+        if response.status_code == 503:  # the documented answer while no worker runs
+            assert response.json()["error"] == "worker_unavailable"
+            excluded.append(not_a_server_error)
+    case.validate_response(response, excluded_checks=excluded, headers=AUTH)

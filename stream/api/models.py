@@ -155,7 +155,11 @@ class ScoreResponse(BaseModel):
 class LegacySeries(BaseModel):
     """One series of the earlier API: values with their nanosecond timestamps."""
 
-    values: list[Annotated[float, Field(allow_inf_nan=False)]] = Field(default_factory=list)
+    model_config = ConfigDict(strict=True)  # JSON true is not 1 step, "5" is not 5 m
+
+    values: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        default_factory=list, description="Steps, metres or m/s; never negative."
+    )
     timestamps: list[Annotated[int, Field(ge=0, le=MAX_TIMESTAMP_NS)]] = Field(
         default_factory=list, description="Unix nanoseconds."
     )

@@ -67,10 +67,19 @@ class Services:
         self._producer: Any = None
         self._producer_lock = threading.Lock()
         self._kafka_check: tuple[float, Check] | None = None
-        base = (
-            settings.worker_url or f"http://{settings.worker_web_host}:{settings.worker_web_port}"
-        )
-        self.worker = httpx.AsyncClient(base_url=base.rstrip("/"), timeout=5.0)
+        self.worker = self._worker_client()
+
+    def _worker_client(self) -> httpx.AsyncClient:
+        s = self.settings
+        base = s.worker_url or f"http://{s.worker_web_host}:{s.worker_web_port}"
+        return httpx.AsyncClient(base_url=base.rstrip("/"), timeout=5.0)
+
+    async def start(self) -> None:
+        """Start-up (each lifespan): the model once, a worker client bound to this event loop."""
+        if self._detector is None:
+            await run_in_threadpool(self.load_detector)
+        if self.worker.is_closed:
+            self.worker = self._worker_client()
 
     # -- model -------------------------------------------------------------------------------
     def load_detector(self) -> None:
