@@ -127,6 +127,27 @@ def ensure_topics(
                 raise RuntimeError(f"cannot create topic {name!r}: {exc}") from exc
 
 
+def is_embedded_broker(settings: Settings, timeout_s: float = 10.0) -> bool:
+    """True for Tansu (``lifeup broker``, ``lifeup demo``), which names its cluster ``tansu_*``."""
+    from confluent_kafka.admin import AdminClient
+
+    metadata = AdminClient(client_config(settings)).list_topics(timeout=timeout_s)
+    return str(metadata.cluster_id or "").startswith("tansu")
+
+
+def single_record_batches(settings: Settings) -> bool:
+    """Whether producers must send one record per batch (see ``kafka_single_record_batches``).
+
+    Tansu answers ListOffsets(latest) with the last batch's base offset + 1; Faust recovers a
+    table by reading its changelog up to that offset, so with multi-record batches the last
+    records of a partition would be skipped after a restart. One record per batch makes the
+    answer exact, at the price of throughput that a real Kafka cluster does not need to pay.
+    """
+    if settings.kafka_single_record_batches is not None:
+        return settings.kafka_single_record_batches
+    return is_embedded_broker(settings)
+
+
 def topic_partitions(settings: Settings, topic: str, timeout_s: float = 10.0) -> int | None:
     """How many partitions ``topic`` has, or None if it does not exist."""
     from confluent_kafka.admin import AdminClient

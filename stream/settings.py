@@ -20,7 +20,9 @@ class Settings(BaseSettings):
     kafka_security_protocol: str = Field(
         "PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."
     )
-    kafka_sasl_mechanism: str | None = Field(None, description="PLAIN, SCRAM-SHA-256/512, OAUTHBEARER.")
+    kafka_sasl_mechanism: str | None = Field(
+        None, description="PLAIN, SCRAM-SHA-256/512, OAUTHBEARER."
+    )
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_cafile: Path | None = Field(None, description="CA bundle for SSL/SASL_SSL.")
@@ -34,10 +36,14 @@ class Settings(BaseSettings):
         None, description="ONNX model file; default: the model shipped in the package."
     )
     idle_flush_seconds: float = Field(
-        300.0, gt=0, description="Wall-clock seconds without events before a user's windows are scored."
+        300.0,
+        gt=0,
+        description="Wall-clock seconds without events before a user's windows are scored.",
     )
     state_expiry_seconds: float = Field(
-        86_400.0, gt=0, description="Wall-clock seconds after which an idle user's state is dropped."
+        86_400.0,
+        gt=0,
+        description="Wall-clock seconds after which an idle user's state is dropped.",
     )
 
     api_keys: SecretStr | None = Field(None, description="Comma-separated API keys.")
@@ -45,7 +51,9 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(10_000_000, gt=0)
     api_max_points: int = Field(200_000, gt=0)
 
-    metrics_port: int = Field(9102, ge=0, le=65535, description="Worker's Prometheus port; 0 = off.")
+    metrics_port: int = Field(
+        9102, ge=0, le=65535, description="Worker's Prometheus port; 0 = off."
+    )
     metrics_host: str = "127.0.0.1"
     worker_web_host: str = "127.0.0.1"
     worker_web_port: int = Field(6066, ge=1, le=65535)
@@ -55,16 +63,30 @@ class Settings(BaseSettings):
         "default http://LIFEUP_WORKER_WEB_HOST:LIFEUP_WORKER_WEB_PORT.",
     )
     worker_datadir: Path = Path("./.lifeup-data")
-    worker_store: str = Field("rocksdb://", description="Faust table store: rocksdb:// or memory://.")
+    worker_store: str = Field(
+        "rocksdb://", description="Faust table store: rocksdb:// or memory://."
+    )
     broker_session_timeout_s: float = Field(
-        6.0, gt=0, description="Kafka group session timeout; low values start faster on small clusters."
+        6.0,
+        gt=0,
+        description="Kafka group session timeout; low values start faster on small clusters.",
     )
     max_message_bytes: int = Field(1_000_000, gt=0, description="Larger events go to the DLQ.")
+    worker_app_id: str = Field(
+        "lifeup-worker", description="Faust app id: the consumer group and internal topic prefix."
+    )
+    kafka_single_record_batches: bool | None = Field(
+        None,
+        description="Produce one record per batch (None: only on the embedded Tansu broker, whose "
+        "ListOffsets high watermark is wrong for multi-record batches and cuts table recovery short).",
+    )
 
     @field_validator("kafka_bootstrap")
     @classmethod
     def _no_scheme(cls, value: str) -> str:
-        return ",".join(part.strip().removeprefix("kafka://") for part in value.split(",") if part.strip())
+        return ",".join(
+            part.strip().removeprefix("kafka://") for part in value.split(",") if part.strip()
+        )
 
     def api_key_list(self) -> list[str]:
         """Keys from ``LIFEUP_API_KEYS`` and ``LIFEUP_API_KEYS_FILE`` together."""

@@ -1,0 +1,396 @@
+"""The worker's per-message work, kept apart from Faust so its rules read (and test) plainly.
+
+Rules, in the order a message meets them:
+
+* Routing. A user's state lives in the table partition ``home_partition(user)`` (murmur2 of the
+  user id, as Java and aiokafka key their messages). A message consumed on another partition
+  (its key was not the user id, or its producer used another partitioner) is forwarded through
+  the repartition topic to that partition; the owner re-parses it and keeps that user's points.
+* Micro-batches. Messages are processed as they come, but their effects become durable together:
+  completed windows of many users are scored in one scorer call (in an executor, so the event
+  loop keeps polling), alerts are sent, dirty users are written to the table once each, and only
+  then are the batch's messages acknowledged. An offset is therefore committed only after the
+  alerts and state it produced were handed to the producer, which Faust flushes before every
+  commit: at least once, never lost. A batch closes when the agent's queue runs dry (low latency
+  at low load), at ``max_events``/``max_windows``, or after ``max_age_s``.
+* Idle flush and expiry run on ticks: a timer sends one tick per owned partition to an internal
+  topic, so the tick arrives as an event of that partition and table writes land in its
+  changelog partition.
+* Rebalances drop everything unacknowledged (cache, batch); the new owner replays from the last
+  commit against the changelog, which holds exactly the acknowledged effects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+
+from stream.buffer import UserBuffer
+from stream.grid import GridSpec
+from stream.kafka import home_partition
+from stream.metrics import WorkerMetrics
+from stream.pipeline import apply
+from stream.points import ParseResult
+from stream.scoring.base import WindowScore, WindowScorer
+from stream.windows import Window
+from stream.worker.dlq import rejection_records
+from stream.worker.state import UserState
+
+RECENT_ALERTS = 50
+"""Alerts kept per user for ``GET /lifeup/users/{user_id}/alerts``."""
+
+CACHE_USERS = 20_000
+"""Clean user states kept decoded in memory; beyond this the oldest are re-read from the table."""
+
+USER_HEADER = "lifeup-user"
+
+
+class Message(Protocol):
+    topic: str
+    partition: int
+    offset: int
+    timestamp: float
+    key: bytes | None
+    headers: Any
+
+
+class Event(Protocol):
+    message: Message
+    value: Any
+
+
+class StateStore(Protocol):
+    """A Faust table seen as a store whose writes land in the changelog partition of ``event``."""
+
+    def get(self, key: str) -> Any: ...
+
+    def put(self, key: str, value: Any, event: Event) -> None: ...
+
+    def delete(self, key: str, event: Event) -> None: ...
+
+    def keys(self) -> Iterable[str]: ...
+
+
+class Sink(Protocol):
+    """Where the worker's output goes (Faust topics in production)."""
+
+    def alert(self, user_id: str, value: bytes, completed_at_s: float | None) -> None: ...
+
+    def reject(self, key: bytes | None, value: bytes) -> None: ...
+
+    def forward(self, user_id: str, raw: bytes, partition: int) -> None: ...
+
+
+Parse = Callable[[bytes, bytes | None], ParseResult]
+MakeAlert = Callable[[Window, WindowScore], dict[str, Any]]
+Clock = Callable[[], float]
+
+
+@dataclass(slots=True)
+class Topics:
+    events: str
+    repartition: str
+    ticks: str
+    partitions: int
+
+
+@dataclass(slots=True)
+class Limits:
+    max_events: int = 2000
+    max_windows: int = 512
+    max_age_s: float = 0.2
+    idle_flush_s: float = 300.0
+    expiry_s: float = 86_400.0
+
+
+@dataclass(slots=True)
+class _Batch:
+    events: list[Event] = field(default_factory=list)
+    windows: list[Window] = field(default_factory=list)
+    completed_at: list[float | None] = field(default_factory=list)
+    dirty: dict[str, Event] = field(default_factory=dict)
+    deleted: dict[str, Event] = field(default_factory=dict)
+    started: float = 0.0
+
+
+class Processor:
+    """Turns consumed messages into table writes, alerts and DLQ records, batch by batch."""
+
+    def __init__(
+        self,
+        *,
+        topics: Topics,
+        grid: GridSpec,
+        scorer: WindowScorer,
+        make_alert: MakeAlert,
+        parse: Parse,
+        states: StateStore,
+        recent_alerts: StateStore,
+        sink: Sink,
+        metrics: WorkerMetrics,
+        executor: Executor,
+        limits: Limits | None = None,
+        wall_clock: Clock = time.time,
+    ) -> None:
+        self.topics = topics
+        self.grid = grid
+        self.scorer = scorer
+        self.make_alert = make_alert
+        self.parse = parse
+        self.states = states
+        self.recent_alerts = recent_alerts
+        self.sink = sink
+        self.metrics = metrics
+        self.executor = executor
+        self.limits = limits or Limits()
+        self.now = wall_clock
+        self._cache: dict[str, UserState] = {}
+        self._index: dict[int, dict[str, None]] = {}  # partition -> its users (an ordered set)
+        self._indexed: set[int] = set()
+        self._batch = _Batch()
+        self._generation = 0
+        self._current: Event | None = None
+        self._buffers = _BufferView(self)
+
+    # ----------------------------------------------------------------- per message
+    def handle(self, event: Event) -> None:
+        """Processes one message (never raises for bad input) and adds it to the open batch."""
+        batch = self._batch
+        if not batch.events:
+            batch.started = time.monotonic()
+        batch.events.append(event)
+        topic = event.message.topic
+        if topic == self.topics.ticks:
+            self._on_tick(event)
+        elif topic == self.topics.repartition:
+            self._on_forwarded(event)
+        else:
+            self._on_event(event)
+
+    def should_flush(self, queue_empty: bool) -> bool:
+        batch = self._batch
+        if not batch.events:
+            return False
+        return (
+            queue_empty
+            or len(batch.events) >= self.limits.max_events
+            or len(batch.windows) >= self.limits.max_windows
+            or time.monotonic() - batch.started >= self.limits.max_age_s
+        )
+
+    def _on_event(self, event: Event) -> None:
+        message = event.message
+        raw = _as_bytes(event.value)
+        result = self.parse(raw, message.key)
+        if result.rejections:
+            for record in rejection_records(
+                result.rejections, raw, message.topic, message.partition, message.offset
+            ):
+                self.sink.reject(message.key, record)
+        partition = message.partition
+        n = self.topics.partitions
+        foreign = {b.user_id for b in result.batches if home_partition(b.user_id, n) != partition}
+        if foreign:
+            for user_id in foreign:
+                self.sink.forward(user_id, raw, home_partition(user_id, n))
+            result = ParseResult(
+                [b for b in result.batches if b.user_id not in foreign],
+                result.ignored,
+                result.rejections,
+            )
+        self._apply(event, result)
+
+    def _on_forwarded(self, event: Event) -> None:
+        user_id = _header(event.message.headers, USER_HEADER)
+        if user_id is None:
+            return
+        result = self.parse(_as_bytes(event.value), user_id.encode("utf-8"))
+        mine = [b for b in result.batches if b.user_id == user_id]
+        self._apply(event, ParseResult(mine))  # ignored/rejected were counted at the source
+
+    def _apply(self, event: Event, result: ParseResult) -> None:
+        self._current = event
+        outcomes, windows = apply(result, self._buffers, self.grid)
+        self.metrics.count_outcomes(outcomes.as_labels())
+        if windows:
+            batch = self._batch
+            batch.windows.extend(windows)
+            batch.completed_at.extend([event.message.timestamp] * len(windows))
+
+    # ----------------------------------------------------------------- ticks
+    def _on_tick(self, event: Event) -> None:
+        partition = event.message.partition
+        self._current = event
+        users = self._users_of(partition)
+        now = self.now()
+        idle_before = now - self.limits.idle_flush_s
+        expire_before = now - self.limits.expiry_s
+        batch = self._batch
+        for user_id in list(users):
+            state = self._state(user_id)
+            if state is None:
+                users.pop(user_id, None)
+                continue
+            if not state.idle_flushed and state.last_event_wall_s <= idle_before:
+                windows = state.buffer.flush()
+                batch.windows.extend(windows)
+                batch.completed_at.extend([None] * len(windows))
+                state.idle_flushed = True
+                batch.dirty[user_id] = event
+            if state.idle_flushed and state.last_event_wall_s <= expire_before:
+                batch.dirty.pop(user_id, None)
+                batch.deleted[user_id] = event
+                users.pop(user_id, None)
+                self._cache.pop(user_id, None)
+
+    def _users_of(self, partition: int) -> dict[str, None]:
+        """The users of a partition; after (re)assignment, read once from the table."""
+        users = self._index.setdefault(partition, {})
+        if partition not in self._indexed:
+            n = self.topics.partitions
+            for key in self.states.keys():  # noqa: SIM118 (a store, not a dict)
+                if home_partition(key, n) == partition:
+                    users.setdefault(key, None)
+            self._indexed.add(partition)
+        return users
+
+    # ----------------------------------------------------------------- state cache
+    def _state(self, user_id: str) -> UserState | None:
+        state = self._cache.get(user_id)
+        if state is None:
+            state = self.states.get(user_id)
+            if state is not None:
+                self._cache[user_id] = state
+        return state
+
+    def _touch(self, user_id: str, buffer: UserBuffer) -> None:
+        event = self._current
+        assert event is not None, "buffers change only while a message is handled"
+        state = self._cache.get(user_id)
+        now = self.now()
+        if state is None:
+            state = UserState(buffer, now)
+            self._cache[user_id] = state
+        else:
+            state.buffer = buffer
+            state.last_event_wall_s = now
+            state.idle_flushed = False
+        self._batch.dirty[user_id] = event
+        self._batch.deleted.pop(user_id, None)
+        self._index.setdefault(event.message.partition, {})[user_id] = None
+
+    # ----------------------------------------------------------------- batch end
+    async def flush(self, ack: Callable[[Event], Any]) -> None:
+        """Scores the batch's windows, sends alerts, writes state, then acknowledges the batch."""
+        batch, self._batch = self._batch, _Batch()
+        generation = self._generation
+        verdicts: Sequence[WindowScore] = []
+        if batch.windows:
+            loop = asyncio.get_running_loop()
+            verdicts = await loop.run_in_executor(self.executor, self.scorer.score, batch.windows)
+        if generation != self._generation:
+            return  # partitions were revoked meanwhile: the new owner replays these messages
+        self._emit(batch, verdicts)
+        for user_id, event in batch.dirty.items():
+            state = self._cache.get(user_id)
+            if state is not None:
+                self.states.put(user_id, state, event)
+        for user_id, event in batch.deleted.items():
+            self.states.delete(user_id, event)
+            self.recent_alerts.delete(user_id, event)
+        for event in batch.events:
+            result = ack(event)
+            if asyncio.iscoroutine(result):
+                await result
+        self.metrics.active_users.set(sum(len(users) for users in self._index.values()))
+        self._trim_cache(batch.dirty)
+
+    def _emit(self, batch: _Batch, verdicts: Sequence[WindowScore]) -> None:
+        new_alerts: dict[str, list[dict[str, Any]]] = {}
+        for window, verdict, completed in zip(
+            batch.windows, verdicts, batch.completed_at, strict=True
+        ):
+            self.metrics.windows_scored.inc()
+            self.metrics.anomaly_score.observe(verdict.score)
+            if not verdict.anomalous:
+                continue
+            alert = self.make_alert(window, verdict)
+            self.sink.alert(window.user_id, orjson.dumps(alert), completed)
+            for reason in verdict.reasons or ("anomaly_score",):
+                self.metrics.alerts.labels(reason).inc()
+            new_alerts.setdefault(window.user_id, []).append(alert)
+        for user_id, alerts in new_alerts.items():
+            event = batch.dirty.get(user_id) or batch.deleted.get(user_id) or batch.events[-1]
+            kept = {a["alert_id"]: a for a in self.recent_alerts.get(user_id) or []}
+            kept.update((a["alert_id"], a) for a in alerts)  # a re-sent alert replaces itself
+            recent = sorted(kept.values(), key=lambda a: str(a["window_start"]))[-RECENT_ALERTS:]
+            self.recent_alerts.put(user_id, recent, event)
+
+    def _trim_cache(self, keep: Iterable[str]) -> None:
+        excess = len(self._cache) - CACHE_USERS
+        if excess <= 0:
+            return
+        protected = set(keep)
+        for user_id in [u for u in self._cache if u not in protected][:excess]:
+            del self._cache[user_id]
+
+    def on_revoked(self) -> None:
+        """Forgets every unacknowledged effect; Faust redelivers the messages to the new owner."""
+        self._generation += 1
+        self._batch = _Batch()
+        self._cache.clear()
+        self._index.clear()
+        self._indexed.clear()
+
+    @property
+    def pending_events(self) -> int:
+        return len(self._batch.events)
+
+
+class _BufferView(MutableMapping[str, UserBuffer]):
+    """The ``buffers`` mapping ``stream.pipeline.apply`` expects, over the processor's cache."""
+
+    def __init__(self, processor: Processor) -> None:
+        self._p = processor
+
+    def __getitem__(self, user_id: str) -> UserBuffer:
+        state = self._p._state(user_id)
+        if state is None:
+            raise KeyError(user_id)
+        return state.buffer
+
+    def __setitem__(self, user_id: str, buffer: UserBuffer) -> None:
+        self._p._touch(user_id, buffer)
+
+    def __delitem__(self, user_id: str) -> None:
+        raise NotImplementedError("users expire on ticks, not through the pipeline")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._p._cache)
+
+    def __len__(self) -> int:
+        return len(self._p._cache)
+
+
+def _as_bytes(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    return orjson.dumps(value)
+
+
+def _header(headers: Any, name: str) -> str | None:
+    if not headers:
+        return None
+    items = headers.items() if isinstance(headers, dict) else headers
+    for key, value in items:
+        if key == name:
+            return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+    return None
