@@ -2,9 +2,9 @@
 
 Totals come from the same ``UserBuffer`` the worker uses (same ranking, bins and de-duplication),
 fed in event-time order (``stream.parsing.order``) so the result does not depend on file order.
-The JSON object is the contract's, plus two additive fields: per user ``ignored`` (points of data
-types LifeUp does not use) and, at the top, ``rejected_unattributed`` (rejections that name no
-user, e.g. a file that is not JSON).
+The JSON object is the contract's, plus two additive top-level fields: ``ignored`` (points of
+data types LifeUp does not use; a result does not say whose they were) and, when there are any,
+``rejected_unattributed`` (rejections that name no user, e.g. a file that is not JSON).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from stream.sources import source_rank
 class _User:
     buffer: UserBuffer
     rejected: Counter[str] = field(default_factory=Counter)
-    ignored: int = 0
 
 
 def inspect_results(
@@ -35,6 +34,7 @@ def inspect_results(
     """The ``lifeup inspect --json`` object for these parse results."""
     users: dict[str, _User] = {}
     unattributed: Counter[str] = Counter()
+    ignored = 0
 
     def user(user_id: str) -> _User:
         found = users.get(user_id)
@@ -42,7 +42,8 @@ def inspect_results(
             found = users[user_id] = _User(UserBuffer(user_id, grid))
         return found
 
-    for result in in_event_time(_attribute_ignored(results, user)):
+    for result in in_event_time(results):
+        ignored += result.ignored
         for rejection in result.rejections:
             if rejection.user_id:
                 user(rejection.user_id).rejected[rejection.code] += 1
@@ -55,21 +56,10 @@ def inspect_results(
         for user_id in touched:
             users[user_id].buffer.pop_complete()  # windows are not needed, only their totals
     report: dict[str, Any] = {"users": [_summary(uid, users[uid]) for uid in sorted(users)]}
+    report["ignored"] = ignored
     if unattributed:
         report["rejected_unattributed"] = dict(sorted(unattributed.items()))
     return report
-
-
-def _attribute_ignored(results: Iterable[ParseResult], user: Any) -> Iterable[ParseResult]:
-    """Ignored points are counted per user here (``in_event_time`` only keeps their sum)."""
-    for result in results:
-        if result.ignored:
-            owner = result.batches[0].user_id if result.batches else None
-            owner = owner or next((r.user_id for r in result.rejections if r.user_id), None)
-            if owner:
-                user(owner).ignored += result.ignored
-                result = ParseResult(result.batches, 0, result.rejections)
-        yield result
 
 
 def _summary(user_id: str, state: _User) -> dict[str, Any]:
@@ -88,7 +78,6 @@ def _summary(user_id: str, state: _User) -> dict[str, Any]:
         },
         "sources": {"used": used, "shadowed": shadowed},
         "rejected": dict(sorted(state.rejected.items())),
-        "ignored": state.ignored,
     }
 
 
@@ -107,13 +96,13 @@ def format_text(report: dict[str, Any]) -> str:
             names = entry["sources"][label]
             lines.append(f"  sources {label} ({len(names)}):")
             lines.extend(f"    {name}" for name in names)
-        if entry["ignored"]:
-            lines.append(f"  ignored points (other data types): {entry['ignored']:,}")
         if entry["rejected"]:
             counts = ", ".join(f"{code} {n}" for code, n in entry["rejected"].items())
             lines.append(f"  rejected: {counts}")
     if not report["users"]:
         lines.append("no data points found")
+    if report.get("ignored"):
+        lines.append(f"ignored points (data types LifeUp does not use): {report['ignored']:,}")
     if report.get("rejected_unattributed"):
         counts = ", ".join(f"{c} {n}" for c, n in report["rejected_unattributed"].items())
         lines.append(f"rejected without a user: {counts}")
