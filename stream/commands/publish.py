@@ -1,15 +1,35 @@
-"""`lifeup publish`: not implemented yet (see the open issues)."""
+"""``lifeup publish PATH... [--user ID]``: events from files to the events topic."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+HELP = "publish Takeout, REST, Health Connect or JSON-lines events to the events topic"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", help=argparse.SUPPRESS)
+    parser.add_argument("paths", nargs="+", help="files, folders (recursive) or - for stdin")
+    parser.add_argument("--user", help="user id for inputs without one (Takeout files)")
+    parser.add_argument("--topic", help="events topic (default: LIFEUP_EVENTS_TOPIC)")
+    parser.add_argument("--bootstrap", help="Kafka bootstrap (default: LIFEUP_KAFKA_BOOTSTRAP)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
-    print("lifeup publish: not implemented yet", file=sys.stderr)
-    return 2
+    from stream.publish import publish
+    from stream.settings import get_settings
+
+    settings = get_settings()
+    if args.bootstrap:
+        settings = settings.model_copy(update={"kafka_bootstrap": args.bootstrap})
+    report = publish(settings, args.paths, args.user, progress=not args.quiet, topic=args.topic)
+    for line in report.unreadable:
+        print(f"skipped {line}", file=sys.stderr)
+    print(
+        f"published {report.messages} messages ({report.bytes:,} bytes) for "
+        f"{len(report.users)} users to {args.topic or settings.events_topic}; "
+        f"{len(report.unreadable)} unreadable inputs skipped; {report.failed} failed",
+        file=sys.stderr,
+    )
+    return 1 if report.failed else 0
