@@ -85,14 +85,14 @@ def test_publish_sends_json_lines_and_rest_datasets_keyed_by_user(
 
     got = _drain(settings, topic, 8)
     assert len(got) == 8
-    by_key = {m.key().decode(): m for m in got}
+    by_key = {(m.key() or b"").decode(): m for m in got}
     assert set(by_key) == {f"u{i}" for i in range(7)} | {"rest-user"}
     for key, message in by_key.items():
         assert message.partition() == home_partition(key, 4)
-        parsed = parse_message(message.value(), message.key())
+        parsed = parse_message(message.value() or b"", message.key())
         assert not parsed.rejections
         assert {b.user_id for b in parsed.batches} == {key}
-    assert parse_message(by_key["rest-user"].value()).point_count == 100
+    assert parse_message(by_key["rest-user"].value() or b"").point_count == 100
 
 
 @pytest.mark.broker
@@ -112,5 +112,5 @@ def test_publish_takeout_folder_one_message_per_file_user_from_folder(kafka_boot
     got = _drain(settings, topic, len(files))
     assert len(got) == len(files)
     total = sum(len(body["Data Points"]) for body in files)
-    parsed = [parse_message(m.value(), m.key()) for m in got]
+    parsed = [parse_message(m.value() or b"", m.key()) for m in got]
     assert sum(p.point_count + p.ignored for p in parsed) == total
