@@ -10,8 +10,10 @@ from typing import Any
 import orjson
 import pytest
 
-from stream.parsing import Unreadable, iter_events, iter_results
+from stream.buffer import UserBuffer
+from stream.parsing import Unreadable, iter_events, iter_results, parse_message
 from stream.parsing.files import CHUNK_POINTS
+from stream.sources import source_rank
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TAKEOUT = DATA / "google-fit-takeout"
@@ -86,8 +88,11 @@ def test_unreadable_files_are_rejections_not_crashes(tmp_path: Path) -> None:
     text.write_text("steps,day\n10,monday\n")
     binary = tmp_path / "blob.json"
     binary.write_bytes(b"\xff\xfe\x00garbage")
-    results = list(iter_results([str(text), str(binary), str(tmp_path / "missing.json")]))
+    paths = [str(text), str(binary), str(tmp_path / "missing.json")]
+    results = list(iter_results(paths, ordered=False))
     assert [r.rejections[0].code for r in results] == ["invalid_json", "not_utf8", "invalid_json"]
+    (merged,) = iter_results(paths)
+    assert sorted(r.code for r in merged.rejections) == ["invalid_json", "invalid_json", "not_utf8"]
 
 
 def test_folders_skip_hidden_and_non_json_files(tmp_path: Path) -> None:
@@ -119,3 +124,43 @@ def test_real_takeout_folder_every_point_parsed() -> None:
     assert parsed == expected > 0
     users = {b.user_id for r in results for b in r.batches}
     assert users == {"google-fit-takeout"}
+
+
+@pytest.mark.skipif(not TAKEOUT.is_dir(), reason="../shared/data is not present")
+def test_ordered_events_replay_de_duplicates_in_a_streaming_buffer() -> None:
+    """What ``publish`` sends with ordered=True, consumed in that order, as the worker would."""
+    events = list(iter_events([str(TAKEOUT)], ordered=True))
+    buffer = UserBuffer("google-fit-takeout")
+    points = []
+    for user_id, event in events:
+        assert user_id == "google-fit-takeout" and "dataSourceId" in event
+        result = parse_message(orjson.dumps(event), user_id.encode(), now_ns=NOW)
+        assert not result.rejections
+        for b in result.batches:
+            buffer.add(b, source_rank(b.channel, b.source))
+            points += zip(b.start_ns.tolist(), b.end_ns.tolist(), b.value.tolist(), strict=True)
+    totals = buffer.totals()
+    assert (totals.steps, round(totals.distance_m, 2), totals.speed_samples) == (2_091, 970.64, 38)
+    original = [
+        (b.start_ns.tolist(), b.end_ns.tolist(), b.value.tolist())
+        for r in iter_results([str(TAKEOUT)], ordered=False)
+        for b in r.batches
+    ]
+    flat = sorted(p for s, e, v in original for p in zip(s, e, v, strict=True))
+    assert sorted(points) == flat  # every point is sent once, unchanged
+
+
+def test_ordered_events_pass_broken_and_ignored_events_through(tmp_path: Path) -> None:
+    body = takeout_body(3)
+    body["Data Points"][1]["fitValue"] = [{"value": {"intVal": -1}}]
+    write(tmp_path / "u" / "broken.json", body)
+    write(tmp_path / "u" / "fine.json", takeout_body(2))
+    (tmp_path / "u" / "bad.json").write_text("nope")
+    events = list(iter_events([str(tmp_path)], ordered=True))
+    kinds = sorted(
+        "unreadable"
+        if isinstance(e, Unreadable)
+        else next(k for k in ("Data Points", "point") if k in e)
+        for _, e in events
+    )
+    assert kinds == ["Data Points", "point", "unreadable"]

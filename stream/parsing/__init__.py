@@ -16,19 +16,26 @@ Points of other Google Fit data types and other Health Connect record types are 
 ``stream.sources``) is its stream: the Dataset's ``dataSourceId`` or Takeout's ``Data Source``,
 else the point's own ``dataSourceId``/``originDataSourceId``; Health Connect: ``dataOrigin``.
 Rejection codes are listed in ``stream.parsing.errors``.
+
+Finite inputs (files, a posted list) should reach a buffer in event-time order across sources
+(``in_event_time``; ``iter_results`` does it by default, ``iter_events(..., ordered=True)`` for
+publishing), otherwise the first stream read closes the hours the next stream also reports.
 """
 
 from stream.parsing.decode import MAX_BYTES, MAX_POINTS, parse_message, parse_obj
 from stream.parsing.errors import CODES
 from stream.parsing.files import Unreadable, iter_events, iter_results
+from stream.parsing.order import in_event_time, ordered_events
 
 __all__ = [
     "CODES",
     "MAX_BYTES",
     "MAX_POINTS",
     "Unreadable",
+    "in_event_time",
     "iter_events",
     "iter_results",
+    "ordered_events",
     "parse_message",
     "parse_obj",
 ]

@@ -22,6 +22,7 @@ import orjson
 
 from stream.parsing import errors
 from stream.parsing.decode import parse_obj
+from stream.parsing.order import in_event_time, ordered_events
 from stream.points import ParseResult, Rejection
 
 CHUNK_POINTS: Final = 1000
@@ -40,12 +41,20 @@ class Unreadable:
     raw: bytes
 
 
-def iter_events(paths: Sequence[str], user: str | None = None) -> Iterator[tuple[str | None, Any]]:
+def iter_events(
+    paths: Sequence[str], user: str | None = None, *, ordered: bool = False
+) -> Iterator[tuple[str | None, Any]]:
     """(user id, event) pairs from files, folders and ``-``.
 
     The event is a JSON value in a contract shape (``user_id`` set where known), or an
-    ``Unreadable`` when the input was not JSON.
+    ``Unreadable`` when the input was not JSON. ``ordered=True`` reads everything first and
+    re-emits the accepted points in event-time order (``order.ordered_events``): publish a
+    Takeout folder that way, or the worker sees the second stream of each hour too late to
+    de-duplicate it against the first.
     """
+    if ordered:
+        yield from ordered_events(iter_events(paths, user))
+        return
     for path in paths:
         if path == "-":
             yield from _lines(sys.stdin.buffer, "<stdin>", user, None)
@@ -57,15 +66,26 @@ def iter_events(paths: Sequence[str], user: str | None = None) -> Iterator[tuple
 
 
 def iter_results(
-    paths: Sequence[str], user: str | None = None, now_ns: int | None = None
+    paths: Sequence[str],
+    user: str | None = None,
+    now_ns: int | None = None,
+    *,
+    ordered: bool = True,
 ) -> Iterator[ParseResult]:
-    """Every input parsed: one ``ParseResult`` per event (or per unreadable file or line)."""
+    """Every input parsed; by default rejections first, then the points in event-time order
+    (``order.in_event_time``), so de-duplication never depends on file order. ``ordered=False``
+    streams one result per event (or unreadable file or line) as read."""
     now = time.time_ns() if now_ns is None else now_ns
-    for user_id, event in iter_events(paths, user):
-        if isinstance(event, Unreadable):
-            yield ParseResult(rejections=[event.rejection])
-        else:
-            yield parse_obj(event, user_id, now_ns=now)
+    results = (
+        ParseResult(rejections=[event.rejection])
+        if isinstance(event, Unreadable)
+        else parse_obj(event, user_id, now_ns=now)
+        for user_id, event in iter_events(paths, user)
+    )
+    if ordered:
+        yield from in_event_time(results)
+    else:
+        yield from results
 
 
 def _walk(folder: Path) -> Iterator[Path]:

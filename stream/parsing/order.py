@@ -12,10 +12,15 @@ window can still lose that part, exactly as it would live.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any, Final
 
 import numpy as np
 
-from stream.points import Channel, ParseResult, PointBatch
+from stream.parsing.decode import parse_obj
+from stream.points import DATA_TYPE_CHANNELS, Channel, ParseResult, PointBatch
+
+CHUNK_POINTS: Final = 1000
+_TYPE_NAMES: Final = {channel: name for name, channel in DATA_TYPE_CHANNELS.items()}
 
 _Group = tuple[str, Channel, str, bool]
 
@@ -58,3 +63,47 @@ def in_event_time(
             out = ParseResult()
     if out.batches:
         yield out
+
+
+def ordered_events(
+    events: Iterable[tuple[str | None, Any]], now_ns: int | None = None
+) -> Iterator[tuple[str | None, Any]]:
+    """The same events for publishing, with the accepted points in event-time order.
+
+    An event with a rejection or an ignored point (and anything unreadable) passes through
+    unchanged, so the worker still dead-letters and counts it; clean events are re-emitted as REST
+    ``Dataset`` events, one per run of one stream (at most ``CHUNK_POINTS`` points each), after
+    them. The stream id is kept, so ranking is unchanged, and ``:user_input`` marks manual data.
+    """
+    clean: list[ParseResult] = []
+    for user_id, event in events:
+        if not isinstance(event, dict | list):
+            yield user_id, event
+            continue
+        result = parse_obj(event, user_id, now_ns=now_ns)
+        if result.rejections or result.ignored:
+            yield user_id, event
+        else:
+            clean.append(result)
+    for result in in_event_time(clean):
+        for batch in result.batches:
+            for offset in range(0, len(batch), CHUNK_POINTS):
+                yield batch.user_id, dataset_event(batch, offset, offset + CHUNK_POINTS)
+
+
+def dataset_event(batch: PointBatch, lo: int = 0, hi: int | None = None) -> dict[str, Any]:
+    """A batch (or a slice of it) as a contract REST ``Dataset`` event."""
+    type_name = _TYPE_NAMES[batch.channel]
+    key = "intVal" if batch.channel is Channel.STEPS else "fpVal"
+    values = batch.value[lo:hi]
+    cast = [int(v) for v in values] if key == "intVal" else values.tolist()
+    source = batch.source
+    if batch.manual and "user_input" not in source:
+        source += ":user_input"
+    points = [
+        {"dataTypeName": type_name, "startTimeNanos": s, "endTimeNanos": e, "value": [{key: v}]}
+        for s, e, v in zip(
+            batch.start_ns[lo:hi].tolist(), batch.end_ns[lo:hi].tolist(), cast, strict=True
+        )
+    ]
+    return {"user_id": batch.user_id, "dataSourceId": source, "point": points}
