@@ -131,7 +131,7 @@ def test_ordered_events_replay_de_duplicates_in_a_streaming_buffer() -> None:
     """What ``publish`` sends with ordered=True, consumed in that order, as the worker would."""
     events = list(iter_events([str(TAKEOUT)], ordered=True))
     buffer = UserBuffer("google-fit-takeout")
-    points = []
+    points: list[tuple[int, int, float]] = []
     for user_id, event in events:
         assert user_id == "google-fit-takeout" and "dataSourceId" in event
         result = parse_message(orjson.dumps(event), user_id.encode(), now_ns=NOW)
