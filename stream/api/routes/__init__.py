@@ -10,6 +10,7 @@ from stream.api.models import ErrorResponse
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error statuses a route may answer."""
     meaning = {
+        400: "The body could not be read (malformed multipart or JSON framing).",
         401: "Missing or invalid API key.",
         404: "Not found.",
         413: "The body or the number of points is over the configured limit.",

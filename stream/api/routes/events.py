@@ -94,7 +94,7 @@ def publish(services: Services, messages: list[tuple[bytes, bytes]]) -> None:
     status_code=status.HTTP_202_ACCEPTED,
     summary="Publish events to the events topic",
     openapi_extra={"requestBody": EVENTS_BODY_SCHEMA},
-    responses=errors(401, 413, 422, 503),
+    responses=errors(400, 401, 413, 422, 503),
 )
 async def post_events(request: Request) -> EventsAccepted:
     """Each event becomes one message keyed by its user id; the worker scores it as it comes.

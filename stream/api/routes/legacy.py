@@ -38,7 +38,7 @@ def detect(
     "/detect_anomalies/",
     response_model=DetectAnomaliesResponse,
     summary="The earlier API's anomaly check",
-    responses=errors(401, 413, 422, 503),
+    responses=errors(400, 401, 413, 422, 503),
 )
 async def detect_anomalies(
     request: Request, body: DetectAnomaliesRequest

@@ -36,7 +36,7 @@ def score_body(body: bytes, detector: Detector, settings: Settings, series: bool
     response_model=ScoreResponse,
     summary="Score events synchronously",
     openapi_extra={"requestBody": EVENTS_BODY_SCHEMA},
-    responses=errors(401, 413, 422, 503),
+    responses=errors(400, 401, 413, 422, 503),
 )
 async def score(request: Request, series: Series = False) -> ScoreResponse:
     """Every window the events fill, scored as the worker would score it (``lifeup score``).
@@ -87,7 +87,7 @@ def score_uploads(
     "/v1/score/takeout",
     response_model=ScoreResponse,
     summary="Score a Google Takeout upload",
-    responses=errors(401, 413, 422, 503),
+    responses=errors(400, 401, 413, 422, 503),
 )
 async def score_takeout(
     request: Request,
