@@ -335,7 +335,7 @@ def console_table(evaluation: Evaluation) -> str:
         out.append(f"{name}: {len(d.labeled.windows)} windows, {d.labeled.user_days:.0f} user-days")
         fams = list(d.results["combined"].families)
         out.append(
-            f"  {'scorer':<17}{'prec':>7}{'FA/ud':>8}{'legit':>7}  "
+            f"  {'scorer':<17}{'prec':>8}{'FA/ud':>8}{'legit':>8}  "
             + " ".join(f"{f[:10]:>10}" for f in fams)
         )
         for s in SCORERS:

@@ -61,3 +61,30 @@ def plot(sim: ActivityStats, real: ActivityStats, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+# Tolerances: (statistic, lowest and highest allowed ratio simulated / real). Wide enough for
+# a month of 22 office workers against a varied population, tight enough that a generator with
+# doubled cadences, halved days, or bouts without fidgeting fails.
+TOLERANCES: dict[str, tuple[float, float]] = {
+    "cadence_p50": (0.7, 1.4),
+    "cadence_p90": (0.75, 1.45),
+    "daily_p25": (0.7, 1.4),
+    "daily_p50": (0.75, 1.3),
+    "daily_p75": (0.75, 1.3),
+    "bout_p50": (0.5, 2.0),
+    "bout_p90": (0.6, 1.7),
+    "bout_p99": (0.6, 1.6),
+    "active_fraction": (0.65, 1.5),
+}
+
+
+def differences(sim: ActivityStats, real: ActivityStats) -> list[str]:
+    """Statistics outside their tolerance, as readable lines (empty when the generator fits)."""
+    s, r = sim.summary(), real.summary()
+    out = []
+    for key, (lo, hi) in TOLERANCES.items():
+        ratio = s[key] / r[key]
+        if not lo <= ratio <= hi:
+            out.append(f"{key}: simulated {s[key]:.3g} vs real {r[key]:.3g} (x{ratio:.2f})")
+    return out

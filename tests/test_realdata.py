@@ -1,0 +1,99 @@
+"""The real Fitabase users as events, cheats injected into their days, and the simulator
+compared with them. Skips when ``../shared/data`` is absent."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model_export import realdata
+from model_export.sim.compare import compare, differences, plot
+from model_export.sim.stats import ActivityStats
+from model_export.sim.unusual import Injection
+from model_export.simulate import CHEAT_FAMILIES, LEGIT_FAMILIES
+from stream.parsing import parse_obj
+from stream.points import Channel
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+pytestmark = pytest.mark.skipif(
+    not realdata.available(DATA), reason="../shared/data/fitabase is absent"
+)
+
+
+@pytest.fixture(scope="module")
+def users():
+    return realdata.load_fitabase(DATA)
+
+
+@pytest.fixture(scope="module")
+def stats() -> tuple[ActivityStats, ActivityStats]:
+    return compare(n_users=24, days=7, seed=5)
+
+
+def test_all_users_load_with_a_plausible_stride(users):
+    assert len(users) == 22
+    for u in users:
+        assert 0.4 < u.stride_m < 1.1
+        assert u.start.utcoffset() is not None and u.start.hour == 0
+        assert u.days()
+
+
+def test_events_carry_every_real_step_and_the_derived_distance(users):
+    user = users[0]
+    totals = {Channel.STEPS: 0.0, Channel.DISTANCE: 0.0}
+    for event in realdata.normal_events([user]):
+        result = parse_obj(event)
+        assert not result.rejections
+        for b in result.batches:
+            assert b.user_id == user.user_id
+            totals[b.channel] += float(b.value.sum())
+    real_steps = float(np.nansum(user.steps))
+    assert totals[Channel.STEPS] == real_steps
+    assert totals[Channel.DISTANCE] == pytest.approx(real_steps * user.stride_m, rel=1e-4)
+
+
+def test_injection_labels_real_days_deterministically(users):
+    few = [replace(u, steps=u.steps[: 10 * 1440]) for u in users[:4]]
+    bench = realdata.inject_cheats(few, seed=3, day_rate=0.6, legit_rate=0.3)
+    assert bench.user_days == sum(len(u.days()) for u in few)
+    assert {s.family for s in bench.spans} <= set(CHEAT_FAMILIES) | set(LEGIT_FAMILIES)
+    assert any(s.cheat for s in bench.spans) and any(not s.cheat for s in bench.spans)
+    again = realdata.inject_cheats(few, seed=3, day_rate=0.6, legit_rate=0.3)
+    assert again.spans == bench.spans
+
+
+def test_the_normal_generator_matches_the_real_users(stats):
+    sim, real = stats
+    assert differences(sim, real) == []
+
+
+def test_the_comparison_catches_a_broken_generator(stats):
+    sim, real = stats
+    doubled = replace(sim, cadence=sim.cadence * 2)
+    lazy = replace(sim, daily=sim.daily / 2)
+    no_fidget = replace(sim, bouts=sim.bouts[sim.bouts >= 4])
+    for broken in (doubled, lazy, no_fidget):
+        assert differences(broken, real)
+
+
+def test_the_comparison_plot_is_written(stats, tmp_path):
+    out = plot(*stats, tmp_path / "sim_vs_fitabase.png")
+    assert out.stat().st_size > 10_000
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_clearing_removes_the_real_minutes_under_an_injection_only(users):
+    u = users[1]
+    steps = np.nan_to_num(u.steps.copy())
+    before = steps.copy()
+    t0 = u.start.timestamp()
+    hour = next(h for h in range(24, steps.size // 60) if steps[h * 60 : h * 60 + 60].sum() > 300)
+    inj = Injection(t0 + hour * 3600, t0 + (hour + 1) * 3600)
+    realdata.clear_minutes(steps, u, inj, margin_s=120)
+    lo, hi = hour * 60 - 2, hour * 60 + 62
+    assert not steps[lo:hi].any()
+    assert before[lo:hi].any()  # this user walked then: the check is not vacuous
+    assert np.array_equal(steps[:lo], before[:lo]) and np.array_equal(steps[hi:], before[hi:])
