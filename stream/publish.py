@@ -71,8 +71,13 @@ def publish(
     *,
     progress: bool = True,
     topic: str | None = None,
+    ordered: bool = True,
 ) -> PublishReport:
-    """Publishes every event of ``paths`` and waits until the broker has them all."""
+    """Publishes every event of ``paths`` and waits until the broker has them all.
+
+    ``ordered`` (the default) sends the points in event-time order across files, as a live feed
+    would have (``stream.parsing.order``), so the worker's alerts equal ``lifeup score``'s.
+    """
     from confluent_kafka import Producer
     from tqdm import tqdm
 
@@ -87,7 +92,7 @@ def publish(
 
     bar = tqdm(unit="msg", desc="publishing", disable=not progress, file=sys.stderr)
     try:
-        for key, value in messages(iter_events(paths, user), report):
+        for key, value in messages(iter_events(paths, user, ordered=ordered), report):
             while True:
                 try:
                     producer.produce(target, key=key, value=value, on_delivery=delivered)

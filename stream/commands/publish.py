@@ -14,6 +14,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--topic", help="events topic (default: LIFEUP_EVENTS_TOPIC)")
     parser.add_argument("--bootstrap", help="Kafka bootstrap (default: LIFEUP_KAFKA_BOOTSTRAP)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--as-is",
+        action="store_true",
+        help="send file by file as read, not re-ordered by event time (alerts may then differ)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,7 +28,14 @@ def run(args: argparse.Namespace) -> int:
     settings = get_settings()
     if args.bootstrap:
         settings = settings.model_copy(update={"kafka_bootstrap": args.bootstrap})
-    report = publish(settings, args.paths, args.user, progress=not args.quiet, topic=args.topic)
+    report = publish(
+        settings,
+        args.paths,
+        args.user,
+        progress=not args.quiet,
+        topic=args.topic,
+        ordered=not args.as_is,
+    )
     for line in report.unreadable:
         print(f"skipped {line}", file=sys.stderr)
     print(
