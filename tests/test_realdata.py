@@ -80,7 +80,7 @@ def test_the_comparison_catches_a_broken_generator(stats):
 
 
 def test_the_comparison_plot_is_written(stats, tmp_path):
-    out = plot(*stats, tmp_path / "sim_vs_fitabase.png")
+    out = plot(stats[0], stats[1], tmp_path / "sim_vs_fitabase.png")
     assert out.stat().st_size > 10_000
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

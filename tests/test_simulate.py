@@ -79,7 +79,7 @@ def test_some_users_carry_the_same_steps_in_several_sources(data):
     multi = [p for p in data.profiles.values() if len(p.sources.steps) == 3]
     assert multi
     uid = multi[0].user_id
-    per_source = Counter()
+    per_source: Counter[str] = Counter()
     for p in data.points[uid]:
         if p.kind == "steps" and p.source in multi[0].sources.steps:
             per_source[p.source] += p.value
@@ -112,14 +112,14 @@ def test_every_span_lands_on_a_window_of_the_real_buffer():
 def test_normal_days_have_a_daily_rhythm():
     rng = np.random.default_rng(3)
     p = draw_profile(rng, "u")
-    hours = Counter()
+    hours: dict[int, float] = dict.fromkeys(range(24), 0.0)
     for day in range(30):
         for b in normal_day(rng, p, DEFAULT_START.timestamp() + day * 86_400):
             local_hour = int(((b.start_s + p.utc_offset_h * 3600) % 86_400) // 3600)
             hours[local_hour] += b.end_s - b.start_s
     night = sum(hours[h] for h in range(1, 5))
-    day = sum(hours[h] for h in range(10, 14))
-    assert day > 10 * max(night, 1.0)
+    daytime = sum(hours[h] for h in range(10, 14))
+    assert daytime > 10 * max(night, 1.0)
 
 
 @settings(max_examples=60, deadline=None)

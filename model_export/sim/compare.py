@@ -8,6 +8,7 @@ import numpy as np
 
 from model_export import realdata
 from model_export.sim.stats import ActivityStats, FloatArray, activity_stats, minute_steps
+from model_export.sim.types import RawPoint
 from model_export.simulate import simulate
 
 
@@ -24,9 +25,9 @@ def simulated_days(n_users: int, days: int, seed: int) -> list[FloatArray]:
     return out
 
 
-def data_start(points: dict[str, list[realdata.RawPoint]]) -> int:
+def data_start(points: dict[str, list[RawPoint]]) -> int:
     first = min(p.start_ns for ps in points.values() for p in ps)
-    return first // (86_400 * 10**9) * 86_400 * 10**9
+    return int(first // (86_400 * 10**9) * 86_400 * 10**9)
 
 
 def compare(n_users: int = 30, days: int = 7, seed: int = 5) -> tuple[ActivityStats, ActivityStats]:
