@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from stream.api.models import (
     WindowVerdict,
 )
 from stream.api.services import model_version
+from stream.grid import NS_PER_S, GridSpec
 from stream.points import ParseResult, PointBatch
 from stream.scoring.base import THRESHOLD, WindowScore
 from stream.windows import Window
@@ -55,11 +57,19 @@ def decode_events(body: bytes) -> list[Any]:
 
 
 def parse_events(
-    events: Sequence[Any], default_user: str | None = None
+    events: Sequence[Any], default_user: str | None = None, *, per_event: bool = False
 ) -> tuple[list[ParseResult], list[RejectionOut]]:
-    """Parses every event with the worker's parser; rejections keep the event's index."""
+    """Parses every event with the worker's parser; rejections keep the event's index.
+
+    Without ``per_event`` the events are parsed in one call (the parser then reads arrays of
+    single points column-wise) and one result comes back, unless some event is rejected.
+    """
     from stream.parsing import parse_obj
 
+    if not per_event:
+        whole = parse_obj(list(events), default_user)
+        if not whole.rejections:
+            return [whole], []
     results: list[ParseResult] = []
     rejections: list[RejectionOut] = []
     for index, event in enumerate(events):
@@ -154,39 +164,88 @@ def verdict(
     )
 
 
-def in_window_order(results: Sequence[ParseResult], window_ns: int) -> list[ParseResult]:
-    """The same points, fed window by window in time order.
+SINGLE_PASS_SPAN_NS = 8 * 86_400 * NS_PER_S  # a request up to 8 days is buffered whole
 
-    The buffer drops a point as late once the user's watermark has passed its window's end plus
-    the lateness. A request (or a Takeout export, one file per source, each spanning the whole
-    day) arrives all at once, so its own order must not decide what counts: split into
-    per-window pieces and ordered by window, no point of the request is late to another.
+
+def merged(results: Sequence[ParseResult]) -> ParseResult:
+    """One batch per (user, channel, source, manual), points in time order.
+
+    The buffer's cost is mostly per ``add`` call, and a phone's sync is a few points per event:
+    a user-day arrives as dozens of tiny batches that are one stream each.
     """
-    pieces: list[tuple[int, int, ParseResult]] = []
-    order = 0
+    out = ParseResult()
+    groups: dict[tuple[str, int, str, bool], list[PointBatch]] = {}
     for result in results:
-        if result.ignored or result.rejections:
-            pieces.append(
-                (-1, order, ParseResult(ignored=result.ignored, rejections=result.rejections))
-            )
-            order += 1
+        out.ignored += result.ignored
+        out.rejections.extend(result.rejections)
         for batch in result.batches:
-            windows = batch.start_ns // window_ns
-            for window in np.unique(windows).tolist():
-                keep = windows == window
-                piece = PointBatch(
-                    batch.user_id,
-                    batch.channel,
-                    batch.source,
-                    batch.start_ns[keep],
-                    batch.end_ns[keep],
-                    batch.value[keep],
-                    batch.manual,
-                )
-                pieces.append((int(window), order, ParseResult(batches=[piece])))
-                order += 1
+            key = (batch.user_id, int(batch.channel), batch.source, batch.manual)
+            groups.setdefault(key, []).append(batch)
+    for parts in groups.values():
+        first = parts[0]
+        if len(parts) == 1:
+            out.batches.append(first)
+            continue
+        start = np.concatenate([b.start_ns for b in parts])
+        order = np.argsort(start, kind="stable")
+        out.batches.append(
+            PointBatch(
+                first.user_id,
+                first.channel,
+                first.source,
+                start[order],
+                np.concatenate([b.end_ns for b in parts])[order],
+                np.concatenate([b.value for b in parts])[order],
+                first.manual,
+            )
+        )
+    return out
+
+
+def in_window_order(result: ParseResult, window_ns: int) -> list[ParseResult]:
+    """The same points, fed window by window in time order."""
+    pieces: list[tuple[int, int, ParseResult]] = [
+        (-1, 0, ParseResult(ignored=result.ignored, rejections=result.rejections))
+    ]
+    for order, batch in enumerate(result.batches, start=1):
+        windows = batch.start_ns // window_ns
+        for window in np.unique(windows).tolist():
+            keep = windows == window
+            piece = PointBatch(
+                batch.user_id,
+                batch.channel,
+                batch.source,
+                batch.start_ns[keep],
+                batch.end_ns[keep],
+                batch.value[keep],
+                batch.manual,
+            )
+            pieces.append((int(window), order, ParseResult(batches=[piece])))
     pieces.sort(key=lambda p: (p[0], p[1]))
     return [piece for _, _, piece in pieces]
+
+
+def request_plan(
+    results: Sequence[ParseResult], grid: GridSpec
+) -> tuple[list[ParseResult], GridSpec]:
+    """How to feed one request to the buffers so that its own order decides nothing.
+
+    The buffer drops a point as late once the user's watermark has passed its window's end plus
+    the lateness. A request (or a Takeout export: one file per source, each spanning the whole
+    day) arrives all at once, so no point of it is late to another: a request spanning up to
+    ``SINGLE_PASS_SPAN_NS`` is buffered whole with a lateness covering its span (windows are then
+    emitted by the final flush, in order); a longer one is fed window by window in time order.
+    """
+    whole = merged(results)
+    if not whole.batches:
+        return [whole], grid
+    first = min(int(b.start_ns.min()) for b in whole.batches)
+    last = max(int(b.end_ns.max()) for b in whole.batches)
+    span = last - first
+    if span <= SINGLE_PASS_SPAN_NS:
+        lateness_s = -(-span // NS_PER_S) + grid.window_bins * grid.bin_s
+        return [whole], replace(grid, lateness_s=max(grid.lateness_s, lateness_s))
+    return in_window_order(whole, grid.window_ns), grid
 
 
 def score_response(
@@ -201,7 +260,8 @@ def score_response(
     from stream.pipeline import score_results
 
     grid = getattr(detector, "grid", DEFAULT_GRID)
-    run = score_results(in_window_order(results, grid.window_ns), detector, grid)
+    plan, buffer_grid = request_plan(results, grid)
+    run = score_results(plan, detector, buffer_grid)
     version = model_version(detector)
     windows = [verdict(w, s, version, series=series, bin_s=grid.bin_s) for w, s in run.verdicts]
     counts = run.outcomes.as_labels()

@@ -32,7 +32,7 @@ def prepare(body: bytes, services: Services) -> tuple[list[tuple[bytes, bytes]],
     """(key, value) messages for the events, or a 4xx saying what is wrong with them."""
     settings = services.settings
     events = convert.decode_events(body)
-    results, rejections = convert.parse_events(events)
+    results, rejections = convert.parse_events(events, per_event=True)
     points = convert.check_points(results, settings.api_max_points)
     messages: list[tuple[bytes, bytes]] = []
     for index, (event, result) in enumerate(zip(events, results, strict=True)):
