@@ -24,6 +24,10 @@ UNKNOWN_SOURCE: Final = "unknown"
 _TIME_TYPES: Final = frozenset({int, str})
 _STEP_TYPES: Final = frozenset({int})
 _REAL_TYPES: Final = frozenset({int, float})
+_STEPS: Final = Channel.STEPS
+_MIN_NS: Final = times.MIN_NS
+_MAX_AHEAD_NS: Final = times.MAX_AHEAD_NS
+_INF: Final = math.inf
 _FAST_ERRORS: Final = (KeyError, TypeError, IndexError, ValueError, OverflowError, AttributeError)
 
 
@@ -70,30 +74,28 @@ def _lean_point(
     """The common case in a few lookups; None (or an exception) sends the point to ``_point``."""
     channel = DATA_TYPE_CHANNELS[point["dataTypeName"]]
     start = point["startTimeNanos"]
-    end = point["endTimeNanos"]
-    if type(start) is not int:
-        if type(start) is not str or not (start.isascii() and start.isdigit()):
-            return None
+    if type(start) is str:
         start = int(start)
-    if type(end) is not int:
-        if type(end) is not str or not (end.isascii() and end.isdigit()):
-            return None
+    elif type(start) is not int:
+        return None
+    end = point["endTimeNanos"]
+    if type(end) is str:
         end = int(end)
+    elif type(end) is not int:
+        return None
     entry = point["value"][0] if "value" in point else point["fitValue"][0]["value"]
-    raw = entry["intVal"] if channel is Channel.STEPS else entry["fpVal"]
+    raw = entry["intVal"] if channel is _STEPS else entry["fpVal"]
     kind = type(raw)
-    if kind is not int and (kind is not float or channel is Channel.STEPS):
+    if kind is not int and (kind is not float or channel is _STEPS):
         return None
     value = float(raw)
-    latest = now_ns + times.MAX_AHEAD_NS
-    if not (times.MIN_NS <= start <= end <= latest and 0.0 <= value < math.inf):
+    if not (_MIN_NS <= start <= end <= now_ns + _MAX_AHEAD_NS and 0.0 <= value < _INF):
         return None
     origin = point.get("originDataSourceId", "")
     source = point.get("dataSourceId") or origin
     if type(source) is not str or type(origin) is not str or not source:
         return None
-    manual = MANUAL_MARK in source or MANUAL_MARK in origin
-    return channel, source, manual, start, end, value
+    return channel, source, MANUAL_MARK in source or MANUAL_MARK in origin, start, end, value
 
 
 def parse_points(

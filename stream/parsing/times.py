@@ -22,7 +22,6 @@ MAX_AHEAD_NS: Final = (
 )  # clocks drift and zones confuse, but not by more than a day
 INT64_MAX: Final = 2**63 - 1
 
-_DECIMAL = re.compile(r"-?[0-9]{1,40}")
 _RFC3339 = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})"
     r"(?:\.([0-9]{1,9}))?(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))"
@@ -36,12 +35,14 @@ def to_ns(value: object, field: str) -> int:
             return value
         raise errors.PointError(errors.TIME_OUT_OF_RANGE, f"{field} {value} is not an int64")
     if type(value) is str:
-        if _DECIMAL.fullmatch(value):
-            number = int(value)
-            if -INT64_MAX <= number <= INT64_MAX:
-                return number
-            raise errors.PointError(errors.TIME_OUT_OF_RANGE, f"{field} {value} is not an int64")
-        raise errors.PointError(errors.BAD_TYPE, f"{field} {value[:40]!r} is not a decimal integer")
+        try:
+            number = int(value)  # what numpy accepts too, so every path agrees
+        except ValueError:
+            detail = f"{field} {value[:40]!r} is not a decimal integer"
+            raise errors.PointError(errors.BAD_TYPE, detail) from None
+        if -INT64_MAX <= number <= INT64_MAX:
+            return number
+        raise errors.PointError(errors.TIME_OUT_OF_RANGE, f"{field} {value[:40]} is not an int64")
     if type(value) is float:
         if math.isfinite(value) and abs(value) <= 9.2e18:
             return int(value)
