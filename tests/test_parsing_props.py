@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stream.parsing import CODES, parse_message, parse_obj
-from stream.parsing.times import MAX_AHEAD_NS, MIN_NS
+from stream.parsing.times import MAX_AHEAD_NS, MIN_NS, format_rfc3339
 from stream.points import ParseResult
 
 NOW = 1_764_000_000 * 10**9
@@ -120,7 +120,7 @@ def events(draw: Any) -> tuple[Any, list[tuple[int, int, float]]]:
         )
         for p in pts
     ]
-    shape = draw(st.sampled_from(["single", "dataset", "takeout", "array"]))
+    shape = draw(st.sampled_from(["single", "dataset", "takeout", "array", "health_connect"]))
     if shape == "single":
         event: Any = {"user_id": "u", **pts[0]}
         expected = expected[:1]
@@ -132,9 +132,34 @@ def events(draw: Any) -> tuple[Any, list[tuple[int, int, float]]]:
             for p in pts
         ]
         event = {"user_id": "u", "Data Source": SOURCE, "Data Points": fit}
-    else:
+    elif shape == "array":
         event = [{"user_id": "u", **p} for p in pts]
+    else:
+        event = [health_connect_record(p, draw(st.booleans())) for p in pts]
     return event, expected
+
+
+def health_connect_record(p: dict[str, Any], zulu: bool) -> dict[str, Any]:
+    """The point as a Jetpack record, its times in RFC 3339 (UTC or a +02:00 offset)."""
+
+    def text(ns: int | str) -> str:
+        utc = format_rfc3339(int(ns))
+        if zulu:
+            return utc
+        shifted = format_rfc3339(int(ns) + 2 * 3_600 * 10**9)
+        return shifted[:-1] + "+02:00"
+
+    start, end = text(p["startTimeNanos"]), text(p["endTimeNanos"])
+    value = next(iter(p["value"][0].values()))
+    record: dict[str, Any] = {"user_id": "u", "startTime": start, "endTime": end}
+    if p["dataTypeName"] == STEPS:
+        record |= {"recordType": "Steps", "count": value}
+    elif p["dataTypeName"] == DISTANCE:
+        record |= {"recordType": "Distance", "distance": {"inMeters": value}}
+    else:
+        sample = {"time": start, "speed": {"inMetersPerSecond": value}}
+        record |= {"recordType": "Speed", "samples": [sample]}
+    return record
 
 
 @FAST
@@ -184,7 +209,7 @@ def test_mutated_valid_events_yield_points_or_rejections(data: st.DataObject) ->
     well_formed(result)
 
 
-@FAST
+@settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_columnar_path_equals_point_by_point(data: st.DataObject) -> None:
     pts = valid_points(data.draw, data.draw(st.integers(1, 20)), STEPS)

@@ -64,6 +64,9 @@ def _array(
     items: list[Any], default_user: str | None, now_ns: int, raw: bytes | None
 ) -> ParseResult:
     """A JSON array of events; single points of one user and one stream go column-wise."""
+    if len(items) > MAX_POINTS:
+        detail = f"{len(items)} events, more than the limit of {MAX_POINTS}"
+        return _rejected(errors.TOO_MANY_POINTS, detail, default_user)
     stream = _one_stream(items, default_user)
     if stream is not None:
         user, source = stream
