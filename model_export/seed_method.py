@@ -11,7 +11,7 @@ numpy on weights shipped in ``seed_method.npz``, so benchmarks run it without to
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,7 +30,7 @@ WEIGHTS = Path(__file__).with_name("seed_method.npz")
 SERIES = ("speed", "distance", "step_count")
 CHANNEL_SERIES = {Channel.SPEED: "speed", Channel.DISTANCE: "distance", Channel.STEPS: "step_count"}
 FloatArray = npt.NDArray[np.float64]
-Request = dict[str, dict[str, list[float] | list[int]]]
+Request = Mapping[str, Mapping[str, Sequence[float]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +120,7 @@ def requests_from_events(
                     best[key] = (rank, pts)
                 elif rank == got[0]:
                     got[1].extend(pts)
-    requests: dict[tuple[str, int], Request] = defaultdict(dict)
+    requests: dict[tuple[str, int], dict[str, dict[str, list[Any]]]] = defaultdict(dict)
     for (user, w, channel), (_, pts) in best.items():
         pts.sort()
         requests[(user, w)][CHANNEL_SERIES[channel]] = {
