@@ -95,6 +95,7 @@ class UserBuffer:
     __slots__ = (
         "_base",
         "_buf",
+        "_done",
         "_first",
         "_keys",
         "_manual",
@@ -111,7 +112,8 @@ class UserBuffer:
             raise ValueError("hop_bins must be between 1 and window_bins")
         self.user_id = user_id
         self.grid = grid
-        self._base: int | None = None  # bin of the oldest window not yet emitted
+        self._base = _NO_BIN  # first bin of the ring (a window start); placed by the first point
+        self._done = _NO_BIN  # bins before this are in emitted (or flushed) windows
         self._wm = -1
         self._first = -1
         self._buf = bytearray(_HEADER.pack(0, 0.0, 0, _NO_BIN, 0.0))
@@ -190,10 +192,8 @@ class UserBuffer:
         grid = self.grid
         bin_ns = grid.bin_ns
         first, last = ip.point_bins_one(start, end, bin_ns, channel == SPEED)
-        base = self._base
-        if base is None:
-            base = self._base = self._window_of(first)
-        elif last < base:
+        floor = self._late_before()
+        if last < floor:
             return _LATE1
         key = ip.point_key(entry, start, end, last).to_bytes(_KEY, "little")
         if self._has_key(key):
@@ -201,6 +201,12 @@ class UserBuffer:
         if entry == 0:  # the source table is full: count it, never corrupt state
             return _DUP1
         wm = end if end > self._wm else self._wm
+        base = self._base
+        if first - base >= self._cap():
+            self._advance(first, wm)
+            base = self._base
+        if len(self._buf) == HEAD:
+            base = self._base = max(self._window_of(first), floor)
         if first != last or first < base:
             counted = self._deposit_many(
                 entry,
@@ -211,15 +217,14 @@ class UserBuffer:
                 np.array((end,), np.int64),
                 np.array((value,), np.float64),
                 wm,
+                floor,
             )
             accepted = bool(counted[0])
+            base = self._base
         else:
-            if first - base >= self._cap():
-                self._advance(first, wm)
-                base = self._base_bin()
             accepted = self._deposit_one(entry, channel, first - base, value)
         if manual:
-            self._count_manual(first if first >= base else base)
+            self._count_manual(max(first, floor))
         if start < self._first or self._first < 0:
             self._first = start
         self._wm = wm
@@ -269,10 +274,8 @@ class UserBuffer:
         n = start.shape[0]
         bin_ns = self.grid.bin_ns
         first, last = ip.point_bins(start, end, bin_ns, channel == SPEED)
-        if self._base is None:
-            self._base = self._window_of(int(first.min()))
-        base = self._base
-        keep = last >= base
+        floor = self._late_before()
+        keep = last >= floor
         late = n - int(np.count_nonzero(keep))
         if late:
             start, end, value = start[keep], end[keep], value[keep]
@@ -286,10 +289,10 @@ class UserBuffer:
         wm = max(self._wm, int(end.max())) if end.shape[0] else self._wm
         if start.shape[0] == 0 or entry == 0:
             return AddResult(accepted=0, duplicate=duplicate + int(start.shape[0]), late=late)
-        counted = self._deposit_many(entry, channel, first, last, start, end, value, wm)
+        counted = self._deposit_many(entry, channel, first, last, start, end, value, wm, floor)
         if self._meta[entry * ENT + 2]:
             for b in first:
-                self._count_manual(max(int(b), base))
+                self._count_manual(max(int(b), floor))
         lo = int(start.min())
         if lo < self._first or self._first < 0:
             self._first = lo
@@ -311,14 +314,14 @@ class UserBuffer:
         end: ip.I64,
         value: ip.F64,
         wm: int,
+        floor: int,
     ) -> npt.NDArray[np.bool_]:
         """Deposits points in chunks of one window of starts, closing windows no later chunk
         touches, so a batch spanning days never holds more than a window or so of bins."""
-        base = self._base
-        assert base is not None
-        span = int(last.max()) - base
-        if span < 2 * self._cap():
-            return self._deposit_chunk(entry, channel, first, last, start, end, value)
+        lo = max(int(first.min()), floor)
+        origin = min(self._base, lo) if len(self._buf) > HEAD else lo
+        if int(last.max()) - origin < 2 * self._cap():
+            return self._deposit_chunk(entry, channel, first, last, start, end, value, floor)
         order = np.argsort(first, kind="stable")
         counted = np.zeros(first.shape[0], dtype=np.bool_)
         sorted_first = first[order]
@@ -329,7 +332,7 @@ class UserBuffer:
             j = int(np.searchsorted(sorted_first, chunk_start + self.grid.window_bins, "left"))
             idx = order[i:j]
             counted[idx] = self._deposit_chunk(
-                entry, channel, first[idx], last[idx], start[idx], end[idx], value[idx]
+                entry, channel, first[idx], last[idx], start[idx], end[idx], value[idx], floor
             )
             i = j
         return counted
@@ -343,10 +346,9 @@ class UserBuffer:
         start: ip.I64,
         end: ip.I64,
         value: ip.F64,
+        floor: int,
     ) -> npt.NDArray[np.bool_]:
         """Applies the points' contributions bin by bin; returns which points count somewhere."""
-        base = self._base
-        assert base is not None
         bin_ns = self.grid.bin_ns
         n = first.shape[0]
         single = bool((first == last).all())
@@ -371,16 +373,14 @@ class UserBuffer:
                     )
                 else:
                     share = ip.apportion_amounts(value[point], overlap, duration)
-            inside = bins >= base
+            inside = bins >= floor
             if not inside.all():
                 point, bins, share = point[inside], bins[inside], share[inside]
-        rel = bins - base
-        lo = int(rel.min())
-        width = int(rel.max()) - lo + 1
-        need = HEAD + (lo + width) * REC
-        if need > len(self._buf):
-            self._buf.extend(bytes(need - len(self._buf)))
-        r = rel - lo
+        lo_bin, hi_bin = int(bins.min()), int(bins.max())
+        self._place(lo_bin, hi_bin, floor)
+        lo = lo_bin - self._base
+        width = hi_bin - lo_bin + 1
+        r = bins - lo_bin
         hits = np.bincount(r, minlength=width)
         touched = np.flatnonzero(hits)
         amount = np.bincount(r, weights=share, minlength=width)[touched]
@@ -438,6 +438,7 @@ class UserBuffer:
         out = self.pop_complete()
         while self._ring_has_data():
             self._emit_or_skip()
+        self._clear()
         out.extend(self._take_pending())
         return out
 
@@ -446,33 +447,53 @@ class UserBuffer:
         self._pending = None
         return pending
 
+    def _place(self, lo_bin: int, hi_bin: int, floor: int) -> None:
+        """Makes the ring cover bins ``lo_bin..hi_bin``: placed afresh when empty, extended
+        backwards for a point older than the ring (never before ``floor``), forwards as needed."""
+        buf = self._buf
+        if len(buf) == HEAD:
+            self._base = max(self._window_of(lo_bin), floor)
+        elif lo_bin < self._base:
+            new_base = max(self._window_of(lo_bin), floor)
+            buf[HEAD:HEAD] = bytes((self._base - new_base) * REC)
+            self._base = new_base
+        need = HEAD + (hi_bin - self._base + 1) * REC
+        if need > len(buf):
+            buf.extend(bytes(need - len(buf)))
+
+    def _late_before(self) -> int:
+        """First bin still open: bins before it are in emitted windows or windows complete by
+        the watermark (whether or not they held data)."""
+        wm = self._wm
+        if wm < 0:
+            return self._done
+        grid = self.grid
+        oldest = (wm - grid.lateness_ns) // grid.bin_ns + 1 - grid.window_bins
+        oldest = -(-oldest // grid.hop_bins) * grid.hop_bins
+        return oldest if oldest > self._done else self._done
+
     def _advance(self, upto_bin: int | None, wm: int) -> None:
         """Emits windows complete under watermark ``wm``; with ``upto_bin``, only those whose
         bins (and speed context) lie before it, as later points of the batch may still touch
-        the rest. Skips a run of empty windows in one jump."""
+        the rest. A ring without data is dropped at once, however far event time jumped."""
         grid = self.grid
-        wb, hop, bin_ns = grid.window_bins, grid.hop_bins, grid.bin_ns
+        wb, bin_ns = grid.window_bins, grid.bin_ns
         gap = grid.speed_gap_s // grid.bin_s
-        while self._base is not None:
+        while len(self._buf) > HEAD:
             base = self._base
             if (base + wb) * bin_ns + grid.lateness_ns > wm:
                 return
             if upto_bin is not None and base + wb + gap > upto_bin:
                 return
             if not self._ring_has_data():
-                oldest_open = (wm - grid.lateness_ns) // bin_ns + 1 - wb
-                target = -(-oldest_open // hop) * hop
-                if upto_bin is not None:
-                    target = min(target, self._window_of(upto_bin))
-                self._skip_to(max(base, target))
+                self._clear()
                 return
             self._emit_or_skip()
 
-    def _skip_to(self, new_base: int) -> None:
-        """Moves an empty ring to ``new_base`` (a window start): no window is lost."""
+    def _clear(self) -> None:
+        """Drops an empty ring; its keys belong to emitted points only."""
         del self._buf[HEAD:]
-        self._base = new_base
-        self._prune_keys()
+        self._keys = bytearray()
 
     def _emit_or_skip(self) -> None:
         """Emits the window at the ring's base if it holds data, then moves the ring one hop."""
@@ -503,7 +524,7 @@ class UserBuffer:
             steps, dist, samples, _, _ = _HEADER.unpack_from(self._buf)
             _HEADER.pack_into(self._buf, 0, steps, dist, samples, *last_sample)
         del self._buf[HEAD : HEAD + min(hop, held) * REC]
-        self._base = base + hop
+        self._base = self._done = base + hop
         if self._manual:
             self._manual.pop(base, None)
             if not self._manual:
@@ -558,11 +579,6 @@ class UserBuffer:
 
     # ------------------------------------------------------------------ helpers
 
-    def _base_bin(self) -> int:
-        base = self._base
-        assert base is not None
-        return base
-
     def _cap(self) -> int:
         """Bins the ring needs at most between events: one window plus the lateness."""
         grid = self.grid
@@ -584,9 +600,7 @@ class UserBuffer:
         return bool(raw[:, _SRC:].any())
 
     def _count_manual(self, bin_index: int) -> None:
-        window = self._window_of(bin_index)
-        if self._base is not None:
-            window = max(window, self._base)
+        window = max(self._window_of(bin_index), self._done)
         if self._manual is None:
             self._manual = {}
         self._manual[window] = self._manual.get(window, 0) + 1
@@ -638,7 +652,7 @@ class UserBuffer:
 
     def _prune_keys(self) -> None:
         """Drops keys of points whose last bin left the ring: such points are late anyway."""
-        if not self._keys or self._base is None:
+        if not self._keys:
             return
         keys = _keys_array(self._keys)
         tag = (keys >> np.uint64(32)).astype(np.int64)
@@ -657,7 +671,6 @@ class UserBuffer:
     def to_bytes(self) -> bytes:
         """Compact, exact snapshot for the worker's changelogged table."""
         grid = self.grid
-        base = self._base
         parts = [
             _MAGIC,
             struct.pack(
@@ -669,7 +682,7 @@ class UserBuffer:
                 grid.speed_gap_s,
             ),
             _blob(self.user_id.encode()),
-            struct.pack("<qqq", _NO_BIN if base is None else base, self._wm, self._first),
+            struct.pack("<qqqq", self._base, self._done, self._wm, self._first),
             struct.pack("<H", len(self._names)),
         ]
         parts += [_blob(name.encode()) for name in self._names]
@@ -694,9 +707,10 @@ class UserBuffer:
         grid = GridSpec(*fields)
         user, at = _unblob(view, at)
         buffer = cls(user.decode(), grid)
-        base, buffer._wm, buffer._first = struct.unpack_from("<qqq", view, at)
-        at += 24
-        buffer._base = None if base == _NO_BIN else base
+        buffer._base, buffer._done, buffer._wm, buffer._first = struct.unpack_from(
+            "<qqqq", view, at
+        )
+        at += 32
         (n_names,) = struct.unpack_from("<H", view, at)
         at += 2
         names = []
