@@ -75,6 +75,7 @@ def test_a_wrong_expectation_fails_the_unit_tests(tmp_path: Path) -> None:
     first = data["tests"][0]["alert_rule_test"][0]
     assert first["exp_alerts"] == []
     first["exp_alerts"] = [{"exp_labels": {"severity": "critical"}}]
+    data["tests"] = data["tests"][:1]  # the day-long cases are not needed here
     data["rule_files"] = [str(RULES)]
     broken = tmp_path / "broken.test.yml"
     broken.write_text(yaml.safe_dump(data), encoding="utf-8")
