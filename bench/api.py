@@ -29,11 +29,10 @@ BUDGET_S = 12.0  # per measured side
 MAX_REQUESTS = 400
 
 
-def one_user_day() -> list[dict[str, Any]]:
+def one_user_day() -> list[Any]:
     from model_export.simulate import simulate
 
-    events: list[dict[str, Any]] = simulate(1, 1, SEED, cheats=False, legit_unusual=False).events
-    return events
+    return list(simulate(1, 1, SEED, cheats=False, legit_unusual=False).events)
 
 
 def _free_port() -> int:
@@ -76,7 +75,7 @@ def _time_api(body: bytes, port: int) -> tuple[list[float], dict[str, Any]]:
                 answer = client.post("/v1/score", content=body, headers=headers)
                 answer.raise_for_status()
                 last = answer.json()
-            latencies = []
+            latencies: list[float] = []
             end = time.perf_counter() + BUDGET_S
             while time.perf_counter() < end and len(latencies) < MAX_REQUESTS:
                 started = time.perf_counter()
@@ -92,14 +91,14 @@ def _time_api(body: bytes, port: int) -> tuple[list[float], dict[str, Any]]:
             process.wait()
 
 
-def _time_seed(events: list[dict[str, Any]]) -> tuple[list[float], int]:
+def _time_seed(events: list[Any]) -> tuple[list[float], int]:
     from model_export.seed_method import load_weights, requests_from_events, seed_detect
 
     requests = list(requests_from_events(events).values())
     weights = load_weights()
     for request in requests[:3]:
         seed_detect(request, weights)  # warm-up
-    durations = []
+    durations: list[float] = []
     end = time.perf_counter() + BUDGET_S
     while time.perf_counter() < end and len(durations) < MAX_REQUESTS:
         started = time.perf_counter()
@@ -118,7 +117,7 @@ def run() -> dict[str, float | int | str]:
     seed_rps = len(seed) / sum(seed)
     return {
         "events_per_request": len(events),
-        "points_per_request": sum(len(e.get("point", [])) for e in events),
+        "points_per_request": sum(len(e.get("point", [])) for e in events if isinstance(e, dict)),
         "request_bytes": len(body),
         "windows_per_request": len(answer.get("windows", [])),
         "requests": len(latencies),

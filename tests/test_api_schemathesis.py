@@ -7,6 +7,7 @@ The only 5xx allowed is the documented 503 of the alerts route when no worker an
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 import schemathesis
@@ -41,9 +42,9 @@ def _wire(kafka_bootstrap: str) -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-def test_api_conforms_to_its_openapi(case: schemathesis.Case) -> None:
+def test_api_conforms_to_its_openapi(case: schemathesis.Case[Any]) -> None:
     response = case.call(headers=AUTH)
-    excluded = []
+    excluded: list[Any] = []
     if case.method == "POST":
         # Event bodies are judged by the parser (times relative to now, non-negative values,
         # paired series): a schema-valid body may be refused with 422, by design.
