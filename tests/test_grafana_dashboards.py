@@ -173,3 +173,15 @@ def test_dashboard_provider_points_at_the_compose_mount() -> None:
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))
     mounts = compose["services"]["grafana"]["volumes"]
     assert f"./deploy/grafana/dashboards:{provider['options']['path']}:ro" in mounts
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.name)
+def test_dashboard_round_trips_through_the_sdk_model(path: Path) -> None:
+    """Loading into the SDK's typed model and back loses nothing: no misspelt or unknown keys."""
+    sdk = pytest.importorskip("grafana_foundation_sdk.models.dashboard")
+    encoder = importlib.import_module("grafana_foundation_sdk.cog.encoder").JSONEncoder
+    data = json.loads(path.read_text(encoding="utf-8"))
+    again = json.loads(json.dumps(sdk.Dashboard.from_json(data), cls=encoder))
+    assert again == data
+    data["titel"] = "misspelt"
+    assert json.loads(json.dumps(sdk.Dashboard.from_json(data), cls=encoder)) != data

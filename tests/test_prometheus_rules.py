@@ -129,3 +129,40 @@ def selectors(expr: Any) -> list[Any]:
 
     promql_parser.walk(expr, visit)
     return found
+
+
+def exposition_check(text: bytes) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [promtool(), "check", "metrics"], input=text, capture_output=True, timeout=60
+    )
+
+
+def test_exported_metrics_pass_promtool_naming_lint() -> None:
+    """The worker's and the API's real registries, each metric touched once, as scraped."""
+    prometheus_client = pytest.importorskip("prometheus_client")
+    metrics = pytest.importorskip("stream.metrics")
+    worker = metrics.WorkerMetrics()
+    worker.set_model("lint-model")
+    worker.count_outcomes({"accepted": 3, "rejected": 1})
+    worker.windows_scored.inc()
+    worker.alerts.labels("cadence_above_human_limit").inc()
+    worker.anomaly_score.observe(1.7)
+    worker.alert_latency.observe(0.2)
+    worker.active_users.set(1)
+    worker.consumer_lag.labels("lifeup.fit-events", "0").set(5)
+    texts = [prometheus_client.generate_latest(worker.registry)]
+    try:
+        from stream.api.metrics import ApiMetrics
+    except ImportError:
+        pass
+    else:
+        api = ApiMetrics()
+        api.observe("/v1/score", "POST", 200, 0.01)
+        texts.append(api.exposition())
+    for text in texts:
+        result = exposition_check(text)
+        assert result.returncode == 0, (result.stdout + result.stderr).decode()
+    bad = exposition_check(
+        b"# HELP reconstructionError x\n# TYPE reconstructionError gauge\nreconstructionError 1\n"
+    )
+    assert bad.returncode != 0, "the lint must flag camelCase names"
