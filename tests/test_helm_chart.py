@@ -406,3 +406,21 @@ def test_chart_rules_are_the_deploy_rules_and_pass_promtool(tmp_path: Path) -> N
     path.write_text(yaml.safe_dump({"groups": rules["spec"]["groups"]}), encoding="utf-8")
     result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_network_policies_let_the_needed_traffic_through() -> None:
+    docs = render(MINIMAL)
+    worker = one(docs, "NetworkPolicy", "lifeup-worker")["spec"]
+    api = one(docs, "NetworkPolicy", "lifeup-api")["spec"]
+    web_from = next(r for r in worker["ingress"] if r["ports"][0]["port"] == "web")["from"]
+    components = {
+        peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for peer in web_from
+    }
+    assert components == {"api", "worker"}, "API reads and worker-to-worker forwarding"
+    for policy in (worker, api):
+        ports = {(p["port"], p["protocol"]) for rule in policy["egress"] for p in rule["ports"]}
+        assert {(53, "UDP"), (9092, "TCP"), (6066, "TCP")} <= ports
+    metrics_from = next(r for r in worker["ingress"] if r["ports"][0]["port"] == "metrics")
+    assert metrics_from["from"][0]["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "gmp-system"
+    }
