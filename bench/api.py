@@ -25,7 +25,7 @@ import orjson
 
 KEY = "bench-key"
 SEED = 7
-BUDGET_S = 12.0  # per measured side
+BUDGET_S = 20.0  # both sides, interleaved
 MAX_REQUESTS = 400
 
 
@@ -64,24 +64,55 @@ def _wait_ready(client: httpx.Client, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the API did not load its model within 60 s")
 
 
-def _time_api(body: bytes, port: int) -> tuple[list[float], dict[str, Any]]:
+def _seed_runner(events: list[Any]) -> tuple[Any, int]:
+    """One call of the earlier method per user-hour of the day, as its API required."""
+    from model_export.seed_method import load_weights, requests_from_events, seed_detect
+
+    requests = list(requests_from_events(events).values())
+    weights = load_weights()
+
+    def user_day() -> None:
+        for request in requests:
+            seed_detect(request, weights)
+
+    return user_day, len(requests)
+
+
+def _measure(body: bytes, events: list[Any], port: int) -> dict[str, Any]:
+    """Both sides interleaved (a few API requests, then one seed user-day) so that the noisy
+    shared machine slows them alike."""
+    seed_user_day, hours = _seed_runner(events)
     process = _start_api(port)
     try:
         headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             _wait_ready(client, process)
-            last: dict[str, Any] = {}
-            for _ in range(10):  # warm-up: imports, onnxruntime arenas, connection
-                answer = client.post("/v1/score", content=body, headers=headers)
-                answer.raise_for_status()
-                last = answer.json()
+
+            def score(content: bytes) -> float:
+                started = time.perf_counter()
+                client.post("/v1/score", content=content, headers=headers).raise_for_status()
+                return time.perf_counter() - started
+
+            answer = client.post("/v1/score", content=body, headers=headers).json()
+            for _ in range(10):  # warm-up: imports, onnxruntime arenas, the connection
+                score(body)
+            seed_user_day()
+            floor = [score(b"[]") for _ in range(100)]  # auth, routing, an empty score
             latencies: list[float] = []
+            seed: list[float] = []
             end = time.perf_counter() + BUDGET_S
             while time.perf_counter() < end and len(latencies) < MAX_REQUESTS:
+                latencies.extend(score(body) for _ in range(5))
                 started = time.perf_counter()
-                client.post("/v1/score", content=body, headers=headers).raise_for_status()
-                latencies.append(time.perf_counter() - started)
-        return latencies, last
+                seed_user_day()
+                seed.append(time.perf_counter() - started)
+        return {
+            "latencies": latencies,
+            "floor": floor,
+            "seed": seed,
+            "hours": hours,
+            "answer": answer,
+        }
     finally:
         process.terminate()
         try:
@@ -91,43 +122,28 @@ def _time_api(body: bytes, port: int) -> tuple[list[float], dict[str, Any]]:
             process.wait()
 
 
-def _time_seed(events: list[Any]) -> tuple[list[float], int]:
-    from model_export.seed_method import load_weights, requests_from_events, seed_detect
-
-    requests = list(requests_from_events(events).values())
-    weights = load_weights()
-    for request in requests[:3]:
-        seed_detect(request, weights)  # warm-up
-    durations: list[float] = []
-    end = time.perf_counter() + BUDGET_S
-    while time.perf_counter() < end and len(durations) < MAX_REQUESTS:
-        started = time.perf_counter()
-        for request in requests:
-            seed_detect(request, weights)
-        durations.append(time.perf_counter() - started)
-    return durations, len(requests)
-
-
 def run() -> dict[str, float | int | str]:
     events = one_user_day()
     body = orjson.dumps(events)
-    latencies, answer = _time_api(body, _free_port())
-    seed, hours = _time_seed(events)
+    got = _measure(body, events, _free_port())
+    latencies, floor, seed = got["latencies"], got["floor"], got["seed"]
     score_rps = len(latencies) / sum(latencies)
     seed_rps = len(seed) / sum(seed)
     return {
         "events_per_request": len(events),
         "points_per_request": sum(len(e.get("point", [])) for e in events if isinstance(e, dict)),
         "request_bytes": len(body),
-        "windows_per_request": len(answer.get("windows", [])),
+        "windows_per_request": len(got["answer"].get("windows", [])),
         "requests": len(latencies),
         "score_rps": round(score_rps, 1),
         "score_p50_ms": round(float(np.percentile(latencies, 50)) * 1000, 2),
         "score_p99_ms": round(float(np.percentile(latencies, 99)) * 1000, 2),
         "score_p99_target_ms": 50.0,
-        "seed_method_calls_per_user_day": hours,
+        "http_floor_p50_ms": round(float(np.percentile(floor, 50)) * 1000, 2),
+        "seed_method_calls_per_user_day": got["hours"],
+        "seed_method_user_days": len(seed),
         "seed_method_rps": round(seed_rps, 2),
-        "seed_method_p99_ms": round(float(np.percentile(seed, 99)) * 1000, 2),
+        "seed_method_p50_ms": round(float(np.percentile(seed, 50)) * 1000, 2),
         "speedup_vs_seed_method": round(score_rps / seed_rps, 1),
         "speedup_target": 20.0,
     }
