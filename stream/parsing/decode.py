@@ -39,9 +39,13 @@ def parse_message(
             return _rejected(errors.NOT_UTF8, f"not UTF-8 at byte {bad.start}", key_user)
         return _rejected(errors.INVALID_JSON, f"not JSON: {exc}", key_user)
     now = time.time_ns() if now_ns is None else now_ns
-    if type(obj) is list:
-        return _array(obj, key_user, now, raw)
-    return _event(obj, key_user, now, raw)
+    if type(obj) is dict and "dataTypeName" in obj and "point" not in obj:
+        user = obj.get("user_id") or key_user  # the most frequent message: a single point
+        if type(user) is str:
+            return google_fit.parse_point(obj, user, now)
+    elif type(obj) is list:
+        return _array(obj, key_user, now)
+    return _event(obj, key_user, now)
 
 
 def parse_obj(
@@ -56,13 +60,11 @@ def parse_obj(
     """
     now = time.time_ns() if now_ns is None else now_ns
     if type(obj) is list:
-        return _array(obj, default_user, now, None)
-    return _event(obj, default_user, now, None)
+        return _array(obj, default_user, now)
+    return _event(obj, default_user, now)
 
 
-def _array(
-    items: list[Any], default_user: str | None, now_ns: int, raw: bytes | None
-) -> ParseResult:
+def _array(items: list[Any], default_user: str | None, now_ns: int) -> ParseResult:
     """A JSON array of events; single points of one user and one stream go column-wise."""
     if len(items) > MAX_POINTS:
         detail = f"{len(items)} events, more than the limit of {MAX_POINTS}"
@@ -70,11 +72,10 @@ def _array(
     stream = _one_stream(items, default_user)
     if stream is not None:
         user, source = stream
-        maybe_manual = raw is None or google_fit.MANUAL_MARK.encode() in raw
-        return google_fit.parse_points(items, user, source, now_ns, maybe_manual)
+        return google_fit.parse_points(items, user, source, now_ns)
     result = ParseResult()
     for element in items:
-        result.extend(_event(element, default_user, now_ns, raw))
+        result.extend(_event(element, default_user, now_ns))
     return result
 
 
@@ -97,8 +98,7 @@ def _one_stream(items: list[Any], default_user: str | None) -> tuple[str, str] |
     return user, source
 
 
-def _event(obj: object, default_user: str | None, now_ns: int, raw: bytes | None) -> ParseResult:
-    """One event; ``raw`` (the message's bytes, if known) lets a Dataset skip the manual scan."""
+def _event(obj: object, default_user: str | None, now_ns: int) -> ParseResult:
     if type(obj) is not dict:
         return _rejected(errors.UNKNOWN_SHAPE, f"a JSON {_json_type(obj)}, not an event", None)
     user = obj.get("user_id")
@@ -109,30 +109,29 @@ def _event(obj: object, default_user: str | None, now_ns: int, raw: bytes | None
     elif type(user) is not str:
         return _rejected(errors.BAD_TYPE, "user_id is not text", default_user)
     try:
-        return _shape(obj, user, now_ns, raw)
+        return _shape(obj, user, now_ns)
     except errors.PointError as exc:
         return ParseResult(rejections=[exc.rejection(user)])
 
 
-def _shape(obj: dict[str, Any], user: str, now_ns: int, raw: bytes | None) -> ParseResult:
+def _shape(obj: dict[str, Any], user: str, now_ns: int) -> ParseResult:
     if "dataTypeName" in obj and "point" not in obj:
         return google_fit.parse_point(obj, user, now_ns)
-    maybe_manual = raw is None or google_fit.MANUAL_MARK.encode() in raw
     if "point" in obj:
         points, source = google_fit.stream_points(obj, "point", "dataSourceId")
         _check_count(len(points))
-        return google_fit.parse_points(points, user, source, now_ns, maybe_manual)
+        return google_fit.parse_points(points, user, source, now_ns)
     if "Data Points" in obj:
         points, source = google_fit.stream_points(obj, "Data Points", "Data Source")
         _check_count(len(points))
-        return google_fit.parse_points(points, user, source, now_ns, maybe_manual)
+        return google_fit.parse_points(points, user, source, now_ns)
     if "bucket" in obj:
         datasets = google_fit.aggregate_datasets(obj)
         result = ParseResult()
         for dataset in datasets:
             points, source = google_fit.stream_points(dataset, "point", "dataSourceId")
             _check_count(len(points))
-            result.extend(google_fit.parse_points(points, user, source, now_ns, maybe_manual))
+            result.extend(google_fit.parse_points(points, user, source, now_ns))
         return result
     if health_connect.is_record(obj):
         return health_connect.parse_records([obj], user, now_ns)

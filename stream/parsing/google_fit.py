@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 
 from stream.parsing import errors, times
 from stream.parsing.collect import Collector
@@ -21,7 +22,6 @@ from stream.points import DATA_TYPE_CHANNELS, Channel, ParseResult, PointBatch
 MANUAL_MARK: Final = "user_input"  # Google Fit names manually entered streams ``...:user_input``
 UNKNOWN_SOURCE: Final = "unknown"
 
-_TIME_TYPES: Final = frozenset({int, str})
 _STEP_TYPES: Final = frozenset({int})
 _REAL_TYPES: Final = frozenset({int, float})
 _STEPS: Final = Channel.STEPS
@@ -130,28 +130,33 @@ def _columns(
     channel = DATA_TYPE_CHANNELS.get(data_type)
     if channel is None:
         return ParseResult(ignored=count)
-    starts = [p["startTimeNanos"] for p in points]
-    ends = [p["endTimeNanos"] for p in points]
-    key = "intVal" if channel is Channel.STEPS else "fpVal"
+    start = _times([p["startTimeNanos"] for p in points])
+    end = _times([p["endTimeNanos"] for p in points])
+    if start is None or end is None:
+        return None
+    steps = channel is _STEPS
+    key = "intVal" if steps else "fpVal"
     if "value" in first:
         values = [p["value"][0][key] for p in points]
     else:
         values = [p["fitValue"][0]["value"][key] for p in points]
-    if not set(map(type, starts)).union(map(type, ends)) <= _TIME_TYPES:
+    if not set(map(type, values)) <= (_STEP_TYPES if steps else _REAL_TYPES):
         return None
-    if not set(map(type, values)) <= (_STEP_TYPES if channel is Channel.STEPS else _REAL_TYPES):
-        return None
-    start = np.array(starts, dtype=np.int64)
-    end = np.array(ends, dtype=np.int64)
     value = np.array(values, dtype=np.float64)
-    bad = (start < times.MIN_NS) | (end < start) | (end > now_ns + times.MAX_AHEAD_NS)
-    bad |= ~(value >= 0.0) | (value == math.inf)
-    if bad.any():
+    # reductions short-circuit; NaN fails both value tests
+    if not (
+        start.min() >= _MIN_NS
+        and end.max() <= now_ns + _MAX_AHEAD_NS
+        and bool((end >= start).all())
+        and value.min() >= 0.0
+        and (steps or value.max() < _INF)
+    ):
         return None
     manual = MANUAL_MARK in source
     if maybe_manual and not manual:
-        flags = np.array([MANUAL_MARK in str(p.get("originDataSourceId", "")) for p in points])
-        if flags.any():
+        origins = {p.get("originDataSourceId") for p in points}
+        if any(MANUAL_MARK in o for o in origins if type(o) is str):
+            flags = np.array([MANUAL_MARK in str(p.get("originDataSourceId")) for p in points])
             keep = ~flags
             return ParseResult(
                 batches=[
@@ -161,7 +166,15 @@ def _columns(
                     ),
                 ]
             )
-    return ParseResult(batches=[PointBatch(user_id, channel, source, start, end, value, manual)])
+    return ParseResult([PointBatch(user_id, channel, source, start, end, value, manual)])
+
+
+def _times(column: list[Any]) -> npt.NDArray[np.int64] | None:
+    """Integer nanoseconds, or decimal strings (parsed by numpy with ``int``); else None."""
+    if type(column[0]) is str:
+        return np.array(column, dtype=np.int64)
+    array = np.array(column)
+    return array if array.dtype == np.int64 else None
 
 
 def _one_by_one(
