@@ -87,3 +87,42 @@ def test_openapi_documents_every_contract_endpoint_with_security() -> None:
     assert "security" not in paths["/healthz"]["get"]
     example = paths["/v1/events"]["post"]["requestBody"]["content"]["application/json"]["example"]
     assert example[0]["dataTypeName"] == "com.google.step_count.delta"
+
+
+def test_lifeup_api_command_serves_on_the_given_loopback_port() -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from tests.test_api_support import KEY, closed_port
+
+    port = closed_port()
+    env = {
+        **os.environ,
+        "LIFEUP_API_KEYS": KEY,
+        "LIFEUP_KAFKA_BOOTSTRAP": f"127.0.0.1:{closed_port()}",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stream.cli", "api", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+        assert answer.json() == {"status": "ok"}
+        refused = httpx.post(f"http://127.0.0.1:{port}/v1/score", content=b"[]", timeout=5)
+        assert refused.status_code == 401
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
