@@ -173,6 +173,11 @@ def test_default_values_render_valid_manifests() -> None:
     assert worker["spec"]["replicas"] == 2
     api = one(docs, "Deployment", "lifeup-api")
     assert "replicas" not in api["spec"], "the HPA owns the API's replica count"
+    probe = one(docs, "Pod", "lifeup-test-api-health")
+    assert probe["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    (env,) = probe["spec"]["containers"][0]["env"]
+    service = one(docs, "Service", "lifeup-api")
+    assert env["value"] == f"http://lifeup-api:{service['spec']['ports'][0]['port']}/healthz"
 
 
 def test_gke_values_render_valid_manifests_with_managed_kafka() -> None:
