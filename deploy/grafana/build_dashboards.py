@@ -19,6 +19,7 @@ from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import heatmap, stat, timeseries
 from grafana_foundation_sdk.builders import prometheus as prom
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models import prometheus as pm
 
@@ -43,6 +44,7 @@ class PanelSpec:
     description: str
     queries: tuple[Query, ...] = field(default_factory=tuple)
     width: int = 8
+    stat_text: str = ""  # stat panels: "name" shows the series name (e.g. the model version)
 
 
 ROWS: dict[str, list[PanelSpec]] = {
@@ -96,6 +98,7 @@ ROWS: dict[str, list[PanelSpec]] = {
             "The model each worker scores with (several at once during a rollout).",
             (Query("count by (version) (lifeup_model_info)", "{{version}}"),),
             width=12,
+            stat_text="name",
         ),
     ],
     "Detection": [
@@ -240,6 +243,8 @@ def _panel(spec: PanelSpec, panel_id: int) -> Any:
         .height(8)
         .span(spec.width)
     )
+    if spec.stat_text:
+        builder = builder.text_mode(common.BigValueTextMode(spec.stat_text))
     for index, query in enumerate(spec.queries):
         builder = builder.with_target(_target(query, chr(ord("A") + index)))
     return builder
