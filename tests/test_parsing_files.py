@@ -13,6 +13,7 @@ import pytest
 from stream.buffer import UserBuffer
 from stream.parsing import Unreadable, iter_events, iter_results, parse_message
 from stream.parsing.files import CHUNK_POINTS
+from stream.pipeline import apply
 from stream.sources import source_rank
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -164,3 +165,50 @@ def test_ordered_events_pass_broken_and_ignored_events_through(tmp_path: Path) -
         for _, e in events
     )
     assert kinds == ["Data Points", "point", "unreadable"]
+
+
+def windows_of(results: Any) -> list[tuple[str, int, list[list[float]], int]]:
+    buffers: dict[str, UserBuffer] = {}
+    windows = []
+    for result in results:
+        windows.extend(apply(result, buffers)[1])
+    for buffer in buffers.values():
+        windows.extend(buffer.flush())
+    return sorted((w.user_id, w.start_ns, w.values.tolist(), w.manual_points) for w in windows)
+
+
+def test_publishing_ordered_events_gives_the_worker_what_score_sees(tmp_path: Path) -> None:
+    """Messages of ``iter_events(ordered=True)``, applied one by one as the worker does, build the
+    same windows as ``iter_results`` (what ``lifeup score`` feeds its buffers)."""
+    merged = takeout_body(
+        150, "derived:com.google.step_count.delta:com.google.android.gms:merge_step_deltas"
+    )
+    merged["Data Points"][7]["fitValue"] = [{"value": {"intVal": -3}}]  # one broken point
+    merged["Data Points"][9]["dataTypeName"] = "com.google.heart_rate.bpm"  # one ignored point
+    write(tmp_path / "ann" / "a_merged.json", merged)
+    estimated = takeout_body(120)
+    estimated["Data Points"][30]["originDataSourceId"] = (
+        "raw:x:com.google.android.apps.fitness:user_input"
+    )
+    write(tmp_path / "ann" / "b_estimated.json", estimated)
+    record = {
+        "user_id": "ann",
+        "recordType": "Distance",
+        "startTime": "2024-03-01T14:30:00Z",
+        "endTime": "2024-03-01T14:40:00Z",
+        "distance": {"inMeters": 800.0},
+        "metadata": {
+            "dataOrigin": "com.sec.android.app.shealth",
+            "recordingMethod": "MANUAL_ENTRY",
+        },
+    }
+    write(tmp_path / "records.json", [record, {**record, "recordType": "HeartRate"}])
+    paths = [str(tmp_path)]
+    score_side = windows_of(iter_results(paths, now_ns=NOW))
+    sent = [
+        parse_message(orjson.dumps(event), (uid or "").encode(), now_ns=NOW)
+        for uid, event in iter_events(paths, ordered=True)
+    ]
+    assert sum(len(r.rejections) for r in sent) == 1 and sum(r.ignored for r in sent) == 2
+    assert windows_of(sent) == score_side
+    assert any(manual for *_, manual in score_side)

@@ -11,6 +11,7 @@ window can still lose that part, exactly as it would live.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
@@ -70,25 +71,57 @@ def ordered_events(
 ) -> Iterator[tuple[str | None, Any]]:
     """The same events for publishing, with the accepted points in event-time order.
 
-    An event with a rejection or an ignored point (and anything unreadable) passes through
-    unchanged, so the worker still dead-letters and counts it; clean events are re-emitted as REST
-    ``Dataset`` events, one per run of one stream (at most ``CHUNK_POINTS`` points each), after
-    them. The stream id is kept, so ranking is unchanged, and ``:user_input`` marks manual data.
+    First, what will be rejected or ignored, so the worker still dead-letters and counts it: an
+    unreadable input or an event with nothing accepted as it is, and of a Dataset or Takeout body
+    that is only partly broken, a copy holding only its broken and ignored points. Then every
+    accepted point as REST ``Dataset`` events, one per run of one stream in ``in_event_time``'s
+    order (at most ``CHUNK_POINTS`` points each): the worker then sees exactly the sequence of
+    points ``lifeup score`` feeds its buffers. (A partly broken Health Connect record or aggregate
+    response is sent whole, first, and its accepted points with it.) Stream ids are kept, so
+    ranking is unchanged; a manual point keeps its ``user_input`` origin.
     """
-    clean: list[ParseResult] = []
+    now = time.time_ns() if now_ns is None else now_ns
+    accepted: list[ParseResult] = []
     for user_id, event in events:
         if not isinstance(event, dict | list):
             yield user_id, event
             continue
-        result = parse_obj(event, user_id, now_ns=now_ns)
-        if result.rejections or result.ignored:
-            yield user_id, event
-        else:
-            clean.append(result)
-    for result in in_event_time(clean):
+        residual, result = _split(event, user_id, now)
+        for part in residual:
+            yield user_id, part
+        accepted.append(result)
+    for result in in_event_time(accepted):
         for batch in result.batches:
             for offset in range(0, len(batch), CHUNK_POINTS):
                 yield batch.user_id, dataset_event(batch, offset, offset + CHUNK_POINTS)
+
+
+def _split(event: Any, user_id: str | None, now_ns: int) -> tuple[list[Any], ParseResult]:
+    """(events carrying only what is rejected or ignored, the accepted points to reorder)."""
+    result = parse_obj(event, user_id, now_ns=now_ns)
+    if not result.rejections and not result.ignored:
+        return [], result
+    if not result.batches:
+        return [event], ParseResult()
+    if type(event) is list:
+        residual: list[Any] = []
+        accepted = ParseResult()
+        for element in event:
+            parts, clean = _split(element, user_id, now_ns)
+            residual.extend(parts)
+            accepted.batches.extend(clean.batches)
+        return residual, accepted
+    for key in ("point", "Data Points"):
+        points = event.get(key)
+        if type(points) is list:
+            broken = [p for p in points if _not_clean({**event, key: [p]}, user_id, now_ns)]
+            return [{**event, key: broken}], ParseResult(result.batches)
+    return [event], ParseResult()
+
+
+def _not_clean(event: Any, user_id: str | None, now_ns: int) -> bool:
+    result = parse_obj(event, user_id, now_ns=now_ns)
+    return bool(result.rejections or result.ignored)
 
 
 def dataset_event(batch: PointBatch, lo: int = 0, hi: int | None = None) -> dict[str, Any]:
@@ -97,13 +130,17 @@ def dataset_event(batch: PointBatch, lo: int = 0, hi: int | None = None) -> dict
     key = "intVal" if batch.channel is Channel.STEPS else "fpVal"
     values = batch.value[lo:hi]
     cast = [int(v) for v in values] if key == "intVal" else values.tolist()
-    source = batch.source
-    if batch.manual and "user_input" not in source:
-        source += ":user_input"
+    extra = {"originDataSourceId": "user_input"} if batch.manual else {}
     points = [
-        {"dataTypeName": type_name, "startTimeNanos": s, "endTimeNanos": e, "value": [{key: v}]}
+        {
+            "dataTypeName": type_name,
+            "startTimeNanos": s,
+            "endTimeNanos": e,
+            "value": [{key: v}],
+            **extra,
+        }
         for s, e, v in zip(
             batch.start_ns[lo:hi].tolist(), batch.end_ns[lo:hi].tolist(), cast, strict=True
         )
     ]
-    return {"user_id": batch.user_id, "dataSourceId": source, "point": points}
+    return {"user_id": batch.user_id, "dataSourceId": batch.source, "point": points}
