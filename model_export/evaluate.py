@@ -21,10 +21,12 @@ import numpy.typing as npt
 
 from model_export import realdata
 from model_export.baselines import IsolationForestScorer
-from model_export.eval.labels import LabeledWindows, build_windows, label
+from model_export.eval.labels import LabeledWindows, build_windows, label, windows_of_results
 from model_export.eval.metrics import ScorerResult, evaluate_scores
-from model_export.seed_method import requests_from_events, seed_detect
+from model_export.seed_method import requests_from_results, seed_detect
 from model_export.simulate import simulate
+from stream.parsing import parse_obj
+from stream.points import ParseResult
 from stream.scoring.base import WindowScore
 from stream.scoring.detector import Detector, load_detector
 from stream.windows import Window
@@ -97,9 +99,9 @@ class Evaluation:
         }
 
 
-def seed_scores(events: list[Any], windows: list[Window]) -> F64:
+def seed_scores(results: list[ParseResult], windows: list[Window]) -> F64:
     """The earlier method's score per window (0 where it got no request for that hour)."""
-    requests = requests_from_events(events)
+    requests = requests_from_results(results)
     out = np.zeros(len(windows))
     for i, w in enumerate(windows):
         req = requests.get((w.user_id, w.start_ns))
@@ -136,14 +138,15 @@ def run_dataset(
     timings: dict[str, float],
 ) -> DatasetResult:
     t = time.perf_counter()
-    windows = build_windows(events, detector.grid)
+    parsed = [parse_obj(e) for e in events]
+    windows = windows_of_results(parsed, detector.grid)
     lw = label(name, windows, spans, user_days)
     timings[f"{name}_windows"] = time.perf_counter() - t
     t = time.perf_counter()
     scores, reasons = scorer_scores(detector, forest(lw), windows)
     timings[f"{name}_score"] = time.perf_counter() - t
     t = time.perf_counter()
-    scores["seed_method"] = seed_scores(events, windows)
+    scores["seed_method"] = seed_scores(parsed, windows)
     timings[f"{name}_seed_method"] = time.perf_counter() - t
     results = {s: evaluate_scores(lw, s, v) for s, v in scores.items()}
     return DatasetResult(lw, scores, results, reasons)

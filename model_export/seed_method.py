@@ -23,7 +23,7 @@ import pandas as pd
 
 from stream.grid import DEFAULT_GRID, GridSpec
 from stream.parsing import parse_obj
-from stream.points import Channel
+from stream.points import Channel, ParseResult
 from stream.sources import source_rank
 
 WEIGHTS = Path(__file__).with_name("seed_method.npz")
@@ -104,9 +104,16 @@ def requests_from_events(
 ) -> dict[tuple[str, int], Request]:
     """One old-API request per (user, window start): per channel the best-ranked source only
     (the old clients sent one series per channel), points stamped with their start time."""
+    return requests_from_results((parse_obj(e) for e in events), grid)
+
+
+def requests_from_results(
+    results: Iterable[ParseResult], grid: GridSpec = DEFAULT_GRID
+) -> dict[tuple[str, int], Request]:
+    """``requests_from_events`` for events already parsed."""
     best: dict[tuple[str, int, Channel], tuple[int, list[tuple[int, float]]]] = {}
-    for event in events:
-        for batch in parse_obj(event).batches:
+    for result in results:
+        for batch in result.batches:
             rank = source_rank(batch.channel, batch.source)
             windows = batch.start_ns // grid.window_ns * grid.window_ns
             for w in np.unique(windows):

@@ -21,7 +21,7 @@ bits, so the threshold can differ in its last digits.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,11 +33,9 @@ from tqdm import tqdm
 
 from model_export.autoencoder import WindowAutoencoder, masked_mse
 from model_export.export import export_onnx, parity
-from stream.grid import DEFAULT_GRID, GridSpec
-from stream.parsing import parse_obj
-from stream.pipeline import score_results
+from model_export.windowing import windows_of
+from stream.grid import DEFAULT_GRID
 from stream.scoring.autoencoder import DEFAULT_MODEL_PATH, AutoencoderScorer, ModelMeta
-from stream.scoring.base import WindowScore
 from stream.scoring.calibration import FALSE_ALERT_RATE, false_alert_rate, threshold_at_rate
 from stream.scoring.features import DEFAULT_NORMALISATION, F32, Bool, features, stack_windows
 from stream.windows import Window
@@ -45,7 +43,6 @@ from stream.windows import Window
 MODEL_SERIES = "2026.11.1"
 SIM_SEED = 1101
 SIM_CALIBRATION_SEED = 1102
-DAY_START_NS = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,27 +69,6 @@ class TrainConfig:
             return f"ae-{MODEL_SERIES}"
         digest = hashlib.sha256(repr(self).encode()).hexdigest()[:8]
         return f"ae-{MODEL_SERIES}+{digest}"
-
-
-class _Collect:
-    """A scorer that only keeps the windows: the pipeline's own windowing, nothing scored."""
-
-    name = "collect"
-
-    def __init__(self) -> None:
-        self.windows: list[Window] = []
-
-    def score(self, windows: Sequence[Window]) -> list[WindowScore]:
-        self.windows.extend(windows)
-        return [WindowScore(0.0)] * len(windows)
-
-
-def windows_of(events: Iterable[Any], grid: GridSpec = DEFAULT_GRID) -> list[Window]:
-    """Windows the runtime would build from ``events`` (contract-shape dicts or lists)."""
-    collect = _Collect()
-    results = (parse_obj(event, now_ns=2**62) for event in events)
-    score_results(results, collect, grid)
-    return collect.windows
 
 
 @dataclass(slots=True)
@@ -197,7 +173,7 @@ def fit(x: F32, config: TrainConfig, bins: int) -> tuple[WindowAutoencoder, floa
             optimiser.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
             optimiser.step()
-            total += float(loss) * batch.shape[0]
+            total += loss.item() * batch.shape[0]
             count += batch.shape[0]
         loss_value = total / max(count, 1)
         progress.set_postfix(loss=f"{loss_value:.5f}")

@@ -19,15 +19,23 @@ from stream.buffer import UserBuffer
 from stream.grid import DEFAULT_GRID, GridSpec
 from stream.parsing import parse_obj
 from stream.pipeline import apply
+from stream.points import ParseResult
 from stream.windows import Window
 
 
 def build_windows(events: Iterable[object], grid: GridSpec = DEFAULT_GRID) -> list[Window]:
     """Every window the worker would score for these events, the last ones flushed as idle."""
+    return windows_of_results((parse_obj(e) for e in events), grid)
+
+
+def windows_of_results(
+    results: Iterable[ParseResult], grid: GridSpec = DEFAULT_GRID
+) -> list[Window]:
+    """``build_windows`` for events already parsed."""
     buffers: dict[str, UserBuffer] = {}
     out: list[Window] = []
-    for event in events:
-        _, windows = apply(parse_obj(event), buffers, grid)
+    for result in results:
+        _, windows = apply(result, buffers, grid)
         out.extend(windows)
     for buffer in buffers.values():
         out.extend(buffer.flush())

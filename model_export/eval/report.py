@@ -73,7 +73,8 @@ def example_indices(d: DatasetResult) -> list[tuple[str, int]]:
     out: list[tuple[str, int]] = []
     normal = np.flatnonzero(d.labeled.normal & (d.scores["autoencoder"] > 0))
     if normal.size:
-        out.append(("normal", int(normal[np.argsort(d.scores["autoencoder"][normal])][-1])))
+        worst = normal[np.argsort(d.scores["autoencoder"][normal], kind="stable")][-1]
+        out.append(("normal (top AE score)", int(worst)))
     groups = [(f, d.labeled.family_mask(f)) for f in CHEAT_FAMILIES]
     legit_only = [
         lg if c is None else None

@@ -70,7 +70,7 @@ def phone_shaker(rng: np.random.Generator, ctx: Context) -> Injection:
     b = bout(
         rng, ctx, start, minutes,
         cadence=float(rng.uniform(135, 260)),
-        cadence_cv=float(rng.uniform(0.003, 0.02)),
+        cadence_cv=float(rng.uniform(0.002, 0.015)),
         distance=ctx.profile.pedometer_distance and rng.random() < 0.5,
         speed_samples=False,
         tag="phone_shaker",
