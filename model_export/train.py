@@ -20,6 +20,7 @@ bits, so the threshold can differ in its last digits.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -181,13 +182,17 @@ def fit(x: F32, config: TrainConfig, bins: int) -> tuple[WindowAutoencoder, floa
     return model, loss_value
 
 
-def train(config: TrainConfig | None = None, out: Path = DEFAULT_MODEL_PATH) -> ModelMeta:
-    """Builds, trains, exports and calibrates the model; writes it to ``out``."""
-    config = config or TrainConfig()
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-    grid = DEFAULT_GRID
-    rng = np.random.default_rng(config.seed)
+@dataclass(slots=True)
+class TrainingData:
+    """Windows to learn from, held-out windows to calibrate on, and where both came from."""
+
+    train: WindowSet
+    calibration: WindowSet
+    summary: dict[str, Any]
+
+
+def training_data(config: TrainConfig) -> TrainingData:
+    """Simulated users (and Fitabase, when present), split into training and calibration."""
     train_sets = [simulated(SIM_SEED + 10 * config.seed, config.sim_users, config.sim_days)]
     calib_sets = [
         simulated(
@@ -204,7 +209,24 @@ def train(config: TrainConfig | None = None, out: Path = DEFAULT_MODEL_PATH) -> 
         calib_sets.append(real[1])
         summary["fitabase"] = real[0].summary
         summary["fitabase_calibration"] = real[1].summary
-    x = training_inputs(concat(train_sets), config, rng)
+    calib = concat(calib_sets)
+    return TrainingData(concat(train_sets), calib.select(has_data(calib)), summary)
+
+
+def train(
+    config: TrainConfig | None = None,
+    out: Path = DEFAULT_MODEL_PATH,
+    data: TrainingData | None = None,
+) -> ModelMeta:
+    """Builds, trains, exports and calibrates the model; writes it to ``out``."""
+    config = config or TrainConfig()
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    grid = DEFAULT_GRID
+    rng = np.random.default_rng(config.seed)
+    data = data or training_data(config)
+    summary = dict(data.summary)
+    x = training_inputs(data.train, config, rng)
     model, loss = fit(x, config, grid.window_bins)
     summary.update(
         seed=config.seed,
@@ -221,8 +243,7 @@ def train(config: TrainConfig | None = None, out: Path = DEFAULT_MODEL_PATH) -> 
         training=summary,
     )
     export_onnx(model, meta, out)
-    calib = concat(calib_sets)
-    calib = calib.select(has_data(calib))
+    calib = data.calibration
     errors, _ = AutoencoderScorer(out).errors(calib.values, calib.masks)
     threshold = threshold_at_rate(errors, config.false_alert_rate)
     summary.update(
@@ -230,13 +251,6 @@ def train(config: TrainConfig | None = None, out: Path = DEFAULT_MODEL_PATH) -> 
         calibration_false_alert_rate=round(false_alert_rate(errors, threshold), 6),
         parity_max_abs_diff=parity(model, out, x[:512]),
     )
-    meta = ModelMeta(
-        version=meta.version,
-        grid=grid,
-        normalisation=meta.normalisation,
-        threshold=threshold,
-        false_alert_rate=config.false_alert_rate,
-        training=summary,
-    )
+    meta = dataclasses.replace(meta, threshold=threshold, training=summary)
     export_onnx(model, meta, out)
     return meta

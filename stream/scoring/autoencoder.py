@@ -9,7 +9,7 @@ key                    value
 =====================  ==========================================================================
 ``version``            model version, e.g. ``ae-2026.11.1`` (goes into every alert)
 ``grid``               ``GridSpec.to_dict()`` the model was trained on (JSON)
-``normalisation``      ``Normalisation.to_dict()``: channel divisors and clip (JSON)
+``normalisation``      ``Normalisation.to_dict()``: divisors, transform and clip (JSON)
 ``threshold``          raw reconstruction error that maps to score 1.0
 ``false_alert_rate``   share of held-out normal windows above ``threshold`` it was calibrated at
 ``training``           summary of the training data (JSON: sources, users, windows, seed, epochs)
@@ -152,8 +152,8 @@ class AutoencoderScorer:
         """The model's reconstruction ``[batch, 3, bins]`` in channel units, for plots."""
         values, masks = stack_windows(windows)
         x, _ = features(values, masks, self.meta.normalisation)
-        recon = self._run(x) * self.meta.normalisation.scales()[None, :, None]
-        return recon.astype(np.float32)
+        scaled = np.expm1(np.maximum(self._run(x), 0.0))
+        return (scaled * self.meta.normalisation.scales()[None, :, None]).astype(np.float32)
 
 
 def unusual_reason(shares: npt.NDArray[np.floating]) -> str:

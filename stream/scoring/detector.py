@@ -13,10 +13,16 @@ from pathlib import Path
 
 import numpy as np
 
+from stream.points import CHANNEL_NAMES
 from stream.scoring.autoencoder import DEFAULT_MODEL_PATH, AutoencoderScorer, unusual_reason
 from stream.scoring.base import THRESHOLD, WindowScore
-from stream.scoring.features import channel_dict, stack_windows
-from stream.scoring.plausibility import PlausibilityScorer, check_ratios, verdicts
+from stream.scoring.features import Bool, stack_windows
+from stream.scoring.plausibility import (
+    PlausibilityScorer,
+    channel_shares,
+    check_ratios,
+    summarise,
+)
 from stream.windows import Window
 
 
@@ -41,18 +47,23 @@ class Detector:
         n = len(windows)
         manual = np.fromiter((w.manual_points for w in windows), dtype=np.int64, count=n)
         repeats = np.fromiter((w.repeats_earlier for w in windows), dtype=np.bool_, count=n)
-        ratios = check_ratios(values, masks, manual, repeats, self.grid)
-        checks = verdicts(ratios, masks)
+        best, top, reasons = summarise(check_ratios(values, masks, manual, repeats, self.grid))
         ae_scores, ae_shares = self.autoencoder.score_arrays(values, masks)
+        present: Bool = np.asarray(masks.any(axis=2))
+        rounded = np.round(ae_shares, 4).tolist()
+        zero = (0.0, 0.0, 0.0)
         out: list[WindowScore] = []
-        for check, ae, shares in zip(checks, ae_scores.tolist(), ae_shares, strict=True):
-            reasons = check.reasons
+        for i, (check, ae) in enumerate(zip(best.tolist(), ae_scores.tolist(), strict=True)):
+            why = reasons[i]
             if ae >= THRESHOLD:
-                reasons = (*reasons, unusual_reason(shares))
-            if ae > check.score:
-                out.append(WindowScore(ae, channel_dict(shares), reasons))
+                why = (*why, unusual_reason(ae_shares[i]))
+            if ae > check:
+                shares = rounded[i]
+                score = ae
             else:
-                out.append(WindowScore(check.score, check.channels, reasons))
+                shares = channel_shares(int(top[i]), present[i]) if check > 0.0 else zero
+                score = check
+            out.append(WindowScore(score, dict(zip(CHANNEL_NAMES, shares, strict=True)), why))
         return out
 
 

@@ -10,9 +10,12 @@ only where the weight is 1, and the model is told where that is.
   a channel with no point at all in the window has weight 0 everywhere;
 - speed: a missing sample is unknown, not zero, so its weight is the per-bin mask.
 
-Scales bring a brisk walk near 1.0 (120 steps/min, 100 m/min, 2.5 m/s); values are clipped to
-``CLIP`` so a single absurd point (caught by the plausibility checks anyway) cannot dominate
-float32 maths. The scales travel in the ONNX metadata so a model is always fed what it learned.
+Values are divided by scales that bring a brisk walk near 1.0 (120 steps/min, 100 m/min,
+2.5 m/s), then compressed with ``log1p``: a car's 1,500 m/min stays distinct from a walk without
+dwarfing every other error, and a stride off by a factor reads the same at any pace. The result
+is clipped to ``CLIP`` so an absurd point (the plausibility checks' business) cannot dominate
+float32 maths. Scales and transform travel in the ONNX metadata, so a model is always fed what
+it learned.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from stream.windows import Window
 
 N_CHANNELS = 3
 N_INPUTS = 2 * N_CHANNELS
-CLIP = 8.0
+TRANSFORM = "log1p"
+CLIP = 6.0
 
 F32 = npt.NDArray[np.float32]
 Bool = npt.NDArray[np.bool_]
@@ -46,16 +50,21 @@ class Normalisation:
     def scales(self) -> F32:
         return np.array([self.steps, self.distance, self.speed], dtype=np.float32)
 
-    def to_dict(self) -> dict[str, float]:
+    def to_dict(self) -> dict[str, float | str]:
         return {
             "steps": self.steps,
             "distance": self.distance,
             "speed": self.speed,
             "clip": self.clip,
+            "transform": TRANSFORM,
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, float]) -> Normalisation:
+    def from_dict(cls, data: Mapping[str, float | str]) -> Normalisation:
+        if data.get("transform", TRANSFORM) != TRANSFORM:
+            raise ValueError(
+                f"unknown transform {data['transform']!r}, this runtime has {TRANSFORM}"
+            )
         return cls(**{k: float(v) for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
@@ -83,7 +92,10 @@ def features(
 ) -> tuple[F32, F32]:
     """Model input ``[batch, 6, bins]`` and error weights ``[batch, 3, bins]`` from raw arrays."""
     weights = error_weights(masks)
-    scaled = np.clip(values / norm.scales()[None, :, None], 0.0, norm.clip) * weights
+    scaled = np.clip(
+        np.log1p(np.maximum(values, 0.0) / norm.scales()[None, :, None]), 0.0, norm.clip
+    )
+    scaled *= weights
     x = np.concatenate([scaled, weights], axis=1).astype(np.float32, copy=False)
     return x, weights
 

@@ -23,14 +23,22 @@ code                             fires when (per window of the grid)            
                                  speed is at least 7 m/s or distance at least 420 m
                                  (faster than a world-class 5 km): a vehicle logged as
                                  walking
-``gps_teleport``                 one minute covering 3 km or more, or a speed sample     checks
-                                 of 55 m/s (~200 km/h) or more
-``distance_without_steps``       500 m or more logged in minutes with no step in or      checks
-                                 next to them, while the window has step data
-``steps_without_distance``       1,500 steps or more in minutes with no distance in or   checks
-                                 next to them, while the window has distance data
-``stride_implausible``           over minutes with both steps and distance (at least     checks
-                                 500 steps), metres per step above 2.5 or below 0.25
+``gps_teleport``                 a speed sample or one minute's distance at 42 m/s        checks
+                                 (~150 km/h) or more, or, inside a walk (steps in the
+                                 minute and both neighbours), a minute covering 400 m
+                                 and 5 times its neighbours
+``distance_without_steps``       500 m or more logged at a human pace (no minute above   checks
+                                 6.5 m/s: faster stretches are honest vehicle rides) in
+                                 minutes with no step in or next to them, while the
+                                 window has step data
+``steps_without_distance``       1,500 steps or more in minutes that distance points     checks
+                                 cover but credit with under 0.1 m per step (minutes no
+                                 distance point covers, e.g. a treadmill, do not count)
+``stride_implausible``           over at least 5 minutes and 300 steps with distance     checks
+                                 (or speed) too, the median metres per step is below
+                                 0.25 or above the longest human step at that cadence:
+                                 1.2 m walking (<= 130/min) rising to 2.5 m running
+                                 (>= 170/min)
 ``manual_entry``                 the window holds manually entered points (Health        checks
                                  Connect ``MANUAL_ENTRY``, Google Fit ``user_input``)
 ``replayed_activity``            the window's activity repeats one of the user's recent  checks
@@ -62,14 +70,20 @@ STEADY_MAX_CV = 0.007  # std/mean of the minute counts over the stretch
 STEADY_BINS = 20  # minutes of mechanical rhythm
 VEHICLE_SPEED = 7.0  # m/s while steps are counted
 VEHICLE_BINS = 3
-TELEPORT_SPEED = 55.0  # m/s in one sample
-TELEPORT_DISTANCE_PER_S = 50.0  # 3 km in a 60 s bin
+TELEPORT_SPEED = 42.0  # m/s (~150 km/h) in one sample or one minute's distance
+SPIKE_DISTANCE = 400.0  # metres in one minute of a walk...
+SPIKE_FACTOR = 5.0  # ...and this many times its neighbours (at least SPIKE_FLOOR each)
+SPIKE_FLOOR = 80.0
+HUMAN_PACE = 6.5  # m/s: stepless stretches faster than this in any minute are vehicles
 STEPLESS_DISTANCE = 500.0  # metres
 DISTANCELESS_STEPS = 1500.0  # steps
-STRIDE_MIN_STEPS = 500.0
-STRIDE_MAX = 2.5  # metres per step
+STRIDE_MIN_STEPS = 300.0
+STRIDE_MIN_BINS = 5
+STRIDE_MAX_WALK = 1.2  # metres per step at walking cadence (<= 130/min)
+STRIDE_MAX_RUN = 2.5  # metres per step at running cadence (>= 170/min)
 STRIDE_MIN = 0.25
 FLAG_SCORE = 2.0  # score of a yes/no finding (manual entry, replay)
+MAX_RATIO = 100.0  # scores are capped: beyond 100x a limit, "how much" carries no meaning
 
 CHECKS: tuple[str, ...] = (
     "cadence_above_human_limit",
@@ -103,12 +117,20 @@ def steady_ratio(cadence: F64) -> F64:
     """Per row ``STEADY_MAX_CV / lowest CV`` over active stretches of ``STEADY_BINS`` minutes.
 
     1.0 at the limit, growing as the rhythm gets more mechanical; 0 with no active stretch.
+    Rolling sums from cumulative sums keep it O(bins) per window.
     """
-    if cadence.shape[1] < STEADY_BINS:
+    k = STEADY_BINS
+    if cadence.shape[1] < k:
         return np.zeros(cadence.shape[0])
-    spans = np.lib.stride_tricks.sliding_window_view(cadence, STEADY_BINS, axis=1)
-    active = spans.min(axis=2) >= STEADY_MIN_CADENCE
-    cv = np.where(active, spans.std(axis=2) / np.maximum(spans.mean(axis=2), 1.0), np.inf)
+    zero = np.zeros((cadence.shape[0], 1))
+    cs = np.concatenate([zero, np.cumsum(cadence, axis=1)], axis=1)
+    cs2 = np.concatenate([zero, np.cumsum(cadence * cadence, axis=1)], axis=1)
+    act = np.concatenate([zero, np.cumsum(cadence >= STEADY_MIN_CADENCE, axis=1)], axis=1)
+    total = cs[:, k:] - cs[:, :-k]
+    var = np.maximum((cs2[:, k:] - cs2[:, :-k]) / k - np.square(total / k), 0.0)
+    mean = np.maximum(total / k, 1.0)
+    full = (act[:, k:] - act[:, :-k]) >= k
+    cv = np.where(full, np.sqrt(var) / mean, np.inf)
     lowest = cv.min(axis=1)
     out: F64 = np.where(np.isfinite(lowest), STEADY_MAX_CV / np.maximum(lowest, 1e-6), 0.0)
     return out
@@ -122,6 +144,75 @@ def _near(active: Bool) -> Bool:
     return near
 
 
+def _spikes(dist: F64, moving: Bool) -> F64:
+    """Teleport spikes inside a walk: a minute covering ``SPIKE_DISTANCE`` or more and
+    ``SPIKE_FACTOR`` times its neighbours, with steps in it and around it (vehicles take no steps,
+    so a car's fast minutes never count)."""
+    pad = np.pad(dist, ((0, 0), (1, 1)))
+    neighbours = np.maximum(np.maximum(pad[:, :-2], pad[:, 2:]), SPIKE_FLOOR)
+    walking = moving.copy()
+    walking[:, 1:] &= moving[:, :-1]
+    walking[:, :-1] &= moving[:, 1:]
+    ratio = np.where(walking & (dist >= SPIKE_DISTANCE), dist / (SPIKE_FACTOR * neighbours), 0.0)
+    out: F64 = ratio.max(axis=1, initial=0.0)
+    return out
+
+
+def _human_pace_distance(dist: F64, stepless: Bool, bin_s: int) -> F64:
+    """Metres logged without steps at a pace a person could walk or run (a spoofed route).
+
+    Stretches of consecutive stepless minutes whose fastest minute exceeds ``HUMAN_PACE`` are a
+    vehicle ride, honestly logged, and do not count.
+    """
+    out = np.zeros(dist.shape[0])
+    candidates = np.flatnonzero(np.where(stepless, dist, 0.0).sum(axis=1) >= STEPLESS_DISTANCE)
+    for i in candidates.tolist():
+        run = 0.0
+        fastest = 0.0
+        for metres, free in zip(dist[i].tolist(), stepless[i].tolist(), strict=True):
+            if free and metres > 0:
+                run += metres
+                fastest = max(fastest, metres / bin_s)
+                continue
+            if fastest <= HUMAN_PACE:
+                out[i] += run
+            run, fastest = 0.0, 0.0
+        if fastest <= HUMAN_PACE:
+            out[i] += run
+    return out
+
+
+def _stride_ratio(metres: F64, steps: F64, cadence: F64) -> F64:
+    """How far the median metres per step of the minutes with both lie outside the human range
+    for their cadence (``stride_limit``); 0 with too few such minutes to judge.
+
+    Speed samples are not used: phones report low, lagging speeds while walking (the Takeout
+    sample: 0.3 m/s) and interpolation carries a vehicle's speed into the walk beside it."""
+    paired = (steps > 0) & (metres > 0)
+    enough = (paired.sum(axis=1) >= STRIDE_MIN_BINS) & (
+        np.where(paired, steps, 0.0).sum(axis=1) >= STRIDE_MIN_STEPS
+    )
+    out = np.zeros(steps.shape[0])
+    rows = np.flatnonzero(enough)
+    if rows.size == 0:
+        return out
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stride = np.where(paired[rows], metres[rows] / steps[rows], np.nan)
+        walked = np.where(paired[rows], cadence[rows], np.nan)
+    median = np.nanmedian(stride, axis=1)
+    limit = stride_limit(np.nanmedian(walked, axis=1))
+    out[rows] = np.maximum(median / limit, STRIDE_MIN / median)
+    return out
+
+
+def stride_limit(cadence: F64) -> F64:
+    """Longest believable step (m) at a cadence: a walker's up to 130 steps/min, a runner's
+    from 170 (long runs reach ~1.6 m, sprinters ~2.5 m), linear in between."""
+    share = np.clip((cadence - 130.0) / 40.0, 0.0, 1.0)
+    out: F64 = STRIDE_MAX_WALK + share * (STRIDE_MAX_RUN - STRIDE_MAX_WALK)
+    return out
+
+
 def check_ratios(
     values: F32,
     masks: Bool,
@@ -133,74 +224,84 @@ def check_ratios(
     per_min = 60.0 / grid.bin_s
     steps = values[:, 0, :].astype(np.float64)
     dist = values[:, 1, :].astype(np.float64)
-    speed = np.where(masks[:, 2, :], values[:, 2, :], 0.0).astype(np.float64)
+    has_speed = masks[:, 2, :]
+    speed = np.where(has_speed, values[:, 2, :], 0.0).astype(np.float64)
     has_steps = masks[:, 0, :].any(axis=1)
     has_dist = masks[:, 1, :].any(axis=1)
     cadence = steps * per_min
+    moving = steps > 0
     out = np.zeros((values.shape[0], len(CHECKS)), dtype=np.float64)
 
-    k = SUSTAINED_BINS
-    held = np.lib.stride_tricks.sliding_window_view(cadence, k, axis=1).min(axis=2)
+    held = cadence[:, SUSTAINED_BINS - 1 :].copy()
+    for lag in range(1, SUSTAINED_BINS):
+        np.minimum(held, cadence[:, SUSTAINED_BINS - 1 - lag : cadence.shape[1] - lag], out=held)
     out[:, 0] = np.maximum(
         cadence.max(axis=1) / CADENCE_PEAK, held.max(axis=1, initial=0.0) / CADENCE_SUSTAINED
     )
 
     out[:, 1] = steady_ratio(cadence)
 
-    moving = steps > 0
-    fast = moving & ((speed >= VEHICLE_SPEED) | (dist * per_min >= VEHICLE_SPEED * 60.0))
+    fast = moving & ((speed >= VEHICLE_SPEED) | (dist >= VEHICLE_SPEED * grid.bin_s))
     out[:, 2] = fast.sum(axis=1) / VEHICLE_BINS
 
-    out[:, 3] = np.maximum(
-        dist.max(axis=1) / (TELEPORT_DISTANCE_PER_S * grid.bin_s),
-        speed.max(axis=1) / TELEPORT_SPEED,
+    out[:, 3] = np.maximum.reduce(
+        [
+            dist.max(axis=1) / (TELEPORT_SPEED * grid.bin_s),
+            speed.max(axis=1) / TELEPORT_SPEED,
+            _spikes(dist, moving),
+        ]
     )
 
-    stepless = np.where(_near(moving), 0.0, dist).sum(axis=1)
-    out[:, 4] = np.where(has_steps, stepless / STEPLESS_DISTANCE, 0.0)
+    stepless = (dist > 0) & ~_near(moving)
+    walked_no_steps = _human_pace_distance(dist, stepless, grid.bin_s)
+    out[:, 4] = np.where(has_steps, walked_no_steps / STEPLESS_DISTANCE, 0.0)
 
-    distanceless = np.where(_near(dist > 0), 0.0, steps).sum(axis=1)
+    # Only minutes that distance data cover: a treadmill sends no distance at all, which is
+    # honest; a source that covers the walk yet reports (almost) nothing is not.
+    covered = masks[:, 1, :] & (dist < steps * STRIDE_MIN * 0.4)
+    distanceless = np.where(covered, steps, 0.0).sum(axis=1)
     out[:, 5] = np.where(has_dist, distanceless / DISTANCELESS_STEPS, 0.0)
 
-    both = moving & (dist > 0)
-    paired_steps = np.where(both, steps, 0.0).sum(axis=1)
-    paired_dist = np.where(both, dist, 0.0).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stride = paired_dist / paired_steps
-        stride_ratio = np.maximum(stride / STRIDE_MAX, STRIDE_MIN / stride)
-    out[:, 6] = np.where(paired_steps >= STRIDE_MIN_STEPS, stride_ratio, 0.0)
+    out[:, 6] = _stride_ratio(dist, steps, cadence)
 
     out[:, 7] = np.where(manual_points > 0, FLAG_SCORE, 0.0)
     out[:, 8] = np.where(repeats, FLAG_SCORE, 0.0)
-    return np.nan_to_num(out, nan=0.0, posinf=FLAG_SCORE * 10, neginf=0.0)
+    return np.clip(np.nan_to_num(out, nan=0.0, posinf=MAX_RATIO, neginf=0.0), 0.0, MAX_RATIO)
 
 
-def channel_shares(check: int, present: Bool) -> F64:
+def channel_shares(check: int, present: Bool) -> tuple[float, float, float]:
     """Channel shares of one finding for one window (``present``: channels with data)."""
     fixed = _ATTRIBUTION[CHECKS[check]]
     if fixed is not None:
-        return np.asarray(fixed, dtype=np.float64)
-    weights = present.astype(np.float64)
-    total = weights.sum()
-    return weights / total if total > 0 else np.full(len(CHANNEL_NAMES), 1.0 / len(CHANNEL_NAMES))
+        return fixed
+    count = int(present.sum())
+    if count == 0:
+        return (1 / 3, 1 / 3, 1 / 3)
+    s, d, v = (round(float(p) / count, 4) for p in present.tolist())
+    return (s, d, v)
+
+
+def summarise(ratios: F64) -> tuple[F64, npt.NDArray[np.intp], list[tuple[str, ...]]]:
+    """Top ratio and its check per window, and the codes that fire (highest ratio first)."""
+    top = ratios.argmax(axis=1)
+    best = ratios[np.arange(ratios.shape[0]), top]
+    reasons: list[tuple[str, ...]] = [()] * ratios.shape[0]
+    for i in np.flatnonzero(best >= 1.0).tolist():
+        fired = np.flatnonzero(ratios[i] >= 1.0)
+        order = fired[np.argsort(-ratios[i, fired], kind="stable")]
+        reasons[i] = tuple(CHECKS[j] for j in order.tolist())
+    return best, top, reasons
 
 
 def verdicts(ratios: F64, masks: Bool) -> list[WindowScore]:
     """One ``WindowScore`` per row of ``check_ratios``: the top ratio, codes of all that fire."""
-    top = ratios.argmax(axis=1)
-    best = ratios[np.arange(ratios.shape[0]), top]
+    best, top, reasons = summarise(ratios)
     present: Bool = np.asarray(masks.any(axis=2))
+    zero = (0.0, 0.0, 0.0)
     out: list[WindowScore] = []
-    for i in range(ratios.shape[0]):
-        score = float(best[i])
-        if score <= 0.0:
-            out.append(WindowScore(0.0, dict.fromkeys(CHANNEL_NAMES, 0.0), ()))
-            continue
-        fired = np.flatnonzero(ratios[i] >= 1.0)
-        reasons = tuple(CHECKS[j] for j in fired[np.argsort(-ratios[i, fired], kind="stable")])
-        shares = channel_shares(int(top[i]), present[i])
-        channels = {n: round(float(s), 4) for n, s in zip(CHANNEL_NAMES, shares, strict=True)}
-        out.append(WindowScore(score, channels, reasons))
+    for i, (score, check) in enumerate(zip(best.tolist(), top.tolist(), strict=True)):
+        shares = channel_shares(check, present[i]) if score > 0.0 else zero
+        out.append(WindowScore(score, dict(zip(CHANNEL_NAMES, shares, strict=True)), reasons[i]))
     return out
 
 

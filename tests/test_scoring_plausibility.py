@@ -1,0 +1,102 @@
+"""Plausibility checks: every reason code fires on a window built for it, none fires on normal
+windows (simulated users and real Fitabase users), and the maths behaves at its edges."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stream.scoring import plausibility as pl
+from stream.scoring.plausibility import CHECKS, PlausibilityScorer, check_ratios, steady_ratio
+from stream.windows import Window
+from tests.scoring_cases import (
+    CASES,
+    fitabase_or_skip,
+    normal_walk,
+    simulated_normal,
+    walk,
+    window,
+)
+
+
+def test_every_check_has_a_case_and_documentation() -> None:
+    assert set(CASES) == set(CHECKS)
+    for code in CHECKS:
+        assert f"``{code}``" in (pl.__doc__ or "")
+
+
+@pytest.mark.parametrize("code", CHECKS)
+def test_check_fires_on_its_case(code: str) -> None:
+    verdict = PlausibilityScorer().score([CASES[code]()])[0]
+    assert code in verdict.reasons
+    assert verdict.anomalous
+    assert sum(verdict.channels.values()) == pytest.approx(1.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("code", CHECKS)
+def test_check_is_silent_on_a_normal_walk(code: str) -> None:
+    ratios, _ = pl.window_ratios([normal_walk(seed) for seed in range(20)])
+    assert (ratios[:, CHECKS.index(code)] < 1.0).all()
+
+
+def _fired(windows: list[Window]) -> list[tuple[str, object, tuple[str, ...]]]:
+    verdicts = PlausibilityScorer().score(windows)
+    return [
+        (w.user_id, w.start, v.reasons) for w, v in zip(windows, verdicts, strict=True) if v.reasons
+    ]
+
+
+def test_silent_on_simulated_normal_users() -> None:
+    windows = list(simulated_normal())
+    assert len(windows) > 100
+    assert _fired(windows) == []
+
+
+def test_silent_on_real_fitabase_users() -> None:
+    windows = fitabase_or_skip()
+    assert len(windows) > 1000
+    assert _fired(windows) == []
+
+
+def test_quiet_window_scores_zero() -> None:
+    verdict = PlausibilityScorer().score([window(np.zeros(60))])[0]
+    assert verdict.score == 0.0 and verdict.reasons == ()
+
+
+def test_missing_distance_is_not_steps_without_distance() -> None:
+    """Fitabase-like windows (steps only) must never be judged on a channel they lack."""
+    ratios, _ = pl.window_ratios([window(walk(0, 60, 110.0))])
+    assert ratios[0, CHECKS.index("steps_without_distance")] == 0.0
+    assert ratios[0, CHECKS.index("stride_implausible")] == 0.0
+
+
+def test_human_treadmill_steadiness_passes_machine_steadiness_fires() -> None:
+    human = walk(0, 60, 120.0, cv=0.03, seed=1)  # a treadmill session: steady, not mechanical
+    machine = walk(0, 60, 120.0, cv=0.002, seed=1)
+    ratios = steady_ratio(np.stack([human, machine]))
+    assert ratios[0] < 1.0 <= ratios[1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(0, 400, allow_nan=False), min_size=60, max_size=60),
+    st.lists(st.floats(0, 600, allow_nan=False), min_size=60, max_size=60),
+    st.floats(0.1, 10),
+)
+def test_ratios_are_finite_bounded_and_scale_free(steps, distance, factor) -> None:
+    s = np.asarray(steps)
+    d = np.asarray(distance)
+    ratios = check_ratios(
+        np.stack([s, d, np.zeros(60)])[None].astype(np.float32),
+        np.stack([s > 0, d > 0, np.zeros(60, bool)])[None],
+        np.zeros(1, np.int64),
+        np.zeros(1, np.bool_),
+    )
+    assert np.isfinite(ratios).all() and (ratios >= 0).all() and (ratios <= pl.MAX_RATIO).all()
+    # Batch order never matters: the same window scored alone or beside another is the same.
+    w = window(s, d)
+    pair = pl.window_ratios([window(s * factor, d), w])[0]
+    alone = pl.window_ratios([w])[0]
+    np.testing.assert_array_equal(pair[1], alone[0])
