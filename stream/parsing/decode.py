@@ -100,7 +100,8 @@ def _one_stream(items: list[Any], default_user: str | None) -> tuple[str, str] |
 
 def _event(obj: object, default_user: str | None, now_ns: int) -> ParseResult:
     if type(obj) is not dict:
-        return _rejected(errors.UNKNOWN_SHAPE, f"a JSON {_json_type(obj)}, not an event", None)
+        detail = f"a JSON {_json_type(obj)}, not an event"
+        return _rejected(errors.UNKNOWN_SHAPE, detail, default_user)
     user = obj.get("user_id")
     if user is None or user == "":
         user = default_user
