@@ -136,6 +136,10 @@ def feed(bootstrap: str, topic: str) -> None:
         at = hour + timedelta(minutes=minute)
         producer.produce(topic, step_event("live-cheater", at, 350), key=b"live-cheater")
         producer.produce(topic, step_event("live-walker", at, 60 + minute % 7), key=b"live-walker")
+    # 16 min past the hour's end: the cheater's window completes by event time (lateness 15 min),
+    # so its alert also measures latency; the walker's is flushed when the user goes idle.
+    later = hour + timedelta(minutes=76)
+    producer.produce(topic, step_event("live-cheater", later, 20), key=b"live-cheater")
     producer.produce(topic, b"{not json", key=b"live-broken")
     heart = json.dumps(
         {
@@ -275,9 +279,22 @@ def stack(kafka_bootstrap: str, tmp_path: Path) -> Iterator[dict[str, str]]:
             stop(proc)
 
 
+# The scenario itself: it must move the counters the expressions read.
+SCENARIO = [
+    'lifeup_events_total{outcome="accepted"} > 0',
+    'lifeup_events_total{outcome="rejected"} > 0',
+    'lifeup_events_total{outcome="ignored"} > 0',
+    "lifeup_windows_scored_total > 0",
+    "lifeup_alerts_total > 0",
+    "lifeup_alert_latency_seconds_count > 0",
+    'lifeup_http_requests_total{status="401"} > 0',
+    'lifeup_http_requests_total{status="200"} > 0',
+]
+
+
 def expressions() -> list[tuple[str, str, bool]]:
     """(where, expr, must itself return data)."""
-    out = []
+    out = [(f"scenario: {expr}", expr, True) for expr in SCENARIO]
     for path in DASHBOARDS:
         for panel in json.loads(path.read_text(encoding="utf-8"))["panels"]:
             for target in panel.get("targets", []):
