@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import io
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stream.buffer import UserBuffer
 from stream.parsing import Unreadable, iter_events, iter_results, parse_message
@@ -212,3 +215,25 @@ def test_publishing_ordered_events_gives_the_worker_what_score_sees(tmp_path: Pa
     assert sum(len(r.rejections) for r in sent) == 1 and sum(r.ignored for r in sent) == 2
     assert windows_of(sent) == score_side
     assert any(manual for *_, manual in score_side)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.binary(max_size=200)
+        | st.builds(
+            orjson.dumps, st.dictionaries(st.text(max_size=5), st.integers(-(2**63), 2**63 - 1))
+        ),
+        max_size=4,
+    ),
+    st.sampled_from([".json", ".jsonl", ".txt"]),
+)
+def test_any_file_content_yields_results_not_crashes(chunks: list[bytes], suffix: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"input{suffix}"
+        path.write_bytes(b"\n".join(chunks))
+        for ordered in (True, False):
+            for result in iter_results([str(path)], user="u", now_ns=NOW, ordered=ordered):
+                assert all(r.code for r in result.rejections)
+        for _, event in iter_events([str(path)], user="u", ordered=True):
+            assert isinstance(event, Unreadable) or orjson.dumps(event)
