@@ -84,7 +84,9 @@ function chart(windows) {
   for (const w of windows.filter((w) => w.anomalous)) {
     const a = x(Date.parse(w.window_start)), b = x(Date.parse(w.window_end));
     svg.append(el("svg:rect", { class: "flag", x: a, y: top - 6, width: Math.max(b - a, 2), height: H - top }));
-    svg.append(el("svg:text", { class: "flag-label", x: a + 2, y: 12 }, w.reasons.join(", ") || "anomalous"));
+    const right = a > W / 2;  // keep the label inside the chart near its right edge
+    svg.append(el("svg:text", { class: "flag-label", x: right ? b - 2 : a + 2, y: 12, "text-anchor": right ? "end" : "start" },
+      w.reasons.join(", ") || "anomalous"));
   }
   rows.forEach((row, r) => {
     const y0 = top + r * (rowH + gap), base = y0 + rowH;
