@@ -85,17 +85,17 @@ def pod_specs(docs: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]
             yield doc["metadata"]["name"], doc["spec"]["template"]
 
 
-def assert_valid(docs: list[dict[str, Any]]) -> None:
+def assert_valid(docs: list[dict[str, Any]], kube_version: str = KUBE_VERSION) -> None:
     for doc in docs:
         key = (doc["apiVersion"], doc["kind"])
         if key in CRD_KINDS:
             assert doc["metadata"]["name"] and isinstance(doc.get("spec"), dict), key
             continue
         try:
-            kv.validate(doc, KUBE_VERSION, strict=True)
+            kv.validate(doc, kube_version, strict=True)
         except kv.SchemaNotFoundError:
             pytest.fail(
-                f"no Kubernetes {KUBE_VERSION} schema for {key} (removed API or unknown CRD)"
+                f"no Kubernetes {kube_version} schema for {key} (removed API or unknown CRD)"
             )
         except kv.ValidationError as exc:
             pytest.fail(f"{doc['kind']}/{doc['metadata']['name']}: {exc}")
@@ -429,3 +429,10 @@ def test_network_policies_let_the_needed_traffic_through() -> None:
     assert metrics_from["from"][0]["namespaceSelector"]["matchLabels"] == {
         "kubernetes.io/metadata.name": "gmp-system"
     }
+
+
+@pytest.mark.parametrize("kube_version", ["1.29.0", "1.34.0", "1.37.0"])
+def test_manifests_stay_valid_across_kubernetes_versions(kube_version: str) -> None:
+    """GKE's release channels span several minors; no API the chart uses may be missing."""
+    assert_valid(render(gke_values()), kube_version)
+    assert_valid(render(EDGE_CASES["TLS with private CA, SCRAM, nginx ingress"]), kube_version)
