@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from stream.alerts import alert_id
 from stream.api.app import create_app
-from stream.parsing import parse_obj
+from stream.parsing import in_event_time, parse_obj
 from stream.pipeline import score_results
 from stream.scoring.detector import load_detector
 from tests.test_api_support import AUTH, TAKEOUT, settings, walk_hour
@@ -33,24 +33,29 @@ def _events() -> list[dict[str, Any]]:
     return walk_hour("u-1", HOUR, 100, 30) + walk_hour("u-1", HOUR + 3600, 330, 20)
 
 
-def test_score_gives_the_offline_pipelines_verdicts(api: TestClient) -> None:
-    events = _events() + walk_hour("u-2", HOUR, 90, 45)
+def test_score_gives_lifeup_scores_verdicts(api: TestClient) -> None:
+    """Simulated users with injected cheats, through the API and through ``lifeup score``'s chain
+    (event-time replay of the same events): the same windows, scores, reasons and totals."""
+    from model_export.simulate import simulate
+
+    events = simulate(2, 1, seed=11).events
     answer = api.post("/v1/score", headers=AUTH, content=orjson.dumps(events))
     assert answer.status_code == 200, answer.text
     body = answer.json()
     detector = load_detector()
-    offline = score_results([parse_obj(e) for e in events], detector)
-    assert len(body["windows"]) == len(offline.verdicts) == 3
+    offline = score_results(in_event_time(parse_obj(e) for e in events), detector, detector.grid)
+    assert len(body["windows"]) == len(offline.verdicts) > 20
     assert body["model_version"] == detector.version
+    assert any(w["anomalous"] for w in body["windows"])
     for got, (window, verdict) in zip(body["windows"], offline.verdicts, strict=True):
         assert got["user_id"] == window.user_id
         assert got["window_start"] == window.start.strftime("%Y-%m-%dT%H:%M:%SZ")
-        assert got["score"] == pytest.approx(verdict.score)
+        assert got["score"] == pytest.approx(verdict.score, rel=1e-5)
         assert got["reasons"] == list(verdict.reasons)
         assert got["anomalous"] == verdict.anomalous
         assert got["totals"]["steps"] == window.totals.steps
+        assert got["totals"]["distance_m"] == pytest.approx(window.totals.distance_m, rel=1e-9)
         assert got["threshold"] == 1.0
-    assert body["events"]["accepted"] == offline.outcomes.accepted
     assert body["anomalous_windows"] == sum(v.anomalous for _, v in offline.verdicts)
 
 
