@@ -20,13 +20,16 @@ MAX_POINTS: Final = 100_000
 
 def parse_message(
     raw: bytes,
-    key: bytes | None = None,
+    key: bytes | str | None = None,
     *,
     max_bytes: int = MAX_BYTES,
     now_ns: int | None = None,
 ) -> ParseResult:
     """One Kafka message value and its key; never raises for any input."""
-    key_user = key.decode("utf-8", "replace") if key else None
+    if not key:
+        key_user = None
+    else:  # a client library may hand over the key already decoded
+        key_user = key if isinstance(key, str) else bytes(key).decode("utf-8", "replace")
     if len(raw) > max_bytes:
         detail = f"{len(raw)} bytes, more than the limit of {max_bytes}"
         return _rejected(errors.TOO_LARGE, detail, key_user)
