@@ -32,7 +32,11 @@ GPS-tracked stretch and the GPS inside it (its 17 points are those of the other 
 is the winner: it is what the user sees and is paid for, and it is the only complete stream whose
 distance does not follow from the step count. Pedometer distance is steps times a stride, so a phone
 shaker gets matching "distance" for free and a car ride gets none; location-based distance is the
-independent witness that the vehicle, teleport and shaker checks compare steps against. With this
+independent witness that the vehicle, teleport and shaker checks compare steps against.
+Caveat, measured on the same sample: over the GPS-tracked stretch (5,100-6,207 s) the pedometer
+says 831 m for 1,229 steps (0.68 m a step, the day's usual 0.66) and GPS 430 m (0.35 m a step).
+Sparse fixes cut corners, so GPS can under-read a short walk: the plausibility checks must not
+call "steps without distance" on such a ratio alone. With this
 rule LifeUp counts 2,091 steps (not 6,273), 970.6 m and 38 speed samples (not 74: the two speed
 streams share 36 timestamps and each has one the other lacks, which fills a bin of its own).
 
