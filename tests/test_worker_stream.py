@@ -62,6 +62,11 @@ def _renamed(event: Any, user: str) -> Any:
     return {**event, "user_id": user} if isinstance(event, dict) and "user_id" in event else event
 
 
+def _user(event: Any) -> str:
+    """The user of an event (a list of Health Connect records: its first record's)."""
+    return str((event[0] if isinstance(event, list) else event)["user_id"])
+
+
 def _event_time(event: Any) -> int:
     result = parse_obj(event, None)
     return max((int(b.end_ns.max()) for b in result.batches if len(b)), default=0)
@@ -87,9 +92,9 @@ class Scenario:
         self.detector = load_detector()
         sim = simulate(5, 2, seed=11)
         events: list[Any] = list(sim.events)
-        ordered = [_renamed(e, f"o-{e['user_id']}") for e in events]
+        ordered = [_renamed(e, f"o-{_user(e)}") for e in events]
         shuffled = _shuffled(
-            [_renamed(e, f"s-{e['user_id']}") for e in events],
+            [_renamed(e, f"s-{_user(e)}") for e in events],
             self.detector.grid.lateness_s,
             seed=3,
         )
@@ -114,10 +119,10 @@ class Scenario:
         producer = Producer(producer_config(self.settings))
         events_topic = self.topics[0]
         last = max(
-            range(len(self.events)), key=lambda i: (self.events[i]["user_id"] == "o-sim11-0002", i)
+            range(len(self.events)), key=lambda i: (_user(self.events[i]) == "o-sim11-0002", i)
         )
         for i, event in enumerate(self.events):
-            user = event["user_id"]
+            user = _user(event)
             key = user
             if i == last:  # the user's last event, keyed by a stranger: goes via repartition
                 key = next(

@@ -233,9 +233,13 @@ def create_app(
 
 def _table(app: faust.App, name: str, partitions: int, value_codec: str) -> Any:
     """A table with LifeUp's codecs (Faust derives codecs from model types; ours are bytes)."""
-    table: Any = app.Table(name, partitions=partitions)
-    table.key_serializer = "lifeup_str"  # before first use: the store and changelog read these
+    # What ``app.Table`` does, with the codecs set before the table manager creates the
+    # changelog topic from them on registration.
+    table: Any = app.conf.Table(app, name=name, beacon=app.tables.beacon, partitions=partitions)
+    table.key_serializer = "lifeup_str"
     table.value_serializer = value_codec
+    app.tables.add(table)
+    assert table.changelog_topic.value_serializer == value_codec
     return table
 
 

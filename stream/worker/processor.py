@@ -152,7 +152,7 @@ class Processor:
         self.now = wall_clock
         self._cache: dict[str, UserState] = {}
         self._index: dict[int, dict[str, None]] = {}  # partition -> its users (an ordered set)
-        self._indexed: set[int] = set()
+        self._indexed: dict[int, float] = {}  # partition -> wall clock when it was (re)indexed
         self._batch = _Batch()
         self._generation = 0
         self._current: Event | None = None
@@ -229,6 +229,9 @@ class Processor:
         self._current = event
         users = self._users_of(partition)
         now = self.now()
+        # A user restored after a restart or rebalance gets a full idle period from then on, so a
+        # worker that was down catches up on the backlog before it calls anybody idle.
+        owned_since = self._indexed[partition]
         idle_before = now - self.limits.idle_flush_s
         expire_before = now - self.limits.expiry_s
         batch = self._batch
@@ -237,13 +240,14 @@ class Processor:
             if state is None:
                 users.pop(user_id, None)
                 continue
-            if not state.idle_flushed and state.last_event_wall_s <= idle_before:
+            heard = max(state.last_event_wall_s, owned_since)
+            if not state.idle_flushed and heard <= idle_before:
                 windows = state.buffer.flush()
                 batch.windows.extend(windows)
                 batch.completed_at.extend([None] * len(windows))
                 state.idle_flushed = True
                 batch.dirty[user_id] = event
-            if state.idle_flushed and state.last_event_wall_s <= expire_before:
+            if state.idle_flushed and heard <= expire_before:
                 batch.dirty.pop(user_id, None)
                 batch.deleted[user_id] = event
                 users.pop(user_id, None)
@@ -257,7 +261,7 @@ class Processor:
             for key in self.states.keys():  # noqa: SIM118 (a store, not a dict)
                 if home_partition(key, n) == partition:
                     users.setdefault(key, None)
-            self._indexed.add(partition)
+            self._indexed[partition] = self.now()
         return users
 
     # ----------------------------------------------------------------- state cache
