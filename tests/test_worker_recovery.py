@@ -40,7 +40,7 @@ def _high_watermark(bootstrap: str, topic: str) -> int:
 
 
 async def _produce_with_aiokafka(bootstrap: str, topic: str, n: int, max_batch_size: int) -> None:
-    from aiokafka import AIOKafkaProducer
+    from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
 
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, max_batch_size=max_batch_size, linger_ms=50

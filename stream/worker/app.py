@@ -235,7 +235,8 @@ def _table(app: faust.App, name: str, partitions: int, value_codec: str) -> Any:
     """A table with LifeUp's codecs (Faust derives codecs from model types; ours are bytes)."""
     # What ``app.Table`` does, with the codecs set before the table manager creates the
     # changelog topic from them on registration.
-    table: Any = app.conf.Table(app, name=name, beacon=app.tables.beacon, partitions=partitions)
+    table_class: Any = app.conf.Table
+    table: Any = table_class(app, name=name, beacon=app.tables.beacon, partitions=partitions)
     table.key_serializer = "lifeup_str"
     table.value_serializer = value_codec
     app.tables.add(table)
