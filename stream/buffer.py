@@ -71,8 +71,38 @@ _SHADOWED: Final = 2
 _MAX_ENTRIES: Final = 255
 _MAX_SAMPLES: Final = 255  # speed samples per bin and source that enter the mean (>4 Hz)
 _KEY: Final = 6
+_M64: Final = (1 << 64) - 1
+_C1: Final = ip.C1
+_C2: Final = ip.C2
+_C3: Final = ip.C3
+_SCALAR_BINS: Final = 8  # a single point over fewer bins takes the plain-Python path
 _NO_BIN: Final = -(1 << 62)
 _MAGIC: Final = b"LUB1"
+
+
+class _Plan:
+    """A grid's numbers in the form the hot path uses them; one shared object per grid."""
+
+    __slots__ = ("bin_ns", "cap", "gap_bins", "hop_bins", "lateness_ns", "window_bins")
+
+    def __init__(self, grid: GridSpec) -> None:
+        self.bin_ns = grid.bin_ns
+        self.window_bins = grid.window_bins
+        self.hop_bins = grid.hop_bins
+        self.lateness_ns = grid.lateness_ns
+        self.gap_bins = grid.speed_gap_s // grid.bin_s
+        # bins the ring needs at most between events: one window plus the lateness
+        self.cap = grid.window_bins + -(-grid.lateness_s // grid.bin_s) + 1
+
+
+_PLANS: dict[GridSpec, _Plan] = {}
+
+
+def _plan_of(grid: GridSpec) -> _Plan:
+    plan = _PLANS.get(grid)
+    if plan is None:
+        plan = _PLANS[grid] = _Plan(grid)
+    return plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +132,7 @@ class UserBuffer:
         "_meta",
         "_names",
         "_pending",
+        "_plan",
         "_wm",
         "grid",
         "user_id",
@@ -112,6 +143,7 @@ class UserBuffer:
             raise ValueError("hop_bins must be between 1 and window_bins")
         self.user_id = user_id
         self.grid = grid
+        self._plan = _plan_of(grid)
         self._base = _NO_BIN  # first bin of the ring (a window start); placed by the first point
         self._done = _NO_BIN  # bins before this are in emitted (or flushed) windows
         self._wm = -1
@@ -170,44 +202,89 @@ class UserBuffer:
 
     def add(self, batch: PointBatch, rank: int) -> AddResult:
         """Adds one batch (one channel, one source); cost grows with the bins its points touch."""
-        n = len(batch)
+        start_ns = batch.start_ns
+        n = start_ns.shape[0]
         if n == 0:
             return AddResult()
-        entry = self._entry(int(batch.channel), batch.source, rank, batch.manual)
+        channel = int(batch.channel)
+        entry = self._entry(channel, batch.source, rank, batch.manual)
         if n == 1:
             return self._add_one(
                 entry,
-                int(batch.channel),
-                int(batch.start_ns[0]),
-                int(batch.end_ns[0]),
-                float(batch.value[0]),
+                channel,
+                int(start_ns.item(0)),
+                int(batch.end_ns.item(0)),
+                float(batch.value.item(0)),
                 batch.manual,
             )
-        return self._add_many(entry, int(batch.channel), batch)
+        return self._add_many(entry, channel, batch)
 
     def _add_one(
         self, entry: int, channel: int, start: int, end: int, value: float, manual: bool
     ) -> AddResult:
         """The single-point event: plain Python ints and struct, no numpy on the common path."""
-        grid = self.grid
-        bin_ns = grid.bin_ns
-        first, last = ip.point_bins_one(start, end, bin_ns, channel == SPEED)
-        floor = self._late_before()
-        if last < floor:
-            return _LATE1
-        key = ip.point_key(entry, start, end, last).to_bytes(_KEY, "little")
+        plan = self._plan
+        bin_ns = plan.bin_ns
+        if channel == SPEED:
+            first = last = ((start + end) >> 1) // bin_ns
+        else:
+            first = start // bin_ns
+            last = (end - 1) // bin_ns if end > start else first
+        base = self._base
+        if first >= base and len(self._buf) > HEAD:
+            floor = base  # the ring's first window is open, so nothing here is late
+        else:
+            floor = self._late_before()
+            if last < floor:
+                return _LATE1
+        key = (
+            ((last & 0xFFFF) << 32) | (((start * _C1 + end * _C2 + entry * _C3) & _M64) >> 32)
+        ).to_bytes(_KEY, "little")
         if self._has_key(key):
             return _DUP1
         if entry == 0:  # the source table is full: count it, never corrupt state
             return _DUP1
         wm = end if end > self._wm else self._wm
-        base = self._base
-        if first - base >= self._cap():
+        if first - base >= plan.cap:
             self._advance(first, wm)
             base = self._base
-        if len(self._buf) == HEAD:
-            base = self._base = max(self._window_of(first), floor)
-        if first != last or first < base:
+        if first == last:
+            if first < base or len(self._buf) == HEAD:
+                self._place(first, first, floor)
+                base = self._base
+            accepted = self._deposit_one(entry, channel, first - base, value)
+        elif last - first == 1 and first >= base and first >= floor:
+            cut = last * bin_ns
+            a, b = cut - start, end - cut
+            if channel == STEPS:
+                steps = round(value)
+                duration = end - start
+                qa, ra = divmod(steps * a, duration)
+                qb, rb = divmod(steps * b, duration)
+                if qa + qb < steps:
+                    if ra >= rb:
+                        qa += 1
+                    else:
+                        qb += 1
+                share_a, share_b = float(qa), float(qb)
+            else:
+                duration = end - start
+                share_a, share_b = value * (a / duration), value * (b / duration)
+            if len(self._buf) == HEAD:
+                self._place(first, last, floor)
+                base = self._base
+            got_a = self._deposit_one(entry, channel, first - base, share_a)
+            accepted = self._deposit_one(entry, channel, last - base, share_b) or got_a
+        elif last - first < _SCALAR_BINS:
+            lo = first if first > floor else floor
+            self._place(lo, last, floor)
+            base = self._base
+            shares = ip.split_one(start, end, value, first, last, bin_ns, channel == STEPS)
+            accepted = False
+            for b in range(lo, last + 1):
+                if self._deposit_one(entry, channel, b - base, shares[b - first]):
+                    accepted = True
+        else:
             counted = self._deposit_many(
                 entry,
                 channel,
@@ -221,8 +298,6 @@ class UserBuffer:
             )
             accepted = bool(counted[0])
             base = self._base
-        else:
-            accepted = self._deposit_one(entry, channel, first - base, value)
         if manual:
             self._count_manual(max(first, floor))
         if start < self._first or self._first < 0:
@@ -230,7 +305,7 @@ class UserBuffer:
         self._wm = wm
         if accepted:
             self._keys += key
-        if (base + grid.window_bins) * bin_ns + grid.lateness_ns <= wm:
+        if (base + plan.window_bins) * bin_ns + plan.lateness_ns <= wm:
             self._advance(None, wm)
         return _OK1 if accepted else _DUP1
 
@@ -282,7 +357,7 @@ class UserBuffer:
             first, last = first[keep], last[keep]
         keys = ip.point_keys(entry, start, end, last)
         fresh = self._fresh(keys)
-        duplicate = int(fresh.shape[0] - np.count_nonzero(fresh))
+        duplicate = 0 if fresh is None else int(fresh.shape[0] - np.count_nonzero(fresh))
         if duplicate:
             start, end, value = start[fresh], end[fresh], value[fresh]
             first, last, keys = first[fresh], last[fresh], keys[fresh]
@@ -299,7 +374,7 @@ class UserBuffer:
         self._wm = wm
         accepted = int(np.count_nonzero(counted))
         if accepted:
-            self._keys += _key_bytes(keys[counted])
+            self._keys += _key_bytes(keys if accepted == keys.shape[0] else keys[counted])
         self._advance(None, wm)
         shadowed = int(counted.shape[0]) - accepted
         return AddResult(accepted=accepted, duplicate=duplicate + shadowed, late=late)
@@ -320,7 +395,7 @@ class UserBuffer:
         touches, so a batch spanning days never holds more than a window or so of bins."""
         lo = max(int(first.min()), floor)
         origin = min(self._base, lo) if len(self._buf) > HEAD else lo
-        if int(last.max()) - origin < 2 * self._cap():
+        if int(last.max()) - origin < 2 * self._plan.cap:
             return self._deposit_chunk(entry, channel, first, last, start, end, value, floor)
         order = np.argsort(first, kind="stable")
         counted = np.zeros(first.shape[0], dtype=np.bool_)
@@ -351,14 +426,21 @@ class UserBuffer:
         """Applies the points' contributions bin by bin; returns which points count somewhere."""
         bin_ns = self.grid.bin_ns
         n = first.shape[0]
-        single = bool((first == last).all())
-        if single:
+        widest = int((last - first).max())
+        if widest == 0:
             point: ip.I64 | None = None
             bins = first
             if channel == STEPS:
                 share: npt.NDArray[np.float64] | ip.I64 = np.rint(value).astype(np.int64)
             else:
                 share = value
+        elif widest == 1:
+            point, bins, share = ip.split_two(
+                first, last, start, end, value, bin_ns, channel == STEPS
+            )
+            inside = bins >= floor
+            if not inside.all():
+                point, bins, share = point[inside], bins[inside], share[inside]
         else:
             point, bins = ip.expand(first, last)
             if channel == SPEED:  # not reached: a sample has one bin
@@ -387,6 +469,17 @@ class UserBuffer:
         rows = touched + lo
         rec = self._records()
         holders = rec["src"][rows, channel]
+        if ((holders == 0) | (holders == entry)).all():  # the usual case: one source here
+            if channel == STEPS:
+                rec["steps"][rows] += np.rint(amount).astype(np.int32)
+            elif channel == DISTANCE:
+                rec["dist"][rows] += amount
+            else:
+                rec["ssum"][rows] += amount
+                col_c = rec["scnt"]
+                col_c[rows] = np.minimum(col_c[rows] + hits[touched], _MAX_SAMPLES)
+            rec["src"][rows, channel] = entry
+            return np.ones(n, dtype=np.bool_)
         prio = np.frombuffer(self._meta, dtype=np.uint8)[0::ENT]
         mine = prio[entry]
         held_prio = prio[holders]
@@ -426,10 +519,11 @@ class UserBuffer:
     # ------------------------------------------------------------------ windows
 
     def pop_complete(self) -> list[Window]:
-        """Windows complete by event time since the last call, in order, each exactly once."""
-        if self._wm >= 0:
-            self._advance(None, self._wm)
-        pending = self._pending or []
+        """Windows complete by event time since the last call, in order, each exactly once
+        (``add`` closes them as the watermark passes; this hands them over)."""
+        pending = self._pending
+        if pending is None:
+            return []
         self._pending = None
         return pending
 
@@ -498,75 +592,73 @@ class UserBuffer:
     def _emit_or_skip(self) -> None:
         """Emits the window at the ring's base if it holds data, then moves the ring one hop."""
         base = self._base
-        assert base is not None
-        grid = self.grid
-        wb, hop = grid.window_bins, grid.hop_bins
-        gap = grid.speed_gap_s // grid.bin_s
+        plan = self._plan
+        wb, hop = plan.window_bins, plan.hop_bins
         rec = self._records()
         held = rec.shape[0]
-        win = rec[:wb]
-        if win.shape[0] and bool(win["src"].any()):
-            window = self._build_window(base, rec[: wb + gap], win)
+        counts = rec["scnt"]
+        src = rec["src"][:wb]
+        if src.any():
             if self._pending is None:
                 self._pending = []
-            self._pending.append(window)
-        # the last speed sample leaving the ring is the left context of the next window
-        leaving = rec[:hop]
-        sampled = np.flatnonzero(leaving["scnt"])
+            self._pending.append(self._build_window(base, rec, counts, src))
+        # the last speed sample leaving the ring is the left context of later windows
+        sampled = np.flatnonzero(counts[:hop])
         if sampled.shape[0]:
             k = int(sampled[-1])
-            mean = float(leaving["ssum"][k]) / int(leaving["scnt"][k])
-            last_sample = (base + k, mean)
+            mean = float(rec["ssum"][k]) / int(counts[k])
+            head = _HEADER.unpack_from(self._buf)
+            del rec, counts, src
+            _HEADER.pack_into(self._buf, 0, head[0], head[1], head[2], base + k, mean)
         else:
-            last_sample = None
-        del rec, win, leaving
-        if last_sample is not None:
-            steps, dist, samples, _, _ = _HEADER.unpack_from(self._buf)
-            _HEADER.pack_into(self._buf, 0, steps, dist, samples, *last_sample)
+            del rec, counts, src
         del self._buf[HEAD : HEAD + min(hop, held) * REC]
         self._base = self._done = base + hop
         if self._manual:
             self._manual.pop(base, None)
             if not self._manual:
                 self._manual = None
-        self._prune_keys()
+        if self._keys:
+            self._prune_keys()
 
     def _build_window(
-        self, base: int, context: npt.NDArray[np.void], win: npt.NDArray[np.void]
+        self,
+        base: int,
+        rec: npt.NDArray[np.void],
+        counts: npt.NDArray[np.uint8],
+        src: npt.NDArray[np.uint8],
     ) -> Window:
         """The model's view of the window at ``base``: O(window), once per window."""
-        grid = self.grid
-        wb = grid.window_bins
-        gap = grid.speed_gap_s // grid.bin_s
-        m = win.shape[0]
+        plan = self._plan
+        wb, gap = plan.window_bins, plan.gap_bins
+        m = src.shape[0]
         values = np.zeros((3, wb), dtype=np.float32)
         mask = np.zeros((3, wb), dtype=np.bool_)
-        src = win["src"]
-        values[STEPS, :m] = win["steps"]
-        values[DISTANCE, :m] = win["dist"]
-        mask[STEPS, :m] = src[:, STEPS] != 0
-        mask[DISTANCE, :m] = src[:, DISTANCE] != 0
-        counts = context["scnt"]
-        at = np.flatnonzero(counts)
-        means = context["ssum"][at].astype(np.float64) / counts[at]
-        _, _, _, prev_bin, prev_mean = _HEADER.unpack_from(self._buf)
+        win = rec[:m]
+        steps_col, dist_col = win["steps"], win["dist"]
+        values[STEPS, :m] = steps_col
+        values[DISTANCE, :m] = dist_col
+        mask[:2, :m] = src[:, :2].T != 0
+        context = counts[: wb + gap]
+        at = np.flatnonzero(context)
+        means = rec["ssum"][at] / context[at]
+        e_steps, e_dist, e_samples, prev_bin, prev_mean = _HEADER.unpack_from(self._buf)
         if prev_bin != _NO_BIN and base - prev_bin <= gap:
             at = np.concatenate(([prev_bin - base], at))
             means = np.concatenate(([prev_mean], means))
-        values[SPEED], mask[SPEED] = ip.interpolate_speed(at.astype(np.int64), means, wb, gap)
-        steps = int(win["steps"].sum(dtype=np.int64))
-        dist = float(win["dist"].sum())
-        samples = int(win["scnt"].sum(dtype=np.int64))
-        e_steps, e_dist, e_samples, p_bin, p_mean = _HEADER.unpack_from(self._buf)
+        values[SPEED], mask[SPEED] = ip.interpolate_speed(at, means.astype(np.float64), wb, gap)
+        steps = int(steps_col.sum(dtype=np.int64))
+        dist = float(dist_col.sum())
+        samples = int(counts[:m].sum(dtype=np.int64))
         _HEADER.pack_into(
-            self._buf, 0, e_steps + steps, e_dist + dist, e_samples + samples, p_bin, p_mean
+            self._buf, 0, e_steps + steps, e_dist + dist, e_samples + samples, prev_bin, prev_mean
         )
-        for channel in range(3):
-            for holder in np.unique(src[:, channel]):
-                if holder:
-                    self._meta[int(holder) * ENT + 3] |= _USED
+        meta = self._meta
+        for holder in np.flatnonzero(np.bincount(src.ravel())).tolist():
+            if holder:
+                meta[holder * ENT + 3] |= _USED
         manual = self._manual.get(base, 0) if self._manual else 0
-        bin_ns = grid.bin_ns
+        bin_ns = plan.bin_ns
         return Window(
             user_id=self.user_id,
             start_ns=base * bin_ns,
@@ -578,11 +670,6 @@ class UserBuffer:
         )
 
     # ------------------------------------------------------------------ helpers
-
-    def _cap(self) -> int:
-        """Bins the ring needs at most between events: one window plus the lateness."""
-        grid = self.grid
-        return grid.window_bins + -(-grid.lateness_s // grid.bin_s) + 1
 
     def _window_of(self, bin_index: int) -> int:
         """Start bin of the earliest window containing ``bin_index``."""
@@ -641,14 +728,19 @@ class UserBuffer:
             at = keys.find(key, at + 1)
         return False
 
-    def _fresh(self, keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
-        """Keys seen neither before nor earlier in the same batch."""
-        _, first_at = np.unique(keys, return_index=True)
-        fresh = np.zeros(keys.shape[0], dtype=np.bool_)
+    def _fresh(self, keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_] | None:
+        """Keys seen neither before nor earlier in the same batch (None: all of them)."""
+        held = _keys_array(self._keys)
+        both = np.concatenate((held, keys))
+        ordered = np.sort(both)
+        if not (ordered[1:] == ordered[:-1]).any():
+            return None
+        _, first_at = np.unique(both, return_index=True)
+        if first_at.shape[0] == both.shape[0]:
+            return None
+        fresh = np.zeros(both.shape[0], dtype=np.bool_)
         fresh[first_at] = True
-        if self._keys:
-            fresh &= ~np.isin(keys, _keys_array(self._keys))
-        return fresh
+        return fresh[held.shape[0] :]
 
     def _prune_keys(self) -> None:
         """Drops keys of points whose last bin left the ring: such points are late anyway."""

@@ -15,10 +15,9 @@ I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 
 _M64: Final = (1 << 64) - 1
-_C1: Final = 0x9E3779B97F4A7C15
-_C2: Final = 0xC2B2AE3D27D4EB4F
-_C3: Final = 0x165667B19E3779F9
-_C4: Final = 0xBF58476D1CE4E5B9
+C1: Final = 0x9E3779B97F4A7C15
+C2: Final = 0xC2B2AE3D27D4EB4F
+C3: Final = 0x165667B19E3779F9
 # Above this many steps in one point, step * overlap could overflow int64: use exact Python ints.
 _EXACT_INT_LIMIT: Final = (1 << 62) // (1 << 37)
 
@@ -99,6 +98,52 @@ def _per_point_totals(total: I64, point: I64, n_points: int) -> I64:
     return out
 
 
+def split_two(
+    first: I64, last: I64, start: I64, end: I64, value: F64, bin_ns: int, whole: bool
+) -> tuple[I64, I64, F64]:
+    """(point, bin, share) for points over one or two bins: the common case of unaligned
+    one-minute deltas, without ``expand``. Same arithmetic as the general path."""
+    two = last > first
+    duration = np.maximum(end - start, 1)
+    cut = last * bin_ns
+    a = np.where(two, cut - start, duration)
+    b = np.where(two, end - cut, 0)
+    if whole:
+        steps = np.rint(value).astype(np.int64)
+        qa, ra = np.divmod(steps * a, duration)
+        qb, rb = np.divmod(steps * b, duration)
+        extra = steps - qa - qb
+        qa += extra * (ra >= rb)
+        qb += extra * (ra < rb)
+        share_a, share_b = qa.astype(np.float64), qb.astype(np.float64)
+    else:
+        share_a, share_b = value * (a / duration), value * (b / duration)
+    index = np.arange(first.shape[0], dtype=np.int64)
+    point = np.concatenate((index, index[two]))
+    bins = np.concatenate((first, last[two]))
+    return point, bins, np.concatenate((share_a, share_b[two]))
+
+
+def split_one(
+    start: int, end: int, value: float, first: int, last: int, bin_ns: int, whole: bool
+) -> list[float]:
+    """One point's shares of bins ``first..last`` (``end > start``), in plain Python; the same
+    arithmetic as ``apportion_counts`` (``whole``: steps) and ``apportion_amounts``."""
+    duration = end - start
+    overlaps = [min(end, (b + 1) * bin_ns) - max(start, b * bin_ns) for b in range(first, last + 1)]
+    if not whole:
+        return [value * (o / duration) for o in overlaps]
+    total = round(value)
+    quota = [total * o // duration for o in overlaps]
+    left = total - sum(quota)
+    if left:
+        remainders = [total * o % duration for o in overlaps]
+        ranked = sorted(range(len(quota)), key=lambda i: (-remainders[i], i))
+        for i in ranked[:left]:
+            quota[i] += 1
+    return [float(q) for q in quota]
+
+
 def apportion_amounts(total: F64, overlap: I64, duration: I64) -> F64:
     """Metres per (point, bin) pair in proportion to overlap (float64: sums agree to ~1e-15)."""
     return total * (overlap / duration)
@@ -135,27 +180,23 @@ def interpolate_speed(
 
 
 def point_keys(entry: int, start: I64, end: I64, last_bin: I64) -> npt.NDArray[np.uint64]:
-    """48-bit identity of each point: its last bin (16 bits) and a 32-bit hash of the rest.
+    """48-bit identity of each point: its last bin (16 bits) over a 32-bit hash of the rest.
 
-    Two arrivals of the same point (same source entry, start and end) get the same key. Two
-    different points share one only if they end in the same bin and collide in 32 bits (about
-    one in 4e9 per pair); the bin part lets keys be pruned with the ring without a lookup.
+    The hash is the top half of a multiply-add over 64 bits (cheap in numpy and in Python ints
+    alike, so the batch and single-point paths agree bit for bit). Two arrivals of the same point
+    (same source entry, start and end) get the same key; two different points share one only if
+    they end in the same bin and collide in 32 bits (about one in 4e9 per such pair). The bin
+    part lets keys be pruned with the ring without any lookup.
     """
-    with np.errstate(over="ignore"):
-        x = start.astype(np.uint64) * np.uint64(_C1)
-        x ^= end.astype(np.uint64) * np.uint64(_C2)
-        x ^= np.uint64((entry * _C3) & _M64)
-        x ^= x >> np.uint64(29)
-        x *= np.uint64(_C4)
-        x ^= x >> np.uint64(32)
-    tag = (last_bin.astype(np.uint64) & np.uint64(0xFFFF)) << np.uint64(32)
-    return tag | (x & np.uint64(0xFFFFFFFF))
+    x = start.view(np.uint64) * np.uint64(C1)
+    x += end.view(np.uint64) * np.uint64(C2)
+    x += np.uint64((entry * C3) & _M64)
+    x >>= np.uint64(32)
+    x |= (last_bin.view(np.uint64) & np.uint64(0xFFFF)) << np.uint64(32)
+    return x
 
 
 def point_key(entry: int, start: int, end: int, last_bin: int) -> int:
     """``point_keys`` for one point, bit for bit, in Python ints."""
-    x = ((start * _C1) & _M64) ^ ((end * _C2) & _M64) ^ ((entry * _C3) & _M64)
-    x ^= x >> 29
-    x = (x * _C4) & _M64
-    x ^= x >> 32
-    return ((last_bin & 0xFFFF) << 32) | (x & 0xFFFFFFFF)
+    x = (start * C1 + end * C2 + entry * C3) & _M64
+    return ((last_bin & 0xFFFF) << 32) | (x >> 32)
