@@ -64,13 +64,13 @@ def bout(
 
 
 def phone_shaker(rng: np.random.Generator, ctx: Context) -> Injection:
-    """A swing or shaker moves the phone at a machine-steady cadence while the user sits."""
+    """A swing or shaker moves the phone at a motor-steady cadence while the user sits."""
     start = at_local(rng, ctx, 0.5, 23.0) if rng.random() < 0.3 else at_local(rng, ctx, 8, 22)
     minutes = float(rng.uniform(10, 150))
     b = bout(
         rng, ctx, start, minutes,
         cadence=float(rng.uniform(135, 260)),
-        cadence_cv=float(rng.uniform(0.002, 0.015)),
+        cadence_cv=float(rng.uniform(0.001, 0.01)),
         distance=ctx.profile.pedometer_distance and rng.random() < 0.5,
         speed_samples=False,
         tag="phone_shaker",
