@@ -99,10 +99,22 @@ def test_every_family_is_injected_and_labels_are_well_formed(data):
 def test_every_span_lands_on_a_window_of_the_real_buffer():
     from model_export.eval.labels import build_windows, label
 
-    d = simulate(6, 3, seed=44)
+    d = simulate(6, 3, seed=42)  # a seed whose Health Connect users have injected steps
     windows = build_windows(d.events)
     labelled = label("t", windows, d.spans, d.user_days)
     assert all(labelled.span_windows), "a span without any window"
+    # an app's injected steps reach LifeUp under a source of the app's own, in every style
+    phone = {uid: set(p.sources.steps) | {p.sources.hc_origin} for uid, p in d.profiles.items()}
+    foreign = [
+        (b.user_id, int(b.start_ns.min()))
+        for e in d.events
+        for b in parse_obj(e).batches
+        if b.channel == Channel.STEPS and b.source not in phone[b.user_id] and not b.manual
+    ]
+    injected = [s for s in d.spans if s.family == "injected_steps"]
+    assert any(d.profiles[s.user_id].style == "health_connect" for s in injected)
+    for s in injected:
+        assert any(u == s.user_id and s.start_ns <= t <= s.end_ns for u, t in foreign), s
     cheat_windows = [w for w, f in zip(windows, labelled.cheat_family, strict=True) if f]
     assert all(
         w.totals.steps + w.totals.distance_m + w.totals.speed_samples > 0 for w in cheat_windows

@@ -103,12 +103,23 @@ def hc_record(user_id: str, points: list[RawPoint], origin_app: str) -> list[dic
 Message = dict[str, Any] | list[dict[str, Any]]
 
 
+def phone_sources(p: UserProfile) -> tuple[str, ...]:
+    return p.sources.steps + p.sources.distance + p.sources.speed
+
+
+def hc_origin(p: UserProfile, source: str) -> str:
+    """The ``dataOrigin`` of a source: the phone's app, or the package named in another stream."""
+    if source in phone_sources(p):
+        return p.sources.hc_origin
+    parts = source.split(":")
+    return parts[2] if len(parts) > 2 else source
+
+
 def batch_events(p: UserProfile, group: list[RawPoint]) -> list[Message]:
     """One (source, data type, recording method) batch in the user's style."""
     first = group[0]
     if p.style == "health_connect" or ":" not in first.source:
-        app = p.sources.hc_origin if ":" in first.source else first.source
-        records = hc_record(p.user_id, group, app)
+        records = hc_record(p.user_id, group, hc_origin(p, first.source))
         return [records[0]] if len(records) == 1 else [records]
     if p.style == "points":
         return [
@@ -135,9 +146,10 @@ def emit(
     rng: np.random.Generator, p: UserProfile, points: list[RawPoint]
 ) -> list[tuple[int, Message]]:
     """(sync time ns, message) pairs; the caller merges users by sync time."""
-    if p.style == "health_connect":  # Health Connect de-duplicates apps' copies itself
-        primary = {p.sources.steps[0], p.sources.distance[0], p.sources.speed[0]}
-        points = [x for x in points if x.source in primary or ":" not in x.source]
+    if p.style == "health_connect":  # Health Connect keeps one copy of the phone's own data
+        copies = set(phone_sources(p)) - {p.sources.steps[0], p.sources.distance[0],
+                                          p.sources.speed[0]}  # fmt: skip
+        points = [x for x in points if x.source not in copies]
     sync_ns = p.sync_minutes * 60 * NS
     batches: dict[tuple[int, str, Kind, str], list[RawPoint]] = defaultdict(list)
     for x in sorted(points, key=lambda x: (x.end_ns, x.start_ns)):
