@@ -1,0 +1,322 @@
+"""``lifeup bench stream``: the worker against its physical limits, on the embedded broker.
+
+One run, every figure beside its baseline measured in the same run, on the same messages:
+
+* ``raw_consume_msgs_per_s``: a plain confluent-kafka consumer (the machine's limit);
+* ``faust_trivial_*``: a Faust agent that only counts (Faust's own cost, same event loop as the
+  worker: uvloop), on single-point and on 100-point messages;
+* ``worker_*``: ``lifeup worker`` from events to alerts on the same messages;
+* ``alert_latency_p50_s``/``p99_s``: at a steady load of half the worker's measured peak, from
+  the Kafka timestamp of the event that completed a window to the alert's (its send time).
+
+Faust and the worker are timed alike, from outside: a counter each exposes to Prometheus is
+polled, the clock starting when the first message is counted and stopping at the last one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from stream.broker import EmbeddedBroker, free_port
+from stream.kafka import ensure_topics, producer_config
+from stream.settings import Settings
+
+NS = 1_000_000_000
+T0 = 1_772_400_000 * NS  # 2026-03-01T21:20Z, a whole hour: windows align with message minutes
+SOURCE = "derived:com.google.step_count.delta:com.google.android.gms:estimated_steps"
+SINGLE_USERS, SINGLE_MINUTES = 400, 90  # 36,000 one-point messages; each user closes a window
+BATCH_USERS, BATCH_MESSAGES = 100, 25  # 2,500 messages x 100 points = 250,000 points
+LATENCY_SECONDS = 12.0
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _point(minute: int, steps: int) -> dict[str, Any]:
+    return {
+        "dataTypeName": "com.google.step_count.delta",
+        "startTimeNanos": T0 + minute * 60 * NS,
+        "endTimeNanos": T0 + (minute + 1) * 60 * NS,
+        "value": [{"intVal": steps}],
+        "originDataSourceId": SOURCE,
+    }
+
+
+def single_point_messages() -> list[tuple[bytes, bytes]]:
+    """Users interleaved minute by minute, as live phones would send."""
+    return [
+        (f"u{u:04d}".encode(), orjson.dumps({"user_id": f"u{u:04d}", **_point(m, 60 + u % 50)}))
+        for m in range(SINGLE_MINUTES)
+        for u in range(SINGLE_USERS)
+    ]
+
+
+def batch_messages() -> list[tuple[bytes, bytes]]:
+    """One Google Fit sync = one REST Dataset of 100 one-minute points."""
+    out = []
+    for k in range(BATCH_MESSAGES):
+        for u in range(BATCH_USERS):
+            user = f"b{u:04d}"
+            points = [_point(k * 100 + i, 60 + (u + i) % 50) for i in range(100)]
+            out.append((user.encode(), orjson.dumps({"user_id": user, "dataSourceId": SOURCE,
+                                                      "point": points})))  # fmt: skip
+    return out
+
+
+def produce(settings: Settings, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
+    from confluent_kafka import Producer
+
+    producer = Producer(producer_config(settings, **{"compression.type": "none"}))
+    for key, value in messages:
+        while True:
+            try:
+                producer.produce(topic, key=key, value=value)
+                break
+            except BufferError:
+                producer.poll(0.05)
+        producer.poll(0)
+    if producer.flush(60):
+        raise RuntimeError("produce did not complete")
+
+
+def raw_consume_rate(bootstrap: str, topic: str, count: int) -> float:
+    """confluent-kafka consume(1000) batches; the first batch starts the clock, uncounted."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"raw-{uuid.uuid4().hex}",
+                         "enable.auto.commit": False, "fetch.queue.backoff.ms": 10})  # fmt: skip
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(4)])
+    seen, started, timed = 0, 0.0, 0
+    try:
+        while seen < count:
+            batch = consumer.consume(1000, timeout=5.0)
+            if not batch:
+                raise RuntimeError(f"raw consumer stalled at {seen}/{count}")
+            for message in batch:
+                message.value()
+            if not started:
+                started = time.perf_counter()
+            else:
+                timed += len(batch)
+            seen += len(batch)
+        return timed / (time.perf_counter() - started)
+    finally:
+        consumer.close()
+
+
+def _counter(url: str, names: tuple[str, ...]) -> float | None:
+    try:
+        text = urllib.request.urlopen(url, timeout=2).read().decode()
+    except OSError:
+        return None
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(names):
+            total += float(line.rpartition(" ")[2])
+    return total
+
+
+def timed_run(
+    command: list[str], env: dict[str, str], url: str, names: tuple[str, ...], total: float,
+    log: Path, timeout_s: float = 120.0,
+) -> tuple[float, float]:  # fmt: skip
+    """Starts a process, returns (seconds from first to last count, start-up seconds)."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   cwd=str(ROOT))  # fmt: skip
+    launched = time.perf_counter()
+    first: float | None = None
+    try:
+        deadline = launched + timeout_s
+        while time.perf_counter() < deadline:
+            value = _counter(url, names)
+            now = time.perf_counter()
+            if value:
+                first = first or now
+                if value >= total:
+                    return now - first, first - launched
+            if process.poll() is not None:
+                break
+            time.sleep(0.02)
+        raise RuntimeError(f"{command[-1]} did not finish; see {log}")
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def faust_trivial(bootstrap: str, topic: str, count: int, tmp: Path) -> float:
+    port = free_port()
+    command = [sys.executable, "-m", "bench._faust_trivial", bootstrap, topic, str(port),
+               f"trivial-{uuid.uuid4().hex[:8]}"]  # fmt: skip
+    seconds, _ = timed_run(command, dict(os.environ), f"http://127.0.0.1:{port}/metrics",
+                           ("bench_messages_total",), count, tmp / f"trivial-{topic}.log")  # fmt: skip
+    return count / seconds
+
+
+def worker_env(bootstrap: str, topic: str, tmp: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIFEUP_")}
+    tag = uuid.uuid4().hex[:8]
+    env.update({
+        "LIFEUP_KAFKA_BOOTSTRAP": bootstrap, "LIFEUP_EVENTS_TOPIC": topic,
+        "LIFEUP_ALERTS_TOPIC": f"{topic}.alerts", "LIFEUP_DLQ_TOPIC": f"{topic}.dlq",
+        "LIFEUP_WORKER_APP_ID": f"bench-{tag}", "LIFEUP_WORKER_STORE": "memory://",
+        "LIFEUP_WORKER_DATADIR": str(tmp / tag), "LIFEUP_METRICS_PORT": str(free_port()),
+        "LIFEUP_WORKER_WEB_PORT": str(free_port()), **extra,
+    })  # fmt: skip
+    return env
+
+
+def worker_rate(bootstrap: str, topic: str, points: int, tmp: Path, **extra: str) -> float:
+    """Seconds for the worker to account for every point (accepted, duplicate or late)."""
+    env = worker_env(bootstrap, topic, tmp, **extra)
+    names = tuple(
+        f'lifeup_events_total{{outcome="{o}"}}' for o in ("accepted", "duplicate", "late")
+    )
+    seconds, _ = timed_run([sys.executable, "-m", "stream.cli", "worker"], env,
+                           f"http://127.0.0.1:{env['LIFEUP_METRICS_PORT']}/metrics", names,
+                           points, tmp / f"worker-{topic}.log")  # fmt: skip
+    return seconds
+
+
+def alert_latency(bootstrap: str, rate: float, tmp: Path) -> tuple[float, float, int]:
+    """Steady ``rate`` msgs/s of a pedometer shaker (every window alerts) for LATENCY_SECONDS."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+
+    topic = f"latency-{uuid.uuid4().hex[:6]}"
+    settings = Settings.model_validate({"kafka_bootstrap": bootstrap})
+    ensure_topics(settings, [topic, f"{topic}.alerts", f"{topic}.dlq"], 4)
+    env = worker_env(bootstrap, topic, tmp)
+    users = 100
+    lateness_min = 15
+    completed_at: dict[tuple[str, int], float] = {}  # (user, window end minute) -> event ts
+    got: dict[tuple[str, str], float] = {}
+    stop = threading.Event()
+
+    def read_alerts() -> None:
+        consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"lat-{topic}",
+                             "fetch.queue.backoff.ms": 10, "enable.auto.commit": False})  # fmt: skip
+        consumer.assign([TopicPartition(f"{topic}.alerts", p, OFFSET_BEGINNING) for p in range(4)])
+        while not stop.is_set():
+            for message in consumer.consume(100, timeout=0.1):
+                if message.error() is None:
+                    alert = orjson.loads(message.value() or b"{}")
+                    got[(alert["user_id"], alert["window_end"])] = message.timestamp()[1] / 1000
+        consumer.close()
+
+    reader = threading.Thread(target=read_alerts, daemon=True)
+    reader.start()
+    with (tmp / "worker-latency.log").open("wb") as out:
+        worker = subprocess.Popen([sys.executable, "-m", "stream.cli", "worker"], env=env,
+                                  stdout=out, stderr=subprocess.STDOUT, cwd=str(ROOT))  # fmt: skip
+    producer = Producer(producer_config(settings, **{"linger.ms": 1}))
+    try:
+        # warm up: one message per user, then wait until the worker has seen them all
+        url = f"http://127.0.0.1:{env['LIFEUP_METRICS_PORT']}/metrics"
+        warm = ('lifeup_events_total{outcome="accepted"}',)
+        for u in range(users):
+            producer.produce(topic, key=f"l{u:03d}".encode(),
+                             value=orjson.dumps({"user_id": f"l{u:03d}", **_point(0, 200)}))  # fmt: skip
+        producer.flush(10)
+        deadline = time.monotonic() + 60
+        while (_counter(url, warm) or 0) < users and time.monotonic() < deadline:
+            time.sleep(0.1)
+        interval = 1.0 / rate
+        start = time.perf_counter()
+        sent = 0
+        minute = 1
+        while time.perf_counter() - start < LATENCY_SECONDS:
+            for u in range(users):
+                target = start + sent * interval
+                delay = target - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                user = f"l{u:03d}"
+                producer.produce(topic, key=user.encode(),
+                                 value=orjson.dumps({"user_id": user, **_point(minute, 200)}))  # fmt: skip
+                producer.poll(0)
+                if minute % 60 == lateness_min:  # this point's end closes the previous window
+                    completed_at[(user, minute - lateness_min)] = time.time()
+                sent += 1
+            minute += 1
+        producer.flush(10)
+        time.sleep(2.0)
+    finally:
+        stop.set()
+        reader.join(5)
+        worker.terminate()
+        try:
+            worker.wait(20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+    from stream.alerts import ns_to_rfc3339
+
+    latencies = []
+    for (user, end_minute), produced in completed_at.items():
+        end = ns_to_rfc3339(T0 + end_minute * 60 * NS)
+        if (user, end) in got:
+            latencies.append(got[(user, end)] - produced)
+    if not latencies:
+        raise RuntimeError(f"no alerts measured; see {tmp / 'worker-latency.log'}")
+    values = np.array(latencies)
+    return float(np.percentile(values, 50)), float(np.percentile(values, 99)), len(latencies)
+
+
+def run() -> dict[str, float | int | str]:
+    figures: dict[str, float | int | str] = {}
+    tmp = Path(tempfile.mkdtemp(prefix="lifeup-bench-"))  # kept if a step fails: logs are there
+    with EmbeddedBroker() as broker:
+        bootstrap = broker.bootstrap
+        settings = Settings.model_validate({"kafka_bootstrap": bootstrap})
+        single, batch = f"single-{uuid.uuid4().hex[:6]}", f"batch-{uuid.uuid4().hex[:6]}"
+        ensure_topics(settings, [single, batch], 4)
+        singles, batches = single_point_messages(), batch_messages()
+        produce(settings, single, singles)
+        produce(settings, batch, batches)
+        n1, n2 = len(singles), len(batches)
+        figures["messages_single"] = n1
+        figures["messages_batched"] = n2
+        figures["points_batched"] = n2 * 100
+
+        raw = raw_consume_rate(bootstrap, single, n1)
+        trivial = faust_trivial(bootstrap, single, n1, tmp)
+        trivial_batched = faust_trivial(bootstrap, batch, n2, tmp) * 100
+        worker = n1 / worker_rate(bootstrap, single, n1, tmp)
+        worker_batched = n2 * 100 / worker_rate(bootstrap, batch, n2 * 100, tmp)
+        figures.update({
+            "raw_consume_msgs_per_s": round(raw),
+            "faust_trivial_msgs_per_s": round(trivial),
+            "faust_trivial_ratio_to_raw": round(trivial / raw, 4),
+            "worker_msgs_per_s": round(worker),
+            "worker_ratio_to_faust_trivial": round(worker / trivial, 3),
+            "faust_trivial_points_per_s_batched": round(trivial_batched),
+            "worker_points_per_s_batched": round(worker_batched),
+            "worker_batched_ratio_to_faust_trivial": round(worker_batched / trivial_batched, 3),
+            "worker_batched_ratio_to_target_150k": round(worker_batched / 150_000, 3),
+        })  # fmt: skip
+        p50, p99, n = alert_latency(bootstrap, worker / 2, tmp)
+        figures.update(
+            {
+                "latency_load_msgs_per_s": round(worker / 2),
+                "alert_latency_p50_s": round(p50, 4),
+                "alert_latency_p99_s": round(p99, 4),
+                "alert_latency_samples": n,
+                "alert_latency_p99_ratio_to_target_1s": round(p99 / 1.0, 3),
+            }
+        )
+    return figures
