@@ -57,8 +57,11 @@ RECORD: Final = np.dtype(
 entry of the winning source (0: nothing touched the bin)."""
 REC: Final = RECORD.itemsize  # 20 bytes
 _SRC: Final = 17  # offset of the three source bytes inside a record
-_HEADER: Final = struct.Struct("<qdqqd")
-"""Emitted totals (steps, metres, speed samples) and the last emitted speed sample (bin, m/s)."""
+_HEADER: Final = struct.Struct("<qdqqdq")
+"""Emitted totals (steps, metres, speed samples), the last emitted speed sample (bin, m/s), and
+the bin before which every window has been emitted."""
+_DONE: Final = struct.Struct("<q")
+_DONE_AT: Final = 40
 HEAD: Final = _HEADER.size
 _STEPS_AT: Final = struct.Struct("<i")
 _DIST_AT: Final = struct.Struct("<d")
@@ -125,7 +128,6 @@ class UserBuffer:
     __slots__ = (
         "_base",
         "_buf",
-        "_done",
         "_first",
         "_keys",
         "_manual",
@@ -145,10 +147,9 @@ class UserBuffer:
         self.grid = grid
         self._plan = _plan_of(grid)
         self._base = _NO_BIN  # first bin of the ring (a window start); placed by the first point
-        self._done = _NO_BIN  # bins before this are in emitted (or flushed) windows
         self._wm = -1
         self._first = -1
-        self._buf = bytearray(_HEADER.pack(0, 0.0, 0, _NO_BIN, 0.0))
+        self._buf = bytearray(_HEADER.pack(0, 0.0, 0, _NO_BIN, 0.0, _NO_BIN))
         self._keys = bytearray()
         self._meta = bytearray(ENT)  # entry 0: "no source"
         self._names: list[str] = [""]
@@ -179,7 +180,7 @@ class UserBuffer:
 
     def totals(self) -> WindowTotals:
         """De-duplicated totals since creation: emitted windows plus the open bins."""
-        steps, dist, samples, _, _ = _HEADER.unpack_from(self._buf)
+        steps, dist, samples, _, _, _ = _HEADER.unpack_from(self._buf)
         rec = self._records()
         steps += int(rec["steps"].sum(dtype=np.int64))
         dist += float(rec["dist"].sum())
@@ -304,7 +305,7 @@ class UserBuffer:
             self._first = start
         self._wm = wm
         if accepted:
-            self._keys += key
+            self._keys = self._keys + key  # exact size: no spare capacity per user
         if (base + plan.window_bins) * bin_ns + plan.lateness_ns <= wm:
             self._advance(None, wm)
         return _OK1 if accepted else _DUP1
@@ -314,7 +315,7 @@ class UserBuffer:
         buf = self._buf
         off = HEAD + rel * REC
         if off >= len(buf):
-            buf.extend(bytes(off + REC - len(buf)))
+            buf = self._buf = buf + bytes(off + REC - len(buf))
         holder = buf[off + _SRC + channel]
         meta = self._meta
         if holder != entry:
@@ -374,7 +375,8 @@ class UserBuffer:
         self._wm = wm
         accepted = int(np.count_nonzero(counted))
         if accepted:
-            self._keys += _key_bytes(keys if accepted == keys.shape[0] else keys[counted])
+            added = _key_bytes(keys if accepted == keys.shape[0] else keys[counted])
+            self._keys = self._keys + added
         self._advance(None, wm)
         shadowed = int(counted.shape[0]) - accepted
         return AddResult(accepted=accepted, duplicate=duplicate + shadowed, late=late)
@@ -553,18 +555,19 @@ class UserBuffer:
             self._base = new_base
         need = HEAD + (hi_bin - self._base + 1) * REC
         if need > len(buf):
-            buf.extend(bytes(need - len(buf)))
+            self._buf = buf + bytes(need - len(buf))
 
     def _late_before(self) -> int:
         """First bin still open: bins before it are in emitted windows or windows complete by
         the watermark (whether or not they held data)."""
         wm = self._wm
+        done: int = _DONE.unpack_from(self._buf, _DONE_AT)[0]
         if wm < 0:
-            return self._done
+            return done
         grid = self.grid
         oldest = (wm - grid.lateness_ns) // grid.bin_ns + 1 - grid.window_bins
         oldest = -(-oldest // grid.hop_bins) * grid.hop_bins
-        return oldest if oldest > self._done else self._done
+        return oldest if oldest > done else done
 
     def _advance(self, upto_bin: int | None, wm: int) -> None:
         """Emits windows complete under watermark ``wm``; with ``upto_bin``, only those whose
@@ -609,11 +612,12 @@ class UserBuffer:
             mean = float(rec["ssum"][k]) / int(counts[k])
             head = _HEADER.unpack_from(self._buf)
             del rec, counts, src
-            _HEADER.pack_into(self._buf, 0, head[0], head[1], head[2], base + k, mean)
+            _HEADER.pack_into(self._buf, 0, head[0], head[1], head[2], base + k, mean, head[5])
         else:
             del rec, counts, src
         del self._buf[HEAD : HEAD + min(hop, held) * REC]
-        self._base = self._done = base + hop
+        self._base = base + hop
+        _DONE.pack_into(self._buf, _DONE_AT, base + hop)
         if self._manual:
             self._manual.pop(base, None)
             if not self._manual:
@@ -642,7 +646,7 @@ class UserBuffer:
         context = counts[: wb + gap]
         at = np.flatnonzero(context)
         means = rec["ssum"][at] / context[at]
-        e_steps, e_dist, e_samples, prev_bin, prev_mean = _HEADER.unpack_from(self._buf)
+        e_steps, e_dist, e_samples, prev_bin, prev_mean, done = _HEADER.unpack_from(self._buf)
         if prev_bin != _NO_BIN and base - prev_bin <= gap:
             at = np.concatenate(([prev_bin - base], at))
             means = np.concatenate(([prev_mean], means))
@@ -651,7 +655,14 @@ class UserBuffer:
         dist = float(dist_col.sum())
         samples = int(counts[:m].sum(dtype=np.int64))
         _HEADER.pack_into(
-            self._buf, 0, e_steps + steps, e_dist + dist, e_samples + samples, prev_bin, prev_mean
+            self._buf,
+            0,
+            e_steps + steps,
+            e_dist + dist,
+            e_samples + samples,
+            prev_bin,
+            prev_mean,
+            done,
         )
         meta = self._meta
         for holder in np.flatnonzero(np.bincount(src.ravel())).tolist():
@@ -687,7 +698,7 @@ class UserBuffer:
         return bool(raw[:, _SRC:].any())
 
     def _count_manual(self, bin_index: int) -> None:
-        window = max(self._window_of(bin_index), self._done)
+        window = max(self._window_of(bin_index), _DONE.unpack_from(self._buf, _DONE_AT)[0])
         if self._manual is None:
             self._manual = {}
         self._manual[window] = self._manual.get(window, 0) + 1
@@ -774,7 +785,7 @@ class UserBuffer:
                 grid.speed_gap_s,
             ),
             _blob(self.user_id.encode()),
-            struct.pack("<qqqq", self._base, self._done, self._wm, self._first),
+            struct.pack("<qqq", self._base, self._wm, self._first),
             struct.pack("<H", len(self._names)),
         ]
         parts += [_blob(name.encode()) for name in self._names]
@@ -799,10 +810,8 @@ class UserBuffer:
         grid = GridSpec(*fields)
         user, at = _unblob(view, at)
         buffer = cls(user.decode(), grid)
-        buffer._base, buffer._done, buffer._wm, buffer._first = struct.unpack_from(
-            "<qqqq", view, at
-        )
-        at += 32
+        buffer._base, buffer._wm, buffer._first = struct.unpack_from("<qqq", view, at)
+        at += 24
         (n_names,) = struct.unpack_from("<H", view, at)
         at += 2
         names = []

@@ -1,0 +1,237 @@
+"""``lifeup bench ingest``: parse + per-user buffer, against decoding alone and against pandas.
+
+Figures, each beside its baseline measured in the same run:
+
+- ``points_per_s_single``: single-point JSON events (steps, distance and speed of 1,000 users,
+  one per minute each), ``parse_message`` + ``UserBuffer.add`` + ``pop_complete`` as the worker
+  runs them; ceiling ``decode_points_per_s_single``: ``orjson.loads`` of the same bytes.
+- ``points_per_s_batched``: the same with 100-point REST Datasets; ceiling
+  ``decode_points_per_s_batched``.
+- ``pandas_points_per_s``: the earlier system's way, re-resampling and re-interpolating the user's
+  2-hour history with pandas on every event; ``speedup_vs_pandas`` = single / pandas.
+- ``state_bytes_per_user``: tracemalloc's count of everything 100,000 users' buffers hold (the
+  dict of users, ids, buffers), each user having sent 30 minutes of one point per minute in each
+  of the three channels (the average user in the middle of an hour).
+
+Rounds alternate the sides and keep each side's best (the machine is shared with other work).
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from stream.buffer import UserBuffer
+from stream.parsing import parse_message
+from stream.points import Channel, PointBatch
+from stream.sources import source_rank
+
+NS = 1_000_000_000
+MIN = 60 * NS
+START = 1_709_302_115_648_590_535  # 2024-03-01 14:08:35 UTC
+USERS = 1_000
+TICKS = 20  # minutes per user in the single-point stream: 60,000 messages
+DATASETS = 600  # 100-point messages: 60,000 points
+ROUNDS = 3
+PANDAS_EVENTS = 300
+STATE_USERS = 100_000
+STATE_MINUTES = 30
+BUSY_USERS = 10_000
+BUSY_MINUTES = 74  # the previous hour still open (lateness) plus 14 minutes: the largest ring
+
+KINDS = (
+    ("com.google.step_count.delta", "intVal", "estimated_steps"),
+    ("com.google.distance.delta", "fpVal", "merge_distance_delta"),
+    ("com.google.speed", "fpVal", "merge_speed"),
+)
+
+
+def _source(kind: int) -> str:
+    data_type, _, name = KINDS[kind]
+    return f"derived:{data_type}:com.google.android.gms:{name}"
+
+
+def _point(kind: int, minute: int, user: int, as_str: bool) -> dict[str, Any]:
+    data_type, field, _ = KINDS[kind]
+    start = START + user * 7 * NS + minute * MIN
+    end = start if kind == 2 else start + MIN
+    value: float | int = (40 + (minute * 7 + user) % 80) if kind == 0 else 1.3 + (minute % 5) * 0.1
+    return {
+        "dataTypeName": data_type,
+        "startTimeNanos": str(start) if as_str else start,
+        "endTimeNanos": str(end) if as_str else end,
+        "value": [{field: value}],
+        "originDataSourceId": _source(kind),
+    }
+
+
+def single_messages() -> list[tuple[bytes, bytes]]:
+    """(key, value) per event: every user's three channels, minute after minute."""
+    return [
+        (f"u{u:05d}".encode(), orjson.dumps({"user_id": f"u{u:05d}", **_point(k, t, u, True)}))
+        for t in range(TICKS)
+        for u in range(USERS)
+        for k in range(3)
+    ]
+
+
+def dataset_messages() -> list[tuple[bytes, bytes]]:
+    """100-minute Datasets, one channel each, users and channels in rotation."""
+    out = []
+    for i in range(DATASETS):
+        user, kind, block = i % USERS, (i // USERS) % 3, i // (3 * USERS)
+        body = {
+            "user_id": f"u{user:05d}",
+            "dataSourceId": _source(kind),
+            "point": [_point(kind, block * 100 + j, user, False) for j in range(100)],
+        }
+        out.append((f"u{user:05d}".encode(), orjson.dumps(body)))
+    return out
+
+
+def ingest(messages: list[tuple[bytes, bytes]]) -> int:
+    """What the worker does per message without Kafka: parse, rank, buffer, collect windows."""
+    buffers: dict[str, UserBuffer] = {}
+    points = windows = 0
+    now = START + 10 * 86_400 * NS
+    for key, value in messages:
+        result = parse_message(value, key, now_ns=now)
+        for batch in result.batches:
+            buffer = buffers.get(batch.user_id)
+            if buffer is None:
+                buffer = buffers[batch.user_id] = UserBuffer(batch.user_id)
+            buffer.add(batch, source_rank(batch.channel, batch.source))
+            points += len(batch)
+            windows += len(buffer.pop_complete())
+    return points
+
+
+def decode(messages: list[tuple[bytes, bytes]]) -> int:
+    points = 0
+    for _, value in messages:
+        obj = orjson.loads(value)
+        points += len(obj["point"]) if "point" in obj else 1
+    return points
+
+
+def pandas_per_event(messages: list[tuple[bytes, bytes]]) -> int:
+    """The earlier method: on every event, resample and interpolate the user's last 2 hours."""
+    history: dict[str, list[tuple[int, str, float]]] = {}
+    for _, value in messages:
+        obj = orjson.loads(value)
+        rows = history.setdefault(obj["user_id"], [])
+        field = obj["value"][0]
+        rows.append((int(obj["endTimeNanos"]), obj["dataTypeName"], next(iter(field.values()))))
+        frame = pd.DataFrame(rows, columns=["t", "type", "value"])
+        frame = frame[frame["t"] >= frame["t"].max() - 2 * 3600 * NS]
+        frame.index = pd.to_datetime(frame["t"], unit="ns", utc=True)
+        grid: dict[str, pd.Series] = {}
+        for data_type, _, _ in KINDS:
+            series = frame.loc[frame["type"] == data_type, "value"].astype(float)
+            if data_type.endswith("speed"):
+                resampled = series.resample("60s").mean()
+                grid[data_type] = resampled.interpolate(limit=5, limit_area="inside")
+            else:
+                grid[data_type] = series.resample("60s").sum()
+        pd.DataFrame(grid).to_numpy(dtype=np.float32)
+    return len(messages)
+
+
+def _best_rate(work: Callable[[], int], rounds: int) -> float:
+    best = 0.0
+    for _ in range(rounds):
+        gc.collect()
+        t0 = time.perf_counter()
+        count = work()
+        best = max(best, count / (time.perf_counter() - t0))
+    return best
+
+
+def _alternate(a: Callable[[], int], b: Callable[[], int]) -> tuple[float, float]:
+    best_a = best_b = 0.0
+    for _ in range(ROUNDS):
+        best_a = max(best_a, _best_rate(a, 1))
+        best_b = max(best_b, _best_rate(b, 1))
+    return best_a, best_b
+
+
+def _minutes(user_id: str, first: int, count: int) -> list[PointBatch]:
+    """``count`` minutes of one-minute steps and distance, and a speed sample a minute, each
+    point 17 s off the minute as real ones are (so a delta touches two bins)."""
+    hour = START // (3600 * NS) * 3600 * NS
+    starts = hour + (first + np.arange(count, dtype=np.int64)) * MIN + 17 * NS
+    return [
+        PointBatch(user_id, Channel.STEPS, _source(0), starts, starts + MIN, np.full(count, 60.0)),
+        PointBatch(
+            user_id, Channel.DISTANCE, _source(1), starts, starts + MIN, np.full(count, 45.0)
+        ),
+        PointBatch(user_id, Channel.SPEED, _source(2), starts, starts, np.full(count, 1.4)),
+    ]
+
+
+def state_bytes_per_user(users: int = STATE_USERS, minutes: int = STATE_MINUTES) -> float:
+    """Bytes traced for ``users`` buffers holding ``minutes`` of data each, per user.
+
+    Each user is restored from a snapshot of ``minutes - 1`` minutes (``from_bytes``, as the
+    worker recovers its table) and then sends its last minute live (three single-point events),
+    so the arrays have grown as they do in service. Everything is counted: the dict of users,
+    the ids, the buffers and what they hold; shared objects (grid, interned source ids) once.
+    """
+    template = UserBuffer("user-0000000")
+    for batch in _minutes("user-0000000", 0, minutes - 1):
+        template.add(batch, source_rank(batch.channel, batch.source))
+    blob = template.to_bytes()
+    live = _minutes("user-0000000", minutes - 1, 1)
+    ranks = [source_rank(b.channel, b.source) for b in live]
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    buffers: dict[str, UserBuffer] = {}
+    for u in range(users):
+        user_id = f"user-{u:07d}"
+        buffer = UserBuffer.from_bytes(blob.replace(b"user-0000000", user_id.encode(), 1))
+        for batch, rank in zip(live, ranks, strict=True):
+            buffer.add(
+                PointBatch(
+                    user_id, batch.channel, batch.source, batch.start_ns, batch.end_ns, batch.value
+                ),
+                rank,
+            )
+        buffers[user_id] = buffer
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert all(b.totals().steps == 60 * minutes for b in list(buffers.values())[:100])
+    return (after - before) / users
+
+
+def run() -> dict[str, float | int | str]:
+    single = single_messages()
+    batched = dataset_messages()
+    single_rate, decode_single = _alternate(lambda: ingest(single), lambda: decode(single))
+    batched_rate, decode_batched = _alternate(lambda: ingest(batched), lambda: decode(batched))
+    pandas_rate = _best_rate(lambda: pandas_per_event(single[:PANDAS_EVENTS]), 1)
+    state = state_bytes_per_user()
+    busy = state_bytes_per_user(BUSY_USERS, BUSY_MINUTES)
+    return {
+        "points_per_s_single": round(single_rate),
+        "decode_points_per_s_single": round(decode_single),
+        "single_vs_decode": round(single_rate / decode_single, 3),
+        "points_per_s_batched": round(batched_rate),
+        "decode_points_per_s_batched": round(decode_batched),
+        "batched_vs_decode": round(batched_rate / decode_batched, 3),
+        "pandas_points_per_s": round(pandas_rate),
+        "speedup_vs_pandas": round(single_rate / pandas_rate, 1),
+        "state_bytes_per_user": round(state),
+        "state_users": STATE_USERS,
+        "state_load": f"{STATE_MINUTES} min x 3 channels, 1 point/min",
+        "state_bytes_per_user_busiest": round(busy),
+        "state_busiest_load": f"{BUSY_MINUTES} min x 3 channels ({BUSY_USERS:,} users)",
+    }
