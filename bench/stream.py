@@ -69,8 +69,12 @@ def batch_messages() -> list[tuple[bytes, bytes]]:
         for u in range(BATCH_USERS):
             user = f"b{u:04d}"
             points = [_point(k * 100 + i, 60 + (u + i) % 50) for i in range(100)]
-            out.append((user.encode(), orjson.dumps({"user_id": user, "dataSourceId": SOURCE,
-                                                      "point": points})))  # fmt: skip
+            out.append(
+                (
+                    user.encode(),
+                    orjson.dumps({"user_id": user, "dataSourceId": SOURCE, "point": points}),
+                )
+            )
     return out
 
 
@@ -94,8 +98,14 @@ def raw_consume_rate(bootstrap: str, topic: str, count: int) -> float:
     """confluent-kafka consume(1000) batches; the first batch starts the clock, uncounted."""
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"raw-{uuid.uuid4().hex}",
-                         "enable.auto.commit": False, "fetch.queue.backoff.ms": 10})  # fmt: skip
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"raw-{uuid.uuid4().hex}",
+            "enable.auto.commit": False,
+            "fetch.queue.backoff.ms": 10,
+        }
+    )
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(4)])
     seen, started, timed = 0, 0.0, 0
     try:
@@ -128,13 +138,19 @@ def _counter(url: str, names: tuple[str, ...]) -> float | None:
 
 
 def timed_run(
-    command: list[str], env: dict[str, str], url: str, names: tuple[str, ...], total: float,
-    log: Path, timeout_s: float = 120.0,
-) -> tuple[float, float]:  # fmt: skip
+    command: list[str],
+    env: dict[str, str],
+    url: str,
+    names: tuple[str, ...],
+    total: float,
+    log: Path,
+    timeout_s: float = 120.0,
+) -> tuple[float, float]:
     """Starts a process, returns (seconds from first to last count, start-up seconds)."""
     with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   cwd=str(ROOT))  # fmt: skip
+        process = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=str(ROOT)
+        )
     launched = time.perf_counter()
     first: float | None = None
     try:
@@ -161,23 +177,43 @@ def timed_run(
 
 def faust_trivial(bootstrap: str, topic: str, count: int, tmp: Path) -> float:
     port = free_port()
-    command = [sys.executable, "-m", "bench._faust_trivial", bootstrap, topic, str(port),
-               f"trivial-{uuid.uuid4().hex[:8]}"]  # fmt: skip
-    seconds, _ = timed_run(command, dict(os.environ), f"http://127.0.0.1:{port}/metrics",
-                           ("bench_messages_total",), count, tmp / f"trivial-{topic}.log")  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "bench._faust_trivial",
+        bootstrap,
+        topic,
+        str(port),
+        f"trivial-{uuid.uuid4().hex[:8]}",
+    ]
+    seconds, _ = timed_run(
+        command,
+        dict(os.environ),
+        f"http://127.0.0.1:{port}/metrics",
+        ("bench_messages_total",),
+        count,
+        tmp / f"trivial-{topic}.log",
+    )
     return count / seconds
 
 
 def worker_env(bootstrap: str, topic: str, tmp: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIFEUP_")}
     tag = uuid.uuid4().hex[:8]
-    env.update({
-        "LIFEUP_KAFKA_BOOTSTRAP": bootstrap, "LIFEUP_EVENTS_TOPIC": topic,
-        "LIFEUP_ALERTS_TOPIC": f"{topic}.alerts", "LIFEUP_DLQ_TOPIC": f"{topic}.dlq",
-        "LIFEUP_WORKER_APP_ID": f"bench-{tag}", "LIFEUP_WORKER_STORE": "memory://",
-        "LIFEUP_WORKER_DATADIR": str(tmp / tag), "LIFEUP_METRICS_PORT": str(free_port()),
-        "LIFEUP_WORKER_WEB_PORT": str(free_port()), **extra,
-    })  # fmt: skip
+    env.update(
+        {
+            "LIFEUP_KAFKA_BOOTSTRAP": bootstrap,
+            "LIFEUP_EVENTS_TOPIC": topic,
+            "LIFEUP_ALERTS_TOPIC": f"{topic}.alerts",
+            "LIFEUP_DLQ_TOPIC": f"{topic}.dlq",
+            "LIFEUP_WORKER_APP_ID": f"bench-{tag}",
+            "LIFEUP_WORKER_STORE": "memory://",
+            "LIFEUP_WORKER_DATADIR": str(tmp / tag),
+            "LIFEUP_METRICS_PORT": str(free_port()),
+            "LIFEUP_WORKER_WEB_PORT": str(free_port()),
+            **extra,
+        }
+    )
     return env
 
 
@@ -187,9 +223,14 @@ def worker_rate(bootstrap: str, topic: str, points: int, tmp: Path, **extra: str
     names = tuple(
         f'lifeup_events_total{{outcome="{o}"}}' for o in ("accepted", "duplicate", "late")
     )
-    seconds, _ = timed_run([sys.executable, "-m", "stream.cli", "worker"], env,
-                           f"http://127.0.0.1:{env['LIFEUP_METRICS_PORT']}/metrics", names,
-                           points, tmp / f"worker-{topic}.log")  # fmt: skip
+    seconds, _ = timed_run(
+        [sys.executable, "-m", "stream.cli", "worker"],
+        env,
+        f"http://127.0.0.1:{env['LIFEUP_METRICS_PORT']}/metrics",
+        names,
+        points,
+        tmp / f"worker-{topic}.log",
+    )
     return seconds
 
 
@@ -208,8 +249,14 @@ def alert_latency(bootstrap: str, rate: float, tmp: Path) -> tuple[float, float,
     stop = threading.Event()
 
     def read_alerts() -> None:
-        consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"lat-{topic}",
-                             "fetch.queue.backoff.ms": 10, "enable.auto.commit": False})  # fmt: skip
+        consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"lat-{topic}",
+                "fetch.queue.backoff.ms": 10,
+                "enable.auto.commit": False,
+            }
+        )
         consumer.assign([TopicPartition(f"{topic}.alerts", p, OFFSET_BEGINNING) for p in range(4)])
         while not stop.is_set():
             for message in consumer.consume(100, timeout=0.1):
@@ -221,16 +268,24 @@ def alert_latency(bootstrap: str, rate: float, tmp: Path) -> tuple[float, float,
     reader = threading.Thread(target=read_alerts, daemon=True)
     reader.start()
     with (tmp / "worker-latency.log").open("wb") as out:
-        worker = subprocess.Popen([sys.executable, "-m", "stream.cli", "worker"], env=env,
-                                  stdout=out, stderr=subprocess.STDOUT, cwd=str(ROOT))  # fmt: skip
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "stream.cli", "worker"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=str(ROOT),
+        )
     producer = Producer(producer_config(settings, **{"linger.ms": 1}))
     try:
         # warm up: one message per user, then wait until the worker has seen them all
         url = f"http://127.0.0.1:{env['LIFEUP_METRICS_PORT']}/metrics"
         warm = ('lifeup_events_total{outcome="accepted"}',)
         for u in range(users):
-            producer.produce(topic, key=f"l{u:03d}".encode(),
-                             value=orjson.dumps({"user_id": f"l{u:03d}", **_point(0, 200)}))  # fmt: skip
+            producer.produce(
+                topic,
+                key=f"l{u:03d}".encode(),
+                value=orjson.dumps({"user_id": f"l{u:03d}", **_point(0, 200)}),
+            )
         producer.flush(10)
         deadline = time.monotonic() + 60
         while (_counter(url, warm) or 0) < users and time.monotonic() < deadline:
@@ -246,8 +301,11 @@ def alert_latency(bootstrap: str, rate: float, tmp: Path) -> tuple[float, float,
                 if delay > 0:
                     time.sleep(delay)
                 user = f"l{u:03d}"
-                producer.produce(topic, key=user.encode(),
-                                 value=orjson.dumps({"user_id": user, **_point(minute, 200)}))  # fmt: skip
+                producer.produce(
+                    topic,
+                    key=user.encode(),
+                    value=orjson.dumps({"user_id": user, **_point(minute, 200)}),
+                )
                 producer.poll(0)
                 if minute % 60 == lateness_min:  # this point's end closes the previous window
                     completed_at[(user, minute - lateness_min)] = time.time()
@@ -298,17 +356,19 @@ def run() -> dict[str, float | int | str]:
         trivial_batched = faust_trivial(bootstrap, batch, n2, tmp) * 100
         worker = n1 / worker_rate(bootstrap, single, n1, tmp)
         worker_batched = n2 * 100 / worker_rate(bootstrap, batch, n2 * 100, tmp)
-        figures.update({
-            "raw_consume_msgs_per_s": round(raw),
-            "faust_trivial_msgs_per_s": round(trivial),
-            "faust_trivial_ratio_to_raw": round(trivial / raw, 4),
-            "worker_msgs_per_s": round(worker),
-            "worker_ratio_to_faust_trivial": round(worker / trivial, 3),
-            "faust_trivial_points_per_s_batched": round(trivial_batched),
-            "worker_points_per_s_batched": round(worker_batched),
-            "worker_batched_ratio_to_faust_trivial": round(worker_batched / trivial_batched, 3),
-            "worker_batched_ratio_to_target_150k": round(worker_batched / 150_000, 3),
-        })  # fmt: skip
+        figures.update(
+            {
+                "raw_consume_msgs_per_s": round(raw),
+                "faust_trivial_msgs_per_s": round(trivial),
+                "faust_trivial_ratio_to_raw": round(trivial / raw, 4),
+                "worker_msgs_per_s": round(worker),
+                "worker_ratio_to_faust_trivial": round(worker / trivial, 3),
+                "faust_trivial_points_per_s_batched": round(trivial_batched),
+                "worker_points_per_s_batched": round(worker_batched),
+                "worker_batched_ratio_to_faust_trivial": round(worker_batched / trivial_batched, 3),
+                "worker_batched_ratio_to_target_150k": round(worker_batched / 150_000, 3),
+            }
+        )
         p50, p99, n = alert_latency(bootstrap, worker / 2, tmp)
         figures.update(
             {
@@ -319,4 +379,5 @@ def run() -> dict[str, float | int | str]:
                 "alert_latency_p99_ratio_to_target_1s": round(p99 / 1.0, 3),
             }
         )
+    shutil.rmtree(tmp, ignore_errors=True)
     return figures

@@ -120,8 +120,12 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> DemoReport:
     stop = threading.Event()
     broker = EmbeddedBroker(log_path=folder / "broker.log")
     try:
-        print(f"lifeup demo: simulating {options.users} users over {options.days} days "
-              f"(seed {options.seed}) with injected cheats ...", file=out, flush=True)  # fmt: skip
+        print(
+            f"lifeup demo: simulating {options.users} users over {options.days} days "
+            f"(seed {options.seed}) with injected cheats ...",
+            file=out,
+            flush=True,
+        )
         sim = simulate(options.users, options.days, options.seed)
         events = sorted(sim.events, key=_event_time)
         broker.start()
@@ -132,29 +136,38 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> DemoReport:
 
         env = {k: v for k, v in os.environ.items() if not k.startswith("LIFEUP_")}
         worker_web = free_port()
-        env.update({
-            "LIFEUP_KAFKA_BOOTSTRAP": bootstrap,
-            "LIFEUP_WORKER_STORE": "memory://",
-            "LIFEUP_WORKER_DATADIR": str(folder / "worker"),
-            "LIFEUP_WORKER_WEB_PORT": str(worker_web),
-            "LIFEUP_WORKER_URL": f"http://127.0.0.1:{worker_web}",
-            "LIFEUP_METRICS_PORT": str(free_port()),
-            "LIFEUP_IDLE_FLUSH_SECONDS": str(options.idle_flush_s),
-        })  # fmt: skip
+        env.update(
+            {
+                "LIFEUP_KAFKA_BOOTSTRAP": bootstrap,
+                "LIFEUP_WORKER_STORE": "memory://",
+                "LIFEUP_WORKER_DATADIR": str(folder / "worker"),
+                "LIFEUP_WORKER_WEB_PORT": str(worker_web),
+                "LIFEUP_WORKER_URL": f"http://127.0.0.1:{worker_web}",
+                "LIFEUP_METRICS_PORT": str(free_port()),
+                "LIFEUP_IDLE_FLUSH_SECONDS": str(options.idle_flush_s),
+            }
+        )
         worker = processes.start("worker", ["worker"], env)
-        print(f"worker   metrics http://127.0.0.1:{env['LIFEUP_METRICS_PORT']}/metrics, "
-              f"alerts view http://127.0.0.1:{worker_web}/lifeup/users/<id>/alerts",
-              file=out, flush=True)  # fmt: skip
+        print(
+            f"worker   metrics http://127.0.0.1:{env['LIFEUP_METRICS_PORT']}/metrics, "
+            f"alerts view http://127.0.0.1:{worker_web}/lifeup/users/<id>/alerts",
+            file=out,
+            flush=True,
+        )
         if options.api:
             key = f"demo-{secrets.token_hex(8)}"
             api_port = free_port()
             api = processes.start(
-                "api", ["api", "--port", str(api_port), "--log-level", "warning"],
+                "api",
+                ["api", "--port", str(api_port), "--log-level", "warning"],
                 {**env, "LIFEUP_API_KEYS": key},
-            )  # fmt: skip
+            )
             if _wait_http(f"http://127.0.0.1:{api_port}/healthz", 30, lambda: api.poll() is None):
-                print(f"api      http://127.0.0.1:{api_port}/  (Authorization: Bearer {key})",
-                      file=out, flush=True)  # fmt: skip
+                print(
+                    f"api      http://127.0.0.1:{api_port}/  (Authorization: Bearer {key})",
+                    file=out,
+                    flush=True,
+                )
             else:
                 print(f"api      did not start; see {folder / 'api.log'}", file=out, flush=True)
 
@@ -213,11 +226,22 @@ def _read_output(
 ) -> None:
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "lifeup-demo-viewer",
-                         "enable.auto.commit": False, "fetch.queue.backoff.ms": 10})  # fmt: skip
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "lifeup-demo-viewer",
+            "enable.auto.commit": False,
+            "fetch.queue.backoff.ms": 10,
+        }
+    )
     topics = (settings.alerts_topic, settings.dlq_topic)
-    consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t in topics
-                     for p in range(settings.topic_partitions)])  # fmt: skip
+    consumer.assign(
+        [
+            TopicPartition(t, p, OFFSET_BEGINNING)
+            for t in topics
+            for p in range(settings.topic_partitions)
+        ]
+    )
     seen: set[str] = set()
     try:
         while not stop.is_set():
