@@ -19,6 +19,9 @@ Rounds alternate the sides and keep each side's best (the machine is shared with
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -43,7 +46,7 @@ ROUNDS = 3
 PANDAS_EVENTS = 300
 STATE_USERS = 100_000
 STATE_MINUTES = 30
-BUSY_USERS = 10_000
+TRACED_USERS = 10_000  # tracemalloc slows allocation ~8x: a sample of users cross-checks RSS
 BUSY_MINUTES = 74  # the previous hour still open (lateness) plus 14 minutes: the largest ring
 
 KINDS = (
@@ -176,13 +179,12 @@ def _minutes(user_id: str, first: int, count: int) -> list[PointBatch]:
     ]
 
 
-def state_bytes_per_user(users: int = STATE_USERS, minutes: int = STATE_MINUTES) -> float:
-    """Bytes traced for ``users`` buffers holding ``minutes`` of data each, per user.
+def _users(users: int, minutes: int) -> dict[str, UserBuffer]:
+    """``users`` buffers holding ``minutes`` of data each.
 
     Each user is restored from a snapshot of ``minutes - 1`` minutes (``from_bytes``, as the
     worker recovers its table) and then sends its last minute live (three single-point events),
-    so the arrays have grown as they do in service. Everything is counted: the dict of users,
-    the ids, the buffers and what they hold; shared objects (grid, interned source ids) once.
+    so the arrays have grown as they do in service.
     """
     template = UserBuffer("user-0000000")
     for batch in _minutes("user-0000000", 0, minutes - 1):
@@ -190,26 +192,55 @@ def state_bytes_per_user(users: int = STATE_USERS, minutes: int = STATE_MINUTES)
     blob = template.to_bytes()
     live = _minutes("user-0000000", minutes - 1, 1)
     ranks = [source_rank(b.channel, b.source) for b in live]
-    gc.collect()
-    tracemalloc.start()
-    before = tracemalloc.get_traced_memory()[0]
     buffers: dict[str, UserBuffer] = {}
     for u in range(users):
         user_id = f"user-{u:07d}"
         buffer = UserBuffer.from_bytes(blob.replace(b"user-0000000", user_id.encode(), 1))
-        for batch, rank in zip(live, ranks, strict=True):
+        for b, rank in zip(live, ranks, strict=True):
             buffer.add(
-                PointBatch(
-                    user_id, batch.channel, batch.source, batch.start_ns, batch.end_ns, batch.value
-                ),
-                rank,
+                PointBatch(user_id, b.channel, b.source, b.start_ns, b.end_ns, b.value), rank
             )
         buffers[user_id] = buffer
+    assert all(b.totals().steps == 60 * minutes for b in list(buffers.values())[:100])
+    return buffers
+
+
+def state_traced(users: int, minutes: int) -> float:
+    """Bytes per user by tracemalloc: everything allocated for the users and kept (the dict,
+    ids, buffers and their arrays); shared objects (grid, interned source ids) once."""
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    buffers = _users(users, minutes)
     gc.collect()
     after = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
-    assert all(b.totals().steps == 60 * minutes for b in list(buffers.values())[:100])
+    del buffers
     return (after - before) / users
+
+
+def state_rss(users: int, minutes: int) -> float:
+    """Bytes per user by resident memory of a fresh process (allocator overhead included)."""
+    code = f"import bench.ingest as b; print(b._rss_delta({users}, {minutes}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip()) / users
+
+
+def _rss_delta(users: int, minutes: int) -> int:
+    page = os.sysconf("SC_PAGE_SIZE")
+    _users(10, minutes)  # warm every code path first
+    gc.collect()
+    before = _resident_pages() * page
+    buffers = _users(users, minutes)
+    gc.collect()
+    after = _resident_pages() * page
+    assert len(buffers) == users
+    return after - before
+
+
+def _resident_pages() -> int:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1])
 
 
 def run() -> dict[str, float | int | str]:
@@ -218,8 +249,9 @@ def run() -> dict[str, float | int | str]:
     single_rate, decode_single = _alternate(lambda: ingest(single), lambda: decode(single))
     batched_rate, decode_batched = _alternate(lambda: ingest(batched), lambda: decode(batched))
     pandas_rate = _best_rate(lambda: pandas_per_event(single[:PANDAS_EVENTS]), 1)
-    state = state_bytes_per_user()
-    busy = state_bytes_per_user(BUSY_USERS, BUSY_MINUTES)
+    state = state_rss(STATE_USERS, STATE_MINUTES)
+    traced = state_traced(TRACED_USERS, STATE_MINUTES)
+    busy = state_rss(STATE_USERS, BUSY_MINUTES)
     return {
         "points_per_s_single": round(single_rate),
         "decode_points_per_s_single": round(decode_single),
@@ -232,6 +264,8 @@ def run() -> dict[str, float | int | str]:
         "state_bytes_per_user": round(state),
         "state_users": STATE_USERS,
         "state_load": f"{STATE_MINUTES} min x 3 channels, 1 point/min",
+        "state_bytes_per_user_traced": round(traced),
+        "state_traced_users": TRACED_USERS,
         "state_bytes_per_user_busiest": round(busy),
-        "state_busiest_load": f"{BUSY_MINUTES} min x 3 channels ({BUSY_USERS:,} users)",
+        "state_busiest_load": f"{BUSY_MINUTES} min x 3 channels",
     }

@@ -86,9 +86,10 @@ _MAGIC: Final = b"LUB1"
 class _Plan:
     """A grid's numbers in the form the hot path uses them; one shared object per grid."""
 
-    __slots__ = ("bin_ns", "cap", "gap_bins", "hop_bins", "lateness_ns", "window_bins")
+    __slots__ = ("bin_ns", "cap", "gap_bins", "grid", "hop_bins", "lateness_ns", "window_bins")
 
     def __init__(self, grid: GridSpec) -> None:
+        self.grid = grid
         self.bin_ns = grid.bin_ns
         self.window_bins = grid.window_bins
         self.hop_bins = grid.hop_bins
@@ -136,7 +137,6 @@ class UserBuffer:
         "_pending",
         "_plan",
         "_wm",
-        "grid",
         "user_id",
     )
 
@@ -144,19 +144,22 @@ class UserBuffer:
         if not 0 < grid.hop_bins <= grid.window_bins:
             raise ValueError("hop_bins must be between 1 and window_bins")
         self.user_id = user_id
-        self.grid = grid
         self._plan = _plan_of(grid)
         self._base = _NO_BIN  # first bin of the ring (a window start); placed by the first point
         self._wm = -1
         self._first = -1
         self._buf = bytearray(_HEADER.pack(0, 0.0, 0, _NO_BIN, 0.0, _NO_BIN))
-        self._keys = bytearray()
-        self._meta = bytearray(ENT)  # entry 0: "no source"
-        self._names: list[str] = [""]
+        self._keys = b""  # 6 bytes per held point; immutable, so never over-allocated
+        self._meta = bytes(ENT)  # entry 0: "no source"
+        self._names: tuple[str, ...] = ("",)
         self._manual: dict[int, int] | None = None  # window start bin -> manual points
         self._pending: list[Window] | None = None
 
     # ------------------------------------------------------------------ accessors
+
+    @property
+    def grid(self) -> GridSpec:
+        return self._plan.grid
 
     @property
     def watermark_ns(self) -> int | None:
@@ -320,10 +323,10 @@ class UserBuffer:
         meta = self._meta
         if holder != entry:
             if holder and meta[holder * ENT] > meta[entry * ENT]:
-                meta[entry * ENT + 3] |= _SHADOWED
+                self._flag(entry, _SHADOWED)
                 return False
             if holder:
-                meta[holder * ENT + 3] |= _SHADOWED
+                self._flag(holder, _SHADOWED)
             buf[off + _SRC + channel] = entry
             if channel == STEPS:
                 _STEPS_AT.pack_into(buf, off + 8, int(value))
@@ -507,10 +510,10 @@ class UserBuffer:
             displaced = holders[replace]
             rec["src"][rows[replace], channel] = entry
             for old in np.unique(displaced[displaced != 0]):
-                self._meta[int(old) * ENT + 3] |= _SHADOWED
+                self._flag(int(old), _SHADOWED)
         if not lost.any():
             return np.ones(n, dtype=np.bool_)
-        self._meta[entry * ENT + 3] |= _SHADOWED
+        self._flag(entry, _SHADOWED)
         position = np.cumsum(hits > 0) - 1
         pair_counts: npt.NDArray[np.bool_] = ~lost[position[r]]
         if point is None:
@@ -590,7 +593,7 @@ class UserBuffer:
     def _clear(self) -> None:
         """Drops an empty ring; its keys belong to emitted points only."""
         del self._buf[HEAD:]
-        self._keys = bytearray()
+        self._keys = b""
 
     def _emit_or_skip(self) -> None:
         """Emits the window at the ring's base if it holds data, then moves the ring one hop."""
@@ -664,10 +667,9 @@ class UserBuffer:
             prev_mean,
             done,
         )
-        meta = self._meta
         for holder in np.flatnonzero(np.bincount(src.ravel())).tolist():
             if holder:
-                meta[holder * ENT + 3] |= _USED
+                self._flag(holder, _USED)
         manual = self._manual.get(base, 0) if self._manual else 0
         bin_ns = plan.bin_ns
         return Window(
@@ -717,18 +719,28 @@ class UserBuffer:
                 return i
         if len(names) > _MAX_ENTRIES:
             return 0
-        names.append(sys.intern(source))
-        meta += _ENTRY.pack(0, channel, 1 if manual else 0, 0, max(min(rank, 2**31 - 1), -(2**31)))
+        self._names = (*names, sys.intern(source))
+        clamped = max(min(rank, 2**31 - 1), -(2**31))
+        self._meta = meta + _ENTRY.pack(0, channel, 1 if manual else 0, 0, clamped)
         self._reprioritise()
-        return len(names) - 1
+        return len(names)
 
     def _reprioritise(self) -> None:
         """Priority bytes from (rank, source id): a total order, so ties never depend on order."""
         entries = range(1, len(self._names))
         ranks = [_ENTRY.unpack_from(self._meta, i * ENT)[4] for i in entries]
         order = sorted(entries, key=lambda i: (ranks[i - 1], self._names[i]))
+        meta = bytearray(self._meta)
         for prio, i in enumerate(order, start=1):
-            self._meta[i * ENT] = prio
+            meta[i * ENT] = prio
+        self._meta = bytes(meta)
+
+    def _flag(self, entry: int, bit: int) -> None:
+        """Marks a source used or shadowed (the table is immutable bytes: compact, rarely set)."""
+        meta = self._meta
+        at = entry * ENT + 3
+        if not meta[at] & bit:
+            self._meta = meta[:at] + bytes((meta[at] | bit,)) + meta[at + 1 :]
 
     def _has_key(self, key: bytes) -> bool:
         keys = self._keys
@@ -761,7 +773,7 @@ class UserBuffer:
         tag = (keys >> np.uint64(32)).astype(np.int64)
         keep = ((tag - self._base) & 0xFFFF) < 0x8000
         if not keep.all():
-            self._keys = bytearray(_key_bytes(keys[keep]))
+            self._keys = _key_bytes(keys[keep])
 
     def _used_entries(self) -> set[int]:
         used = {i for i in range(1, len(self._names)) if self._meta[i * ENT + 3] & _USED}
@@ -818,11 +830,11 @@ class UserBuffer:
         for _ in range(n_names):
             raw, at = _unblob(view, at)
             names.append(sys.intern(raw.decode()))
-        buffer._names = names
+        buffer._names = tuple(names)
         meta, at = _unblob(view, at)
         buf, at = _unblob(view, at)
         keys, at = _unblob(view, at)
-        buffer._meta, buffer._buf, buffer._keys = bytearray(meta), bytearray(buf), bytearray(keys)
+        buffer._meta, buffer._buf, buffer._keys = meta, bytearray(buf), keys
         (n_manual,) = struct.unpack_from("<H", view, at)
         at += 2
         if n_manual:
@@ -841,7 +853,7 @@ class UserBuffer:
         return buffer
 
 
-def _keys_array(keys: bytearray) -> npt.NDArray[np.uint64]:
+def _keys_array(keys: bytes) -> npt.NDArray[np.uint64]:
     raw = np.frombuffer(keys, dtype=np.uint8).reshape(-1, _KEY)
     wide = np.zeros((raw.shape[0], 8), dtype=np.uint8)
     wide[:, :_KEY] = raw
