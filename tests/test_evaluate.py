@@ -64,6 +64,7 @@ def test_window_metrics_on_a_hand_built_day():
     assert r.flagged == 3 and r.precision == pytest.approx(1 / 3)
     assert r.false_alerts == 1 and r.false_alerts_per_user_day == 0.5
     assert r.legit_bouts == 1 and r.legit_flagged == 1.0
+    assert r.legit_families == {"long_run": 1.0}
     assert r.median_delay_min == 30.0  # span starts at 1:30, its first flagged window ends at 2:00
     assert fam.auc == pytest.approx(auc(scores[1:3], scores[[0, 3, 5]]))
 

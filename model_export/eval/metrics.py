@@ -36,6 +36,7 @@ class ScorerResult:
     median_delay_min: float | None
     p90_delay_min: float | None
     families: dict[str, FamilyResult] = field(default_factory=dict)
+    legit_families: dict[str, float] = field(default_factory=dict)  # share of bouts flagged
 
 
 def auc(positive: F64, negative: F64) -> float | None:
@@ -95,6 +96,11 @@ def evaluate_scores(lw: LabeledWindows, scorer: str, scores: F64) -> ScorerResul
         median_delay_min=float(np.median(delays)) if delays else None,
         p90_delay_min=float(np.percentile(delays, 90)) if delays else None,
     )
+    for family in sorted({lw.spans[k].family for k in legit_idx}):
+        hits = [
+            h for k, h in zip(legit_idx, legit_hits, strict=True) if lw.spans[k].family == family
+        ]
+        result.legit_families[family] = float(np.mean(hits))
     families = sorted({s.family for s in lw.spans if s.cheat})
     for family in families:
         mask = lw.family_mask(family)

@@ -134,6 +134,20 @@ def family_table(d: DatasetResult) -> list[str]:
     return lines
 
 
+def legit_table(d: DatasetResult) -> list[str]:
+    """Share of legitimate-unusual bouts with at least one flagged window, per family."""
+    families = [f for f in LEGIT_FAMILIES if f in d.results["combined"].legit_families]
+    if not families:
+        return []
+    lines = ["| legitimate-unusual | bouts | " + " | ".join(SCORERS) + " |"]
+    lines.append("|" + " --- |" * (len(SCORERS) + 2))
+    for f in families:
+        n = sum(1 for s in d.labeled.spans if s.family == f and not s.cheat)
+        cells = " | ".join(pct(d.results[s].legit_families[f]) for s in SCORERS)
+        lines.append(f"| `{f}` | {n} | {cells} |")
+    return lines
+
+
 def scorer_table(d: DatasetResult) -> list[str]:
     lines = [
         "| scorer | precision | false alerts / user-day | legit-unusual flagged | "
@@ -245,6 +259,8 @@ def dataset_section(d: DatasetResult, folder: Path) -> list[str]:
         "### Precision, false alerts, legitimate-unusual activity, delay",
         "",
         *scorer_table(d),
+        "",
+        *legit_table(d),
         "",
     ]
     if d.notes.get("held_out_users"):
