@@ -354,9 +354,10 @@ class UserBuffer:
         bin_ns = self.grid.bin_ns
         first, last = ip.point_bins(start, end, bin_ns, channel == SPEED)
         floor = self._late_before()
-        keep = last >= floor
-        late = n - int(np.count_nonzero(keep))
-        if late:
+        late = 0
+        if int(last.min()) < floor:
+            keep = last >= floor
+            late = n - int(np.count_nonzero(keep))
             start, end, value = start[keep], end[keep], value[keep]
             first, last = first[keep], last[keep]
         keys = ip.point_keys(entry, start, end, last)
@@ -400,7 +401,7 @@ class UserBuffer:
         touches, so a batch spanning days never holds more than a window or so of bins."""
         lo = max(int(first.min()), floor)
         origin = min(self._base, lo) if len(self._buf) > HEAD else lo
-        if int(last.max()) - origin < 2 * self._plan.cap:
+        if int(last.max()) - origin < 4 * self._plan.cap:
             return self._deposit_chunk(entry, channel, first, last, start, end, value, floor)
         order = np.argsort(first, kind="stable")
         counted = np.zeros(first.shape[0], dtype=np.bool_)

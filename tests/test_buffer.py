@@ -273,3 +273,23 @@ def test_takeout_sample_counts_each_step_once() -> None:
     used, shadowed = buffer.sources()
     assert any("estimated_steps" in s for s in used)
     assert any("merge_step_deltas" in s for s in shadowed)
+
+
+def test_a_batch_spanning_days_is_applied_window_by_window() -> None:
+    """A Takeout file of two days arrives as one batch: windows close chunk by chunk, the ring
+    stays small, and the result equals the same points sent one by one."""
+    starts = [T0 + k * 10 * M + 13 * S for k in range(2 * 24 * 6)]
+    whole = UserBuffer("u")
+    whole.add(batch(Channel.STEPS, "a", starts, [t + 3 * M for t in starts], [33] * len(starts)), 1)
+    one_by_one = UserBuffer("u")
+    for t in starts:
+        one_by_one.add(steps(t, 33, 3 * M), 1)
+    assert whole.held_bins <= 76
+    got = whole.pop_complete() + whole.flush()
+    expected = one_by_one.pop_complete() + one_by_one.flush()
+    assert len(got) == len(expected) == 48
+    for a, b in zip(got, expected, strict=True):
+        assert a.start_ns == b.start_ns
+        np.testing.assert_array_equal(a.values, b.values)
+        np.testing.assert_array_equal(a.mask, b.mask)
+    assert sum(w.totals.steps for w in got) == 33 * len(starts)
