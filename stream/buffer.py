@@ -224,7 +224,13 @@ class UserBuffer:
         if n == 0:
             return AddResult()
         channel = int(batch.channel)
-        entry = self._entry(channel, batch.source, rank, batch.manual)
+        source = batch.source
+        try:
+            entry = self._names.index(source, 1)
+        except ValueError:
+            entry = 0
+        if not entry or self._meta[entry * ENT + 1] != channel:
+            entry = self._entry(channel, source, rank, batch.manual)
         if n == 1:
             return self._add_one(
                 entry,
@@ -257,7 +263,8 @@ class UserBuffer:
         key = (
             ((last & 0xFFFF) << 32) | (((start * _C1 + end * _C2 + entry * _C3) & _M64) >> 32)
         ).to_bytes(_KEY, "little")
-        if self._has_key(key):
+        at = self._keys.find(key)
+        if at >= 0 and (at % _KEY == 0 or self._has_key(key)):
             return _DUP1
         if entry == 0:  # the source table is full: count it, never corrupt state
             return _DUP1
