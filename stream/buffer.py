@@ -371,7 +371,7 @@ class UserBuffer:
         end = np.asarray(batch.end_ns, dtype=np.int64)
         value = np.asarray(batch.value, dtype=np.float64)
         n = start.shape[0]
-        bin_ns = self.grid.bin_ns
+        bin_ns = self._plan.bin_ns
         first, last = ip.point_bins(start, end, bin_ns, channel == SPEED)
         floor = self._late_before()
         late = 0
@@ -430,7 +430,7 @@ class UserBuffer:
         while i < order.shape[0]:
             chunk_start = int(sorted_first[i])
             self._advance(chunk_start, wm)
-            j = int(np.searchsorted(sorted_first, chunk_start + self.grid.window_bins, "left"))
+            j = int(np.searchsorted(sorted_first, chunk_start + self._plan.window_bins, "left"))
             idx = order[i:j]
             counted[idx] = self._deposit_chunk(
                 entry, channel, first[idx], last[idx], start[idx], end[idx], value[idx], floor
@@ -450,7 +450,7 @@ class UserBuffer:
         floor: int,
     ) -> npt.NDArray[np.bool_]:
         """Applies the points' contributions bin by bin; returns which points count somewhere."""
-        bin_ns = self.grid.bin_ns
+        bin_ns = self._plan.bin_ns
         n = first.shape[0]
         widest = int((last - first).max())
         if widest == 0:
@@ -588,21 +588,20 @@ class UserBuffer:
         done: int = _DONE.unpack_from(self._buf, _DONE_AT)[0]
         if wm < 0:
             return done
-        grid = self.grid
-        oldest = (wm - grid.lateness_ns) // grid.bin_ns + 1 - grid.window_bins
-        oldest = -(-oldest // grid.hop_bins) * grid.hop_bins
+        plan = self._plan
+        oldest = (wm - plan.lateness_ns) // plan.bin_ns + 1 - plan.window_bins
+        oldest = -(-oldest // plan.hop_bins) * plan.hop_bins
         return oldest if oldest > done else done
 
     def _advance(self, upto_bin: int | None, wm: int) -> None:
         """Emits windows complete under watermark ``wm``; with ``upto_bin``, only those whose
         bins (and speed context) lie before it, as later points of the batch may still touch
         the rest. A ring without data is dropped at once, however far event time jumped."""
-        grid = self.grid
-        wb, bin_ns = grid.window_bins, grid.bin_ns
-        gap = grid.speed_gap_s // grid.bin_s
+        plan = self._plan
+        wb, bin_ns, gap, lateness = plan.window_bins, plan.bin_ns, plan.gap_bins, plan.lateness_ns
         while len(self._buf) > HEAD:
             base = self._base
-            if (base + wb) * bin_ns + grid.lateness_ns > wm:
+            if (base + wb) * bin_ns + lateness > wm:
                 return
             if upto_bin is not None and base + wb + gap > upto_bin:
                 return
@@ -707,9 +706,9 @@ class UserBuffer:
 
     def _window_of(self, bin_index: int) -> int:
         """Start bin of the earliest window containing ``bin_index``."""
-        grid = self.grid
-        hop = grid.hop_bins
-        return -(-(bin_index - grid.window_bins + 1) // hop) * hop
+        plan = self._plan
+        hop = plan.hop_bins
+        return -(-(bin_index - plan.window_bins + 1) // hop) * hop
 
     def _records(self) -> npt.NDArray[np.void]:
         return np.frombuffer(self._buf, dtype=RECORD, offset=HEAD)
