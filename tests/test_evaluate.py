@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from model_export.eval.labels import build_windows, label
-from model_export.eval.metrics import auc, evaluate_scores, roc_curve
+from model_export.eval.metrics import auc, evaluate_scores, roc_curve, tpr_at_fpr
 from model_export.seed_method import (
     SERIES,
     Request,
@@ -44,6 +44,14 @@ def test_auc_and_roc_on_known_orderings():
     fpr, tpr = roc_curve(pos, neg)
     assert fpr[0] == tpr[0] == 0.0 and fpr[-1] == tpr[-1] == 1.0
     assert np.all(np.diff(fpr) >= 0) and np.all(np.diff(tpr) >= 0)
+
+
+def test_recall_at_a_matched_false_positive_rate():
+    neg = np.arange(100, dtype=float)  # 0..99
+    pos = np.array([50.0, 97.5, 98.5, 120.0])
+    assert tpr_at_fpr(pos, neg, 0.0) == 0.25  # strictly above the top negative (99)
+    assert tpr_at_fpr(pos, neg, 0.02) == 0.75  # above 97: negatives 98 and 99 pass (2 %)
+    assert tpr_at_fpr(pos, neg, 1.0) == 1.0
 
 
 def test_window_metrics_on_a_hand_built_day():

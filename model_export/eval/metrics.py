@@ -62,6 +62,17 @@ def roc_curve(positive: F64, negative: F64) -> tuple[F64, F64]:
     return np.append(fpr, 1.0), np.append(tpr, 1.0)
 
 
+def tpr_at_fpr(positive: F64, negative: F64, fpr: float) -> float:
+    """Recall at the strictest cut whose false-positive rate on ``negative`` is at most ``fpr``:
+    how a baseline would do if tuned to the same false-alert rate."""
+    if positive.size == 0:
+        return float("nan")
+    allowed = int(np.floor(fpr * negative.size))
+    ranked = np.sort(negative)[::-1]
+    cut = ranked[allowed] if allowed < ranked.size else -np.inf
+    return float((positive > cut).mean())
+
+
 def span_delays(lw: LabeledWindows, flags: npt.NDArray[np.bool_], idx: list[int]) -> list[float]:
     """Minutes from each detected span's start to the end of its first flagged window."""
     out: list[float] = []
