@@ -34,11 +34,10 @@ TARGETS: dict[str, list[str]] = {
 
 
 def unusual_shape() -> Window:
-    """A pattern no walk has (steps and distance alternating minute by minute), within every
-    physical limit: only the model can call it out."""
-    steps = np.tile([190.0, 0.0], 30)
-    distance = np.tile([0.0, 150.0], 30)
-    return window(steps, distance)
+    """A rhythm no walk or run has: one minute at 230 steps every six minutes, all hour long,
+    with matching distance. Within every physical limit: only the model can call it out."""
+    steps = np.tile([0.0, 0.0, 0.0, 0.0, 0.0, 230.0], 10)
+    return window(steps, steps * 0.7)
 
 
 def case(name: str) -> Window:

@@ -7,6 +7,7 @@ shipped in ``stream/models/``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     config = TrainConfig(seed=args.seed, use_fitabase=not args.no_fitabase)
     if args.epochs is not None:
-        config = TrainConfig(seed=args.seed, epochs=args.epochs, use_fitabase=not args.no_fitabase)
+        config = dataclasses.replace(config, epochs=args.epochs)
     meta = train(config, args.out)
     print(f"wrote {args.out}: version {meta.version}, threshold {meta.threshold:.6g}")
     print(json.dumps(meta.training, indent=2, sort_keys=True))

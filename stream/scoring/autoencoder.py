@@ -10,10 +10,10 @@ key                    value
 ``version``            model version, e.g. ``ae-2026.11.1`` (goes into every alert)
 ``grid``               ``GridSpec.to_dict()`` the model was trained on (JSON)
 ``normalisation``      ``Normalisation.to_dict()``: divisors, transform and clip (JSON)
-``threshold``          raw reconstruction error that maps to score 1.0
+``threshold``          raw error (mean of the 5 worst bins) that maps to score 1.0
 ``false_alert_rate``   share of held-out normal windows above ``threshold`` it was calibrated at
 ``training``           summary of the training data (JSON: sources, users, windows, seed, epochs)
-``features``           feature layout version (``values+weights/v1``)
+``features``           input layout and error statistic (``FEATURES_VERSION``)
 =====================  ==========================================================================
 """
 
@@ -43,7 +43,7 @@ from stream.scoring.features import (
 )
 from stream.windows import Window
 
-FEATURES_VERSION = "values+weights/v1"
+FEATURES_VERSION = "capped-log1p-values+weights/top5-bins/v3"
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[1] / "models" / "lifeup-ae.onnx"
 CHUNK = 4096
 

@@ -11,8 +11,8 @@ only where the weight is 1, and the model is told where that is.
 - speed: a missing sample is unknown, not zero, so its weight is the per-bin mask.
 
 Values are divided by scales that bring a brisk walk near 1.0 (120 steps/min, 100 m/min,
-2.5 m/s), then compressed with ``log1p``: a car's 1,500 m/min stays distinct from a walk without
-dwarfing every other error, and a stride off by a factor reads the same at any pace. The result
+2.5 m/s), capped for distance and speed where human running ends (``Normalisation.ceilings``),
+then compressed with ``log1p``, so a stride off by a factor reads the same at any pace. The result
 is clipped to ``CLIP`` so an absurd point (the plausibility checks' business) cannot dominate
 float32 maths. Scales and transform travel in the ONNX metadata, so a model is always fed what
 it learned.
@@ -32,6 +32,7 @@ from stream.windows import Window
 N_CHANNELS = 3
 N_INPUTS = 2 * N_CHANNELS
 TRANSFORM = "log1p"
+TOP_BINS = 5
 CLIP = 6.0
 
 F32 = npt.NDArray[np.float32]
@@ -46,9 +47,17 @@ class Normalisation:
     distance: float = 100.0
     speed: float = 2.5
     clip: float = CLIP
+    distance_ceiling: float = 4.5  # x distance: 450 m/min, faster than any runner
+    speed_ceiling: float = 3.0  # x speed: 7.5 m/s
 
     def scales(self) -> F32:
         return np.array([self.steps, self.distance, self.speed], dtype=np.float32)
+
+    def ceilings(self) -> F32:
+        """Per channel, the scaled value where a person's range ends: a car at 25 m/s and a
+        runner at 7.5 m/s look the same to the model (the plausibility checks tell them
+        apart), so rare vehicle rides cannot set the model's threshold. Steps keep their range."""
+        return np.array([np.inf, self.distance_ceiling, self.speed_ceiling], dtype=np.float32)
 
     def to_dict(self) -> dict[str, float | str]:
         return {
@@ -56,6 +65,8 @@ class Normalisation:
             "distance": self.distance,
             "speed": self.speed,
             "clip": self.clip,
+            "distance_ceiling": self.distance_ceiling,
+            "speed_ceiling": self.speed_ceiling,
             "transform": TRANSFORM,
         }
 
@@ -92,9 +103,10 @@ def features(
 ) -> tuple[F32, F32]:
     """Model input ``[batch, 6, bins]`` and error weights ``[batch, 3, bins]`` from raw arrays."""
     weights = error_weights(masks)
-    scaled = np.clip(
-        np.log1p(np.maximum(values, 0.0) / norm.scales()[None, :, None]), 0.0, norm.clip
+    ratio = np.minimum(
+        np.maximum(values, 0.0) / norm.scales()[None, :, None], norm.ceilings()[None, :, None]
     )
+    scaled = np.minimum(np.log1p(ratio), norm.clip)
     scaled *= weights
     x = np.concatenate([scaled, weights], axis=1).astype(np.float32, copy=False)
     return x, weights
@@ -109,17 +121,22 @@ def window_features(
 
 
 def reconstruction_errors(x: F32, recon: F32, weights: F32) -> tuple[F32, F32]:
-    """Per window the weighted mean squared error, and each channel's share of it.
+    """Per window the mean error of its ``TOP_BINS`` worst bins, and each channel's share of it.
 
+    A bin's error is its weighted squared error averaged over the channels present in it. The
+    worst few bins, not the whole hour, make the score: a teleport or a burst of injected steps
+    lasts a minute or two, and averaging it over 60 minutes would hide it.
     Returns ``errors [batch]`` and ``shares [batch, 3]`` (rows sum to 1 where the error is > 0).
     """
     sq = np.square(x[:, :N_CHANNELS, :] - recon) * weights
-    per_channel = sq.sum(axis=2)
-    total = per_channel.sum(axis=1)
-    count = np.maximum(weights.sum(axis=(1, 2)), 1.0)
-    errors = (total / count).astype(np.float32)
+    per_bin = sq.sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
+    k = min(TOP_BINS, per_bin.shape[1])
+    worst = np.argpartition(-per_bin, k - 1, axis=1)[:, :k]
+    errors = np.take_along_axis(per_bin, worst, axis=1).mean(axis=1).astype(np.float32)
+    per_channel = np.take_along_axis(sq, worst[:, None, :], axis=2).sum(axis=2)
+    total = per_channel.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        shares = np.where(total[:, None] > 0, per_channel / total[:, None], 0.0)
+        shares = np.where(total > 0, per_channel / total, 0.0)
     return errors, shares.astype(np.float32)
 
 

@@ -4,29 +4,31 @@ Each check turns a batch of windows into a ratio per window, ``measured / limit`
 limit, so the ratio is directly a score on the detector's scale. The limits come from human
 physiology and the sensors, not from any simulator; the margins are wide so that real runners,
 hikers and treadmill users stay well below them (the Fitabase users' highest minute is 220 steps,
-their steadiest 20 minutes vary by 0.8 %).
+their steadiest 40 minutes vary by 2.6 %).
 
 Reason codes (every code LifeUp emits; the README copies this table):
 
 ===============================  ======================================================  ========
 code                             fires when (per window of the grid)                     source
 ===============================  ======================================================  ========
-``cadence_above_human_limit``    a minute above 300 steps, or 3 consecutive minutes      checks
-                                 all at or above 240 steps (elite sprint cadence is
-                                 ~250-300 and lasts seconds, not minutes)
-``cadence_without_variation``    20 consecutive minutes of at least 40 steps each whose  checks
-                                 minute counts vary by at most 0.7 % (coefficient of
-                                 variation): a shaker or pedometer swing keeps a
-                                 mechanical rhythm; the steadiest 20 minutes of the 22
-                                 Fitabase users vary by 0.8 %
+``cadence_above_human_limit``    a minute above 300 steps, 3 consecutive minutes all at  checks
+                                 or above 240, or 10 all at or above 210 (elite sprint
+                                 cadence is ~250-300 for seconds; elite 5 km racers
+                                 hold ~190-200)
+``cadence_without_variation``    a stretch of minutes of at least 40 steps each whose    checks
+                                 minute counts vary (std/mean) by at most 0.7 % over 20
+                                 minutes, 0.9 % over 30 or 1.3 % over 40: a shaker or
+                                 pedometer swing keeps a mechanical rhythm; the
+                                 steadiest 20, 30 and 40 minutes of the 22 Fitabase
+                                 users vary by 0.8 %, 1.4 % and 2.6 %
 ``speed_above_human_limit``      3 or more minutes in which steps are counted while      checks
                                  speed is at least 7 m/s or distance at least 420 m
                                  (faster than a world-class 5 km): a vehicle logged as
                                  walking
 ``gps_teleport``                 a speed sample or one minute's distance at 42 m/s        checks
                                  (~150 km/h) or more, or, inside a walk (steps in the
-                                 minute and both neighbours), a minute covering 400 m
-                                 and 5 times its neighbours
+                                 minute and both neighbours), 400 m more within three
+                                 minutes than 2.5 m per step can cover
 ``distance_without_steps``       500 m or more logged at a human pace (no minute above   checks
                                  6.5 m/s: faster stretches are honest vehicle rides) in
                                  minutes with no step in or next to them, while the
@@ -62,18 +64,17 @@ from stream.scoring.base import WindowScore
 from stream.scoring.features import F32, Bool, stack_windows
 from stream.windows import Window
 
-CADENCE_PEAK = 300.0  # steps/min in any single minute
-CADENCE_SUSTAINED = 240.0  # steps/min held for SUSTAINED_BINS minutes
-SUSTAINED_BINS = 3
+# (minutes, steps/min held in every one of them): elite sprint cadence is ~250-300 for seconds,
+# elite 5 km racers hold ~190-200; the Fitabase users' best 1, 3 and 10 minutes held 220, 179, 166.
+CADENCE_TIERS: tuple[tuple[int, float], ...] = ((1, 300.0), (3, 240.0), (10, 210.0))
 STEADY_MIN_CADENCE = 40.0  # steps/min for a minute to count towards a steady stretch
-STEADY_MAX_CV = 0.007  # std/mean of the minute counts over the stretch
-STEADY_BINS = 20  # minutes of mechanical rhythm
+# (minutes, largest std/mean of the minute counts): the longer the stretch, the more variation a
+# person shows; the Fitabase users' steadiest 20, 30, 40 minutes vary by 0.8 %, 1.4 %, 2.6 %.
+STEADY_TIERS: tuple[tuple[int, float], ...] = ((20, 0.007), (30, 0.009), (40, 0.013))
 VEHICLE_SPEED = 7.0  # m/s while steps are counted
 VEHICLE_BINS = 3
 TELEPORT_SPEED = 42.0  # m/s (~150 km/h) in one sample or one minute's distance
-SPIKE_DISTANCE = 400.0  # metres in one minute of a walk...
-SPIKE_FACTOR = 5.0  # ...and this many times its neighbours (at least SPIKE_FLOOR each)
-SPIKE_FLOOR = 80.0
+SPIKE_DISTANCE = 400.0  # metres beyond what the steps can cover, within three minutes of a walk
 HUMAN_PACE = 6.5  # m/s: stepless stretches faster than this in any minute are vehicles
 STEPLESS_DISTANCE = 500.0  # metres
 DISTANCELESS_STEPS = 1500.0  # steps
@@ -113,26 +114,38 @@ _ATTRIBUTION: dict[str, tuple[float, float, float] | None] = {
 F64 = npt.NDArray[np.float64]
 
 
-def steady_ratio(cadence: F64) -> F64:
-    """Per row ``STEADY_MAX_CV / lowest CV`` over active stretches of ``STEADY_BINS`` minutes.
+def cadence_ratio(cadence: F64) -> F64:
+    """Per row the largest ``held cadence / limit`` over the ``CADENCE_TIERS``."""
+    out = np.zeros(cadence.shape[0])
+    for k, limit in CADENCE_TIERS:
+        if cadence.shape[1] < k:
+            continue
+        held = np.lib.stride_tricks.sliding_window_view(cadence, k, axis=1).min(axis=2)
+        np.maximum(out, held.max(axis=1) / limit, out=out)
+    return out
 
-    1.0 at the limit, growing as the rhythm gets more mechanical; 0 with no active stretch.
-    Rolling sums from cumulative sums keep it O(bins) per window.
+
+def steady_ratio(cadence: F64) -> F64:
+    """Per row the largest ``limit / lowest CV`` over the ``STEADY_TIERS``: 1.0 at a limit,
+    growing as the rhythm gets more mechanical; 0 with no stretch active long enough.
+
+    Rolling sums from cumulative sums keep it O(bins) per window and tier.
     """
-    k = STEADY_BINS
-    if cadence.shape[1] < k:
-        return np.zeros(cadence.shape[0])
+    out = np.zeros(cadence.shape[0])
     zero = np.zeros((cadence.shape[0], 1))
     cs = np.concatenate([zero, np.cumsum(cadence, axis=1)], axis=1)
     cs2 = np.concatenate([zero, np.cumsum(cadence * cadence, axis=1)], axis=1)
     act = np.concatenate([zero, np.cumsum(cadence >= STEADY_MIN_CADENCE, axis=1)], axis=1)
-    total = cs[:, k:] - cs[:, :-k]
-    var = np.maximum((cs2[:, k:] - cs2[:, :-k]) / k - np.square(total / k), 0.0)
-    mean = np.maximum(total / k, 1.0)
-    full = (act[:, k:] - act[:, :-k]) >= k
-    cv = np.where(full, np.sqrt(var) / mean, np.inf)
-    lowest = cv.min(axis=1)
-    out: F64 = np.where(np.isfinite(lowest), STEADY_MAX_CV / np.maximum(lowest, 1e-6), 0.0)
+    for k, limit in STEADY_TIERS:
+        if cadence.shape[1] < k:
+            continue
+        total = cs[:, k:] - cs[:, :-k]
+        var = np.maximum((cs2[:, k:] - cs2[:, :-k]) / k - np.square(total / k), 0.0)
+        full = (act[:, k:] - act[:, :-k]) >= k
+        cv = np.where(full, np.sqrt(var) / np.maximum(total / k, 1.0), np.inf)
+        lowest = cv.min(axis=1)
+        ratio = np.where(np.isfinite(lowest), limit / np.maximum(lowest, 1e-6), 0.0)
+        np.maximum(out, ratio, out=out)
     return out
 
 
@@ -144,17 +157,21 @@ def _near(active: Bool) -> Bool:
     return near
 
 
-def _spikes(dist: F64, moving: Bool) -> F64:
-    """Teleport spikes inside a walk: a minute covering ``SPIKE_DISTANCE`` or more and
-    ``SPIKE_FACTOR`` times its neighbours, with steps in it and around it (vehicles take no steps,
-    so a car's fast minutes never count)."""
-    pad = np.pad(dist, ((0, 0), (1, 1)))
-    neighbours = np.maximum(np.maximum(pad[:, :-2], pad[:, 2:]), SPIKE_FLOOR)
+def _spikes(dist: F64, steps: F64) -> F64:
+    """Teleport jumps inside a walk: metres beyond the longest human step (``STRIDE_MAX_RUN``
+    per step counted) in minutes that have steps and steps on both sides, summed over three
+    neighbouring minutes (a jump is often split across two), divided by ``SPIKE_DISTANCE``.
+    Vehicles take no steps, so a car's fast minutes, and the minute a walk turns into a ride,
+    never count."""
+    moving = steps > 0
     walking = moving.copy()
     walking[:, 1:] &= moving[:, :-1]
     walking[:, :-1] &= moving[:, 1:]
-    ratio = np.where(walking & (dist >= SPIKE_DISTANCE), dist / (SPIKE_FACTOR * neighbours), 0.0)
-    out: F64 = ratio.max(axis=1, initial=0.0)
+    walking[:, 0] = walking[:, -1] = False
+    excess = np.where(walking, np.maximum(dist - STRIDE_MAX_RUN * steps, 0.0), 0.0)
+    pad = np.pad(excess, ((0, 0), (1, 1)))
+    local = pad[:, :-2] + pad[:, 1:-1] + pad[:, 2:]
+    out: F64 = local.max(axis=1, initial=0.0) / SPIKE_DISTANCE
     return out
 
 
@@ -232,12 +249,7 @@ def check_ratios(
     moving = steps > 0
     out = np.zeros((values.shape[0], len(CHECKS)), dtype=np.float64)
 
-    held = cadence[:, SUSTAINED_BINS - 1 :].copy()
-    for lag in range(1, SUSTAINED_BINS):
-        np.minimum(held, cadence[:, SUSTAINED_BINS - 1 - lag : cadence.shape[1] - lag], out=held)
-    out[:, 0] = np.maximum(
-        cadence.max(axis=1) / CADENCE_PEAK, held.max(axis=1, initial=0.0) / CADENCE_SUSTAINED
-    )
+    out[:, 0] = cadence_ratio(cadence)
 
     out[:, 1] = steady_ratio(cadence)
 
@@ -248,7 +260,7 @@ def check_ratios(
         [
             dist.max(axis=1) / (TELEPORT_SPEED * grid.bin_s),
             speed.max(axis=1) / TELEPORT_SPEED,
-            _spikes(dist, moving),
+            _spikes(dist, steps),
         ]
     )
 
