@@ -226,3 +226,21 @@ def test_every_family_has_its_defining_trait(seed, family):
         assert all(100 * 0.8 <= b.cadence <= 178 for b in inj.bouts)
     elif family in ("long_run", "long_hike", "night_walk"):
         assert kinds["steps"] > 0 and kinds["distance"] > 0
+
+
+def test_vehicle_legs_count_no_steps_and_move_at_vehicle_speed():
+    rng = np.random.default_rng(11)
+    legs = []
+    for i in range(40):
+        p = draw_profile(rng, f"u{i}")
+        for day in range(3):
+            legs += [
+                (b, p)
+                for b in normal_day(rng, p, DEFAULT_START.timestamp() + day * 86_400)
+                if b.tag == "vehicle"
+            ]
+    assert legs
+    for b, p in legs:
+        assert b.cadence == 0 and (b.ground_speed or 0) >= 6
+        points = render(np.random.default_rng(0), b, p)
+        assert not [x for x in points if x.kind == "steps"]
