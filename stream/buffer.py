@@ -21,7 +21,9 @@ Rules (the README copies them):
   when the watermark reaches ``e + lateness``; it is emitted once, in order, and only if it holds
   data. A point whose bins are all in emitted windows is ``late``; a straddling point keeps its
   part in open windows. A batch is applied as one unit: its lateness is judged against the state
-  before it, so the order of points inside a batch never matters.
+  before it, so the order of points inside a batch never matters. A delta spanning more than 7
+  days is counted ``late`` and dropped: no open window can hold it, spreading it over the grid
+  would invent a steady pace, and one such event must not cost the worker minutes of work.
 - **Speed.** Within a bin, the mean of the best source's samples. Between samples at most
   ``speed_gap_s`` apart the speed is interpolated linearly when the window is emitted, also across
   window edges (the last sample before the window, samples after it that have arrived by then: a
@@ -90,6 +92,7 @@ _M64: Final = (1 << 64) - 1
 _C1: Final = ip.C1
 _C2: Final = ip.C2
 _C3: Final = ip.C3
+_MAX_POINT_S: Final = 7 * 86_400  # a longer delta is counted late (see the module docstring)
 _SCALAR_BINS: Final = 8  # a single point over fewer bins takes the plain-Python path
 _NO_BIN: Final = -(1 << 62)
 _MAGIC: Final = b"LUB1"
@@ -98,7 +101,16 @@ _MAGIC: Final = b"LUB1"
 class _Plan:
     """A grid's numbers in the form the hot path uses them; one shared object per grid."""
 
-    __slots__ = ("bin_ns", "cap", "gap_bins", "grid", "hop_bins", "lateness_ns", "window_bins")
+    __slots__ = (
+        "bin_ns",
+        "cap",
+        "gap_bins",
+        "grid",
+        "hop_bins",
+        "lateness_ns",
+        "max_point_bins",
+        "window_bins",
+    )
 
     def __init__(self, grid: GridSpec) -> None:
         self.grid = grid
@@ -107,6 +119,7 @@ class _Plan:
         self.hop_bins = grid.hop_bins
         self.lateness_ns = grid.lateness_ns
         self.gap_bins = grid.speed_gap_s // grid.bin_s
+        self.max_point_bins = _MAX_POINT_S // grid.bin_s
         # bins the ring needs at most between events: one window plus the lateness
         self.cap = grid.window_bins + -(-grid.lateness_s // grid.bin_s) + 1
 
@@ -260,6 +273,8 @@ class UserBuffer:
             floor = self._late_before()
             if last < floor:
                 return _LATE1
+        if last - first >= plan.max_point_bins:
+            return _LATE1
         key = (
             ((last & 0xFFFF) << 32) | (((start * _C1 + end * _C2 + entry * _C3) & _M64) >> 32)
         ).to_bytes(_KEY, "little")
@@ -375,8 +390,8 @@ class UserBuffer:
         first, last = ip.point_bins(start, end, bin_ns, channel == SPEED)
         floor = self._late_before()
         late = 0
-        if int(last.min()) < floor:
-            keep = last >= floor
+        if int(last.min()) < floor or int((last - first).max()) >= self._plan.max_point_bins:
+            keep = (last >= floor) & (last - first < self._plan.max_point_bins)
             late = n - int(np.count_nonzero(keep))
             start, end, value = start[keep], end[keep], value[keep]
             first, last = first[keep], last[keep]

@@ -293,3 +293,11 @@ def test_a_batch_spanning_days_is_applied_window_by_window() -> None:
         np.testing.assert_array_equal(a.values, b.values)
         np.testing.assert_array_equal(a.mask, b.mask)
     assert sum(w.totals.steps for w in got) == 33 * len(starts)
+
+
+def test_a_delta_longer_than_a_week_is_late_and_costs_nothing() -> None:
+    buffer = UserBuffer("u")
+    assert buffer.add(steps(T0 - 400 * 24 * H, 10**6, 400 * 24 * H), 1).late == 1
+    week = batch(Channel.STEPS, "a", [T0 - 8 * 24 * H, T0], [T0, T0 + M], [5_000, 40])
+    assert (buffer.add(week, 1).accepted, buffer.held_bins) == (1, 1)
+    assert [w.totals.steps for w in buffer.flush()] == [40]
