@@ -29,7 +29,15 @@ from stream.metrics import WorkerMetrics
 from stream.scoring.base import WindowScorer
 from stream.settings import Settings
 from stream.worker.alerting import AlertFactory, load_scoring
-from stream.worker.processor import USER_HEADER, Event, Limits, Processor, Topics
+from stream.worker.processor import (
+    FLUSH_TICK,
+    IDLE_TICK,
+    USER_HEADER,
+    Event,
+    Limits,
+    Processor,
+    Topics,
+)
 from stream.worker.state import register_codecs
 
 log = logging.getLogger("lifeup.worker")
@@ -195,7 +203,6 @@ def create_app(
     @app.agent(source, name="lifeup-process")
     async def process(stream: Any) -> None:
         manual = stream.noack()
-        queue = manual.channel.queue
         async for event in manual.events():
             try:
                 processor.handle(event)
@@ -203,16 +210,27 @@ def create_app(
                 log.exception("internal error on %s", event.message.tp)
                 metrics.events.labels("rejected").inc()
                 _dead_letter_internal(dlq_topic, event)
-            if processor.should_flush(queue.empty()):
-                await processor.flush(manual.ack)
+            action = processor.due()
+            if action == "checkpoint":
+                await processor.checkpoint(manual.ack)
+            elif action == "score":
+                await processor.score()
 
     tick_s = max(0.05, min(1.0, settings.idle_flush_seconds / 4))
 
     @app.timer(interval=tick_s)  # type: ignore[untyped-decorator]
-    async def tick() -> None:
+    async def idle_tick() -> None:
         for tp in app.assignor.assigned_actives():
             if tp.topic == topics.events:
-                await ticks.send(value=b"tick", partition=tp.partition)
+                await ticks.send(value=IDLE_TICK, partition=tp.partition)
+
+    @app.timer(interval=processor.limits.max_age_s)  # type: ignore[untyped-decorator]
+    async def flush_tick() -> None:
+        if processor.stale():
+            owned = [tp for tp in app.assignor.assigned_actives() if tp.topic == topics.events]
+            if owned:
+                processor.flush_requested = True
+                await ticks.send(value=FLUSH_TICK, partition=owned[0].partition)
 
     @app.on_partitions_revoked.connect
     async def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:

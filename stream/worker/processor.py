@@ -6,13 +6,17 @@ Rules, in the order a message meets them:
   user id, as Java and aiokafka key their messages). A message consumed on another partition
   (its key was not the user id, or its producer used another partitioner) is forwarded through
   the repartition topic to that partition; the owner re-parses it and keeps that user's points.
-* Micro-batches. Messages are processed as they come, but their effects become durable together:
-  completed windows of many users are scored in one scorer call (in an executor, so the event
-  loop keeps polling), alerts are sent, dirty users are written to the table once each, and only
-  then are the batch's messages acknowledged. An offset is therefore committed only after the
-  alerts and state it produced were handed to the producer, which Faust flushes before every
-  commit: at least once, never lost. A batch closes when the agent's queue runs dry (low latency
-  at low load), at ``max_events``/``max_windows``, or after ``max_age_s``.
+* Micro-batches, in two beats. Messages are processed as they come. Every ``max_age_s`` (or
+  ``max_windows``) the completed windows of all users are scored in one scorer call (in an
+  executor, so the event loop keeps polling) and their alerts sent: that beat sets the alert
+  latency. Every ``checkpoint_s`` (or ``max_events``) the state of each user touched since the
+  last checkpoint is written to the table once, and only then are those messages acknowledged.
+  Faust's per-message cost leaves no room for a table write per message; a checkpoint writes a
+  user once however many of their messages it covers. An offset is therefore committed only
+  after the alerts and state it produced were handed to the producer, which Faust flushes before
+  every commit: at least once, never lost (a replay after a crash re-sends the same alert ids).
+  When the stream goes quiet, a timer sends the agent a flush tick, so nothing waits for the
+  next message.
 * Idle flush and expiry run on ticks: a timer sends one tick per owned partition to an internal
   topic, so the tick arrives as an event of that partition and table writes land in its
   changelog partition.
@@ -100,23 +104,33 @@ class Topics:
     partitions: int
 
 
+FLUSH_TICK = b"flush"
+IDLE_TICK = b"idle"
+
+
 @dataclass(slots=True)
 class Limits:
-    max_events: int = 2000
     max_windows: int = 512
-    max_age_s: float = 0.2
+    max_age_s: float = 0.05
+    max_events: int = 20_000
+    checkpoint_s: float = 1.0
     idle_flush_s: float = 300.0
     expiry_s: float = 86_400.0
 
 
 @dataclass(slots=True)
 class _Batch:
+    """Everything since the last checkpoint (and the windows since the last scoring beat)."""
+
     events: list[Event] = field(default_factory=list)
     windows: list[Window] = field(default_factory=list)
     completed_at: list[float | None] = field(default_factory=list)
     dirty: dict[str, Event] = field(default_factory=dict)
     deleted: dict[str, Event] = field(default_factory=dict)
+    recent: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     started: float = 0.0
+    windows_started: float = 0.0
+    forced: bool = False
 
 
 class Processor:
@@ -156,6 +170,7 @@ class Processor:
         self._batch = _Batch()
         self._generation = 0
         self._current: Event | None = None
+        self.flush_requested = False
         self._buffers = _BufferView(self)
 
     # ----------------------------------------------------------------- per message
@@ -167,22 +182,45 @@ class Processor:
         batch.events.append(event)
         topic = event.message.topic
         if topic == self.topics.ticks:
-            self._on_tick(event)
+            if _as_bytes(event.value) == FLUSH_TICK:
+                batch.forced = True
+                self.flush_requested = False
+            else:
+                self._on_tick(event)
         elif topic == self.topics.repartition:
             self._on_forwarded(event)
         else:
             self._on_event(event)
 
-    def should_flush(self, queue_empty: bool) -> bool:
+    def due(self) -> str | None:
+        """``"checkpoint"``, ``"score"`` or None: what the agent should do after this message."""
         batch = self._batch
         if not batch.events:
-            return False
-        return (
-            queue_empty
+            return None
+        now = time.monotonic()
+        if (
+            batch.forced
             or len(batch.events) >= self.limits.max_events
-            or len(batch.windows) >= self.limits.max_windows
-            or time.monotonic() - batch.started >= self.limits.max_age_s
+            or now - batch.started >= self.limits.checkpoint_s
+        ):
+            return "checkpoint"
+        if batch.windows and (
+            len(batch.windows) >= self.limits.max_windows
+            or now - batch.windows_started >= self.limits.max_age_s
+        ):
+            return "score"
+        return None
+
+    def stale(self) -> bool:
+        """True when a quiet stream leaves work waiting (the timer then sends a flush tick)."""
+        batch = self._batch
+        if self.flush_requested or not batch.events:
+            return False
+        now = time.monotonic()
+        waiting_windows = (
+            bool(batch.windows) and now - batch.windows_started >= self.limits.max_age_s
         )
+        return waiting_windows or now - batch.started >= self.limits.checkpoint_s
 
     def _on_event(self, event: Event) -> None:
         message = event.message
@@ -219,9 +257,14 @@ class Processor:
         outcomes, windows = apply(result, self._buffers, self.grid)
         self.metrics.count_outcomes(outcomes.as_labels())
         if windows:
-            batch = self._batch
-            batch.windows.extend(windows)
-            batch.completed_at.extend([event.message.timestamp] * len(windows))
+            self._add_windows(windows, event.message.timestamp)
+
+    def _add_windows(self, windows: list[Window], completed_at: float | None) -> None:
+        batch = self._batch
+        if not batch.windows:
+            batch.windows_started = time.monotonic()
+        batch.windows.extend(windows)
+        batch.completed_at.extend([completed_at] * len(windows))
 
     # ----------------------------------------------------------------- ticks
     def _on_tick(self, event: Event) -> None:
@@ -242,9 +285,7 @@ class Processor:
                 continue
             heard = max(state.last_event_wall_s, owned_since)
             if not state.idle_flushed and heard <= idle_before:
-                windows = state.buffer.flush()
-                batch.windows.extend(windows)
-                batch.completed_at.extend([None] * len(windows))
+                self._add_windows(state.buffer.flush(), None)
                 state.idle_flushed = True
                 batch.dirty[user_id] = event
             if state.idle_flushed and heard <= expire_before:
@@ -290,21 +331,34 @@ class Processor:
         self._index.setdefault(event.message.partition, {})[user_id] = None
 
     # ----------------------------------------------------------------- batch end
-    async def flush(self, ack: Callable[[Event], Any]) -> None:
-        """Scores the batch's windows, sends alerts, writes state, then acknowledges the batch."""
-        batch, self._batch = self._batch, _Batch()
+    async def score(self) -> bool:
+        """Scores the waiting windows and sends their alerts; False if revoked meanwhile."""
+        batch = self._batch
+        if not batch.windows:
+            return True
+        windows, completed = batch.windows, batch.completed_at
+        batch.windows, batch.completed_at = [], []
         generation = self._generation
-        verdicts: Sequence[WindowScore] = []
-        if batch.windows:
-            loop = asyncio.get_running_loop()
-            verdicts = await loop.run_in_executor(self.executor, self.scorer.score, batch.windows)
+        loop = asyncio.get_running_loop()
+        verdicts = await loop.run_in_executor(self.executor, self.scorer.score, windows)
         if generation != self._generation:
-            return  # partitions were revoked meanwhile: the new owner replays these messages
-        self._emit(batch, verdicts)
+            return False  # partitions were revoked meanwhile: the new owner replays these
+        self._emit(windows, verdicts, completed)
+        return True
+
+    async def checkpoint(self, ack: Callable[[Event], Any]) -> None:
+        """Scores what waits, writes each touched user once, then acknowledges the messages."""
+        if not await self.score():
+            return
+        batch, self._batch = self._batch, _Batch()
         for user_id, event in batch.dirty.items():
             state = self._cache.get(user_id)
             if state is not None:
                 self.states.put(user_id, state, event)
+        for user_id, recent in batch.recent.items():
+            if user_id not in batch.deleted:
+                event = batch.dirty.get(user_id) or batch.events[-1]
+                self.recent_alerts.put(user_id, recent, event)
         for user_id, event in batch.deleted.items():
             self.states.delete(user_id, event)
             self.recent_alerts.delete(user_id, event)
@@ -315,11 +369,14 @@ class Processor:
         self.metrics.active_users.set(sum(len(users) for users in self._index.values()))
         self._trim_cache(batch.dirty)
 
-    def _emit(self, batch: _Batch, verdicts: Sequence[WindowScore]) -> None:
-        new_alerts: dict[str, list[dict[str, Any]]] = {}
-        for window, verdict, completed in zip(
-            batch.windows, verdicts, batch.completed_at, strict=True
-        ):
+    def _emit(
+        self,
+        windows: Sequence[Window],
+        verdicts: Sequence[WindowScore],
+        completed_at: Sequence[float | None],
+    ) -> None:
+        recent = self._batch.recent
+        for window, verdict, completed in zip(windows, verdicts, completed_at, strict=True):
             self.metrics.windows_scored.inc()
             self.metrics.anomaly_score.observe(verdict.score)
             if not verdict.anomalous:
@@ -328,13 +385,14 @@ class Processor:
             self.sink.alert(window.user_id, orjson.dumps(alert), completed)
             for reason in verdict.reasons or ("anomaly_score",):
                 self.metrics.alerts.labels(reason).inc()
-            new_alerts.setdefault(window.user_id, []).append(alert)
-        for user_id, alerts in new_alerts.items():
-            event = batch.dirty.get(user_id) or batch.deleted.get(user_id) or batch.events[-1]
-            kept = {a["alert_id"]: a for a in self.recent_alerts.get(user_id) or []}
-            kept.update((a["alert_id"], a) for a in alerts)  # a re-sent alert replaces itself
-            recent = sorted(kept.values(), key=lambda a: str(a["window_start"]))[-RECENT_ALERTS:]
-            self.recent_alerts.put(user_id, recent, event)
+            user_id = window.user_id
+            kept = recent.get(user_id)
+            if kept is None:
+                kept = list(self.recent_alerts.get(user_id) or [])
+            merged = {a["alert_id"]: a for a in kept}
+            merged[alert["alert_id"]] = alert  # a re-sent alert replaces itself
+            ordered = sorted(merged.values(), key=lambda a: str(a["window_start"]))
+            recent[user_id] = ordered[-RECENT_ALERTS:]
 
     def _trim_cache(self, keep: Iterable[str]) -> None:
         excess = len(self._cache) - CACHE_USERS
@@ -348,6 +406,7 @@ class Processor:
         """Forgets every unacknowledged effect; Faust redelivers the messages to the new owner."""
         self._generation += 1
         self._batch = _Batch()
+        self.flush_requested = False
         self._cache.clear()
         self._index.clear()
         self._indexed.clear()
