@@ -94,6 +94,7 @@ _C2: Final = ip.C2
 _C3: Final = ip.C3
 _MAX_POINT_S: Final = 7 * 86_400  # a longer delta is counted late (see the module docstring)
 _SCALAR_BINS: Final = 8  # a single point over fewer bins takes the plain-Python path
+_STEPS_MAX: Final = 2**31 - 1  # steps per bin saturate here (int32): no human, no overflow
 _NO_BIN: Final = -(1 << 62)
 _MAGIC: Final = b"LUB1"
 
@@ -364,14 +365,15 @@ class UserBuffer:
                 self._flag(holder, _SHADOWED)
             buf[off + _SRC + channel] = entry
             if channel == STEPS:
-                _STEPS_AT.pack_into(buf, off + 8, int(value))
+                _STEPS_AT.pack_into(buf, off + 8, min(int(value), _STEPS_MAX))
             elif channel == DISTANCE:
                 _DIST_AT.pack_into(buf, off, value)
             else:
                 _SPEED_AT.pack_into(buf, off + 12, value, 1)
             return True
         if channel == STEPS:
-            _STEPS_AT.pack_into(buf, off + 8, _STEPS_AT.unpack_from(buf, off + 8)[0] + int(value))
+            total = _STEPS_AT.unpack_from(buf, off + 8)[0] + int(value)
+            _STEPS_AT.pack_into(buf, off + 8, min(total, _STEPS_MAX))
         elif channel == DISTANCE:
             _DIST_AT.pack_into(buf, off, _DIST_AT.unpack_from(buf, off)[0] + value)
         else:
@@ -475,7 +477,7 @@ class UserBuffer:
                 share: npt.NDArray[np.float64] | ip.I64 = np.rint(value).astype(np.int64)
             else:
                 share = value
-        elif widest == 1:
+        elif widest == 1 and (channel != STEPS or float(value.max()) <= ip.EXACT_INT_LIMIT):
             point, bins, share = ip.split_two(
                 first, last, start, end, value, bin_ns, channel == STEPS
             )
@@ -512,7 +514,8 @@ class UserBuffer:
         holders = rec["src"][rows, channel]
         if ((holders == 0) | (holders == entry)).all():  # the usual case: one source here
             if channel == STEPS:
-                rec["steps"][rows] += np.rint(amount).astype(np.int32)
+                col = rec["steps"]
+                col[rows] = _saturate(col[rows] + np.rint(amount))
             elif channel == DISTANCE:
                 rec["dist"][rows] += amount
             else:
@@ -529,8 +532,8 @@ class UserBuffer:
         lost = ~(replace | same)
         if channel == STEPS:
             col = rec["steps"]
-            col[rows[replace]] = np.rint(amount[replace]).astype(np.int32)
-            col[rows[same]] += np.rint(amount[same]).astype(np.int32)
+            col[rows[replace]] = _saturate(np.rint(amount[replace]))
+            col[rows[same]] = _saturate(col[rows[same]] + np.rint(amount[same]))
         elif channel == DISTANCE:
             col_d = rec["dist"]
             col_d[rows[replace]] = amount[replace]
@@ -886,6 +889,11 @@ class UserBuffer:
                 window, at = _window_from(view, at, buffer.user_id, grid.window_bins)
                 buffer._pending.append(window)
         return buffer
+
+
+def _saturate(steps: npt.NDArray[np.float64]) -> npt.NDArray[np.int32]:
+    """Whole steps per bin as int32, capped rather than wrapped for absurd injected counts."""
+    return np.minimum(steps, _STEPS_MAX).astype(np.int32)
 
 
 def _keys_array(keys: bytes) -> npt.NDArray[np.uint64]:

@@ -19,7 +19,7 @@ C1: Final = 0x9E3779B97F4A7C15
 C2: Final = 0xC2B2AE3D27D4EB4F
 C3: Final = 0x165667B19E3779F9
 # Above this many steps in one point, step * overlap could overflow int64: use exact Python ints.
-_EXACT_INT_LIMIT: Final = (1 << 62) // (1 << 37)
+EXACT_INT_LIMIT: Final = (1 << 62) // (1 << 37)
 
 
 def point_bins(start: I64, end: I64, bin_ns: int, speed: bool) -> tuple[I64, I64]:
@@ -70,7 +70,7 @@ def apportion_counts(total: I64, point: I64, overlap: I64, duration: I64) -> I64
     ``point`` must be non-decreasing (as ``expand`` makes it); ``duration`` is per pair, > 0.
     """
     n_points = int(point[-1]) + 1 if point.shape[0] else 0
-    if total.shape[0] and int(np.abs(total).max()) > _EXACT_INT_LIMIT:
+    if total.shape[0] and int(np.abs(total).max()) > EXACT_INT_LIMIT:
         num_o = total.astype(object) * overlap.astype(object)
         quota = np.array(num_o // duration.astype(object), dtype=np.int64)
         remainder = np.array(num_o % duration.astype(object), dtype=np.float64)

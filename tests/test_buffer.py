@@ -301,3 +301,16 @@ def test_a_delta_longer_than_a_week_is_late_and_costs_nothing() -> None:
     week = batch(Channel.STEPS, "a", [T0 - 8 * 24 * H, T0], [T0, T0 + M], [5_000, 40])
     assert (buffer.add(week, 1).accepted, buffer.held_bins) == (1, 1)
     assert [w.totals.steps for w in buffer.flush()] == [40]
+
+
+def test_absurd_step_counts_saturate_instead_of_crashing() -> None:
+    buffer = UserBuffer("u")
+    huge = 5 * 10**12
+    assert buffer.add(steps(T0 + 17 * S, huge), 1).accepted == 1  # two bins, scalar path
+    spread = [T0 + H + k * M + 17 * S for k in range(3)]
+    many = batch(Channel.STEPS, "a", spread, [t + M for t in spread], [float(huge)] * 3)
+    assert buffer.add(many, 1).accepted == 3  # vector path
+    assert buffer.add(steps(T0 + 20 * S, 7, 0), 1).accepted == 1
+    windows = buffer.flush()
+    assert all((w.values[0] >= 0).all() for w in windows)
+    assert [w.totals.steps for w in windows] == [2 * (2**31 - 1), 4 * (2**31 - 1)]
