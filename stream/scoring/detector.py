@@ -50,6 +50,7 @@ class Detector:
         best, top, reasons = summarise(check_ratios(values, masks, manual, repeats, self.grid))
         ae_scores, ae_shares = self.autoencoder.score_arrays(values, masks)
         present: Bool = np.asarray(masks.any(axis=2))
+        tops = top.tolist()
         rounded = np.round(ae_shares, 4).tolist()
         zero = (0.0, 0.0, 0.0)
         out: list[WindowScore] = []
@@ -61,7 +62,7 @@ class Detector:
                 shares = rounded[i]
                 score = ae
             else:
-                shares = channel_shares(int(top[i]), present[i]) if check > 0.0 else zero
+                shares = channel_shares(tops[i], present[i]) if check > 0.0 else zero
                 score = check
             out.append(WindowScore(score, dict(zip(CHANNEL_NAMES, shares, strict=True)), why))
         return out

@@ -117,10 +117,14 @@ F64 = npt.NDArray[np.float64]
 def cadence_ratio(cadence: F64) -> F64:
     """Per row the largest ``held cadence / limit`` over the ``CADENCE_TIERS``."""
     out = np.zeros(cadence.shape[0])
-    for k, limit in CADENCE_TIERS:
-        if cadence.shape[1] < k:
-            continue
-        held = np.lib.stride_tricks.sliding_window_view(cadence, k, axis=1).min(axis=2)
+    held = cadence  # held[:, t] = lowest cadence of minutes t .. t+k-1, grown one k at a time
+    k = 1
+    for bins, limit in CADENCE_TIERS:
+        if cadence.shape[1] < bins:
+            break
+        while k < bins:
+            held = np.minimum(held[:, :-1], cadence[:, k:])
+            k += 1
         np.maximum(out, held.max(axis=1) / limit, out=out)
     return out
 
@@ -179,23 +183,24 @@ def _human_pace_distance(dist: F64, stepless: Bool, bin_s: int) -> F64:
     """Metres logged without steps at a pace a person could walk or run (a spoofed route).
 
     Stretches of consecutive stepless minutes whose fastest minute exceeds ``HUMAN_PACE`` are a
-    vehicle ride, honestly logged, and do not count.
+    vehicle ride, honestly logged, and do not count. Vectorised over the batch: every stretch
+    gets a global id, sums and maxima are gathered per id.
     """
-    out = np.zeros(dist.shape[0])
-    candidates = np.flatnonzero(np.where(stepless, dist, 0.0).sum(axis=1) >= STEPLESS_DISTANCE)
-    for i in candidates.tolist():
-        run = 0.0
-        fastest = 0.0
-        for metres, free in zip(dist[i].tolist(), stepless[i].tolist(), strict=True):
-            if free and metres > 0:
-                run += metres
-                fastest = max(fastest, metres / bin_s)
-                continue
-            if fastest <= HUMAN_PACE:
-                out[i] += run
-            run, fastest = 0.0, 0.0
-        if fastest <= HUMAN_PACE:
-            out[i] += run
+    rows, bins = dist.shape
+    free = stepless & (dist > 0)
+    begins = free.copy()
+    begins[:, 1:] &= ~free[:, :-1]
+    ids = np.where(free, np.cumsum(begins.ravel()).reshape(rows, bins), 0).ravel()
+    n = int(ids.max(initial=0)) + 1
+    metres = np.bincount(ids, weights=dist.ravel(), minlength=n)
+    fastest = np.zeros(n)
+    np.maximum.at(fastest, ids, dist.ravel())
+    row_of = np.zeros(n, dtype=np.int64)
+    row_of[ids] = np.repeat(np.arange(rows), bins)
+    human = fastest <= HUMAN_PACE * bin_s
+    human[0] = False  # id 0: every minute outside a stretch
+    weights = np.where(human, metres, 0.0)
+    out: F64 = np.bincount(row_of, weights=weights, minlength=rows).astype(np.float64)
     return out
 
 
