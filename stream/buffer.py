@@ -313,8 +313,29 @@ class UserBuffer:
             if len(self._buf) == HEAD:
                 self._place(first, last, floor)
                 base = self._base
-            got_a = self._deposit_one(entry, channel, first - base, share_a)
-            accepted = self._deposit_one(entry, channel, last - base, share_b) or got_a
+            buf = self._buf
+            off = HEAD + (first - base) * REC
+            if off + 2 * REC > len(buf):
+                buf = self._buf = buf + bytes(off + 2 * REC - len(buf))
+            held = off + _SRC + channel
+            h_a, h_b = buf[held], buf[held + REC]
+            if (h_a == entry or not h_a) and (h_b == entry or not h_b):
+                # no other source in these bins: the steady stream of one device
+                buf[held] = buf[held + REC] = entry
+                if channel == STEPS:
+                    was_a = _STEPS_AT.unpack_from(buf, off + 8)[0]
+                    was_b = _STEPS_AT.unpack_from(buf, off + 28)[0]
+                    _STEPS_AT.pack_into(buf, off + 8, min(was_a + int(share_a), _STEPS_MAX))
+                    _STEPS_AT.pack_into(buf, off + 28, min(was_b + int(share_b), _STEPS_MAX))
+                else:
+                    _DIST_AT.pack_into(buf, off, _DIST_AT.unpack_from(buf, off)[0] + share_a)
+                    _DIST_AT.pack_into(
+                        buf, off + REC, _DIST_AT.unpack_from(buf, off + REC)[0] + share_b
+                    )
+                accepted = True
+            else:
+                got_a = self._deposit_one(entry, channel, first - base, share_a)
+                accepted = self._deposit_one(entry, channel, last - base, share_b) or got_a
         elif last - first < _SCALAR_BINS:
             lo = first if first > floor else floor
             self._place(lo, last, floor)
