@@ -158,6 +158,12 @@ def scenario(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> 
             timeout_s=90,
         )
         assert done, scenario.worker.log()
+
+        def scored() -> float:
+            return scenario.worker.metrics().get("lifeup_windows_scored_total", 0.0)
+
+        # the last quiet windows are scored by the idle flush, after the last alert
+        scenario.reader.wait_for(lambda: scored() >= len(scenario.clean.verdicts), 30)
         scenario.reader.wait_for(lambda: False, 2.0)  # anything extra would show up now
         yield scenario
     finally:
