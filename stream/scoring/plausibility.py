@@ -31,8 +31,10 @@ code                             fires when (per window of the grid)            
                                  minutes than 2.5 m per step can cover
 ``distance_without_steps``       500 m or more logged at a human pace (no minute above   checks
                                  6.5 m/s: faster stretches are honest vehicle rides) in
-                                 minutes with no step in or next to them, while the
-                                 window has step data
+                                 minutes with no step in or next to them (a phone sends
+                                 no step points while it counts none). A bike ride
+                                 logged as distance is flagged too: LifeUp credits
+                                 walking and running
 ``steps_without_distance``       1,500 steps or more in minutes that distance points     checks
                                  cover but credit with under 0.1 m per step (minutes no
                                  distance point covers, e.g. a treadmill, do not count)
@@ -248,7 +250,6 @@ def check_ratios(
     dist = values[:, 1, :].astype(np.float64)
     has_speed = masks[:, 2, :]
     speed = np.where(has_speed, values[:, 2, :], 0.0).astype(np.float64)
-    has_steps = masks[:, 0, :].any(axis=1)
     has_dist = masks[:, 1, :].any(axis=1)
     cadence = steps * per_min
     moving = steps > 0
@@ -271,7 +272,7 @@ def check_ratios(
 
     stepless = (dist > 0) & ~_near(moving)
     walked_no_steps = _human_pace_distance(dist, stepless, grid.bin_s)
-    out[:, 4] = np.where(has_steps, walked_no_steps / STEPLESS_DISTANCE, 0.0)
+    out[:, 4] = walked_no_steps / STEPLESS_DISTANCE
 
     # Only minutes that distance data cover: a treadmill sends no distance at all, which is
     # honest; a source that covers the walk yet reports (almost) nothing is not.
