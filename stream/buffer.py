@@ -828,11 +828,11 @@ class UserBuffer:
         """Drops keys of points whose last bin left the ring: such points are late anyway."""
         if not self._keys:
             return
-        keys = _keys_array(self._keys)
-        tag = (keys >> np.uint64(32)).astype(np.int64)
-        keep = ((tag - self._base) & 0xFFFF) < 0x8000
+        tags = np.frombuffer(self._keys, dtype="<u2")[2::3]  # bytes 4-5 of each 6-byte key
+        keep = (tags - np.uint16(self._base & 0xFFFF)) < 0x8000  # wraps like the 16-bit tag
         if not keep.all():
-            self._keys = _key_bytes(keys[keep])
+            raw = np.frombuffer(self._keys, dtype=np.uint8).reshape(-1, _KEY)
+            self._keys = raw[keep].tobytes()
 
     def _used_entries(self) -> set[int]:
         used = {i for i in range(1, len(self._names)) if self._meta[i * ENT + 3] & _USED}
