@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import struct
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 import numpy as np
@@ -58,6 +58,7 @@ import numpy.typing as npt
 from stream import interpolation as ip
 from stream.grid import DEFAULT_GRID, GridSpec
 from stream.points import Channel, PointBatch
+from stream.scoring import replay
 from stream.windows import Window, WindowTotals
 
 STEPS: Final = int(Channel.STEPS)
@@ -162,6 +163,7 @@ class UserBuffer:
         "_names",
         "_pending",
         "_plan",
+        "_prints",
         "_wm",
         "user_id",
     )
@@ -180,6 +182,7 @@ class UserBuffer:
         self._names: tuple[str, ...] = ("",)
         self._manual: dict[int, int] | None = None  # window start bin -> manual points
         self._pending: list[Window] | None = None
+        self._prints = b""  # recent walking fingerprints (uint64 each) for replay detection
 
     # ------------------------------------------------------------------ accessors
 
@@ -666,7 +669,7 @@ class UserBuffer:
         if src.any():
             if self._pending is None:
                 self._pending = []
-            self._pending.append(self._build_window(base, rec, counts, src))
+            self._pending.append(self._check_replay(self._build_window(base, rec, counts, src)))
         # the last speed sample leaving the ring is the left context of later windows
         sampled = np.flatnonzero(counts[:hop])
         if sampled.shape[0]:
@@ -686,6 +689,19 @@ class UserBuffer:
                 self._manual = None
         if self._keys:
             self._prune_keys()
+
+    def _check_replay(self, window: Window) -> Window:
+        """Marks a window whose walking repeats the user's recent history (a replayed walk).
+
+        Windows are emitted in event-time order, so the history is the user's own past.
+        """
+        prints = replay.window_fingerprints(window)
+        if not prints:
+            return window
+        recent = np.frombuffer(self._prints, dtype="<u8").tolist()
+        seen, recent = replay.remember(recent, prints)
+        self._prints = np.asarray(recent, dtype="<u8").tobytes()
+        return replace(window, repeats_earlier=True) if seen else window
 
     def _build_window(
         self,
@@ -867,6 +883,7 @@ class UserBuffer:
         pending = self._pending or []
         parts.append(struct.pack("<H", len(pending)))
         parts += [_window_bytes(w) for w in pending]
+        parts.append(_blob(self._prints))
         return b"".join(parts)
 
     @classmethod
@@ -909,6 +926,7 @@ class UserBuffer:
             for _ in range(n_pending):
                 window, at = _window_from(view, at, buffer.user_id, grid.window_bins)
                 buffer._pending.append(window)
+        buffer._prints, at = _unblob(view, at)
         return buffer
 
 
