@@ -9,6 +9,10 @@
   join + interpolation and a 3 → 8 → 3 autoencoder per user-hour) on the same events, handed to
   it already decoded (which flatters the baseline); ``speedup_vs_seed_method`` is the ratio.
 
+``autoencoder_windows_per_s`` isolates the model (features + onnxruntime) and
+``scoring_share_of_score_cli`` says how much of ``lifeup score`` is scoring at all (the rest is
+reading, parsing, de-duplication and windowing).
+
 Each side is timed a few times and the best run kept: the machine is shared, the best run is the
 one least disturbed by others.
 """
@@ -70,8 +74,14 @@ def run() -> dict[str, float | int | str]:
         for w in pool[:UNBATCHED]:
             detector.score([w])
 
+    def model_only() -> None:
+        for i in range(0, len(pool), BATCH):
+            detector.autoencoder.score(pool[i : i + BATCH])
+
     batched_s = _best(batched)
+    model_s = _best(model_only)
     unbatched_s = _best(unbatched, 1)
+    scoring_s = _best(lambda: detector.score(windows), 2)  # this file's windows, for the share
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "events.jsonl"
@@ -102,9 +112,11 @@ def run() -> dict[str, float | int | str]:
         "windows_per_s": round(windows_per_s, 1),
         "unbatched_windows_per_s": round(unbatched_per_s, 1),
         "batch_speedup": round(windows_per_s / unbatched_per_s, 2),
+        "autoencoder_windows_per_s": round(len(pool) / model_s, 1),
         "points": points,
         "points_per_s": round(points_per_s, 1),
         "seed_method_points_per_s": round(seed_per_s, 1),
         "speedup_vs_seed_method": round(points_per_s / seed_per_s, 2),
+        "scoring_share_of_score_cli": round(scoring_s / cli_s, 3),
         "model_version": detector.version,
     }

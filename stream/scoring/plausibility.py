@@ -135,15 +135,22 @@ def steady_ratio(cadence: F64) -> F64:
     """Per row the largest ``limit / lowest CV`` over the ``STEADY_TIERS``: 1.0 at a limit,
     growing as the rhythm gets more mechanical; 0 with no stretch active long enough.
 
-    Rolling sums from cumulative sums keep it O(bins) per window and tier.
+    Only rows with enough active minutes are examined (most hours have none); rolling sums from
+    cumulative sums keep it O(bins) per row and tier.
     """
     out = np.zeros(cadence.shape[0])
-    zero = np.zeros((cadence.shape[0], 1))
-    cs = np.concatenate([zero, np.cumsum(cadence, axis=1)], axis=1)
-    cs2 = np.concatenate([zero, np.cumsum(cadence * cadence, axis=1)], axis=1)
-    act = np.concatenate([zero, np.cumsum(cadence >= STEADY_MIN_CADENCE, axis=1)], axis=1)
+    shortest = min(k for k, _ in STEADY_TIERS)
+    rows = np.flatnonzero((cadence >= STEADY_MIN_CADENCE).sum(axis=1) >= shortest)
+    if rows.size == 0:
+        return out
+    sub = cadence[rows]
+    zero = np.zeros((rows.size, 1))
+    cs = np.concatenate([zero, np.cumsum(sub, axis=1)], axis=1)
+    cs2 = np.concatenate([zero, np.cumsum(sub * sub, axis=1)], axis=1)
+    act = np.concatenate([zero, np.cumsum(sub >= STEADY_MIN_CADENCE, axis=1)], axis=1)
+    best = np.zeros(rows.size)
     for k, limit in STEADY_TIERS:
-        if cadence.shape[1] < k:
+        if sub.shape[1] < k:
             continue
         total = cs[:, k:] - cs[:, :-k]
         var = np.maximum((cs2[:, k:] - cs2[:, :-k]) / k - np.square(total / k), 0.0)
@@ -151,7 +158,8 @@ def steady_ratio(cadence: F64) -> F64:
         cv = np.where(full, np.sqrt(var) / np.maximum(total / k, 1.0), np.inf)
         lowest = cv.min(axis=1)
         ratio = np.where(np.isfinite(lowest), limit / np.maximum(lowest, 1e-6), 0.0)
-        np.maximum(out, ratio, out=out)
+        np.maximum(best, ratio, out=best)
+    out[rows] = best
     return out
 
 
