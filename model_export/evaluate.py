@@ -32,8 +32,7 @@ from stream.scoring.detector import Detector, load_detector
 from stream.windows import Window
 
 F64 = npt.NDArray[np.float64]
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_OUT = REPO / "docs" / "evaluation"
+DEFAULT_OUT = Path("docs") / "evaluation"  # relative to where it runs: the repository's root
 IF_TRAIN_SEED = 1101  # the simulated seed the autoencoder is trained on
 
 

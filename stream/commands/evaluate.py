@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=None, help="report folder (docs/evaluation)")
+    parser.add_argument("--out", type=Path, default=None, help="report folder (./docs/evaluation)")
     parser.add_argument("--model", type=Path, default=None, help="ONNX model (the shipped one)")
     parser.add_argument("--quick", action="store_true", help="a small benchmark, for tests")
     parser.add_argument("--sim-users", type=int, default=None, help="simulated users")
