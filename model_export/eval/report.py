@@ -321,12 +321,32 @@ def dataset_section(d: DatasetResult, folder: Path) -> list[str]:
     return lines
 
 
+def sim_vs_real(path: Path) -> list[str]:
+    """The normal generator beside the Fitabase users (``model_export.sim.compare``)."""
+    from model_export import realdata
+    from model_export.sim.compare import compare, differences, plot
+
+    if not realdata.available():
+        return ["(Fitabase data absent: no comparison.)"]
+    simulated, real = compare()
+    plot(simulated, real, path)
+    s, r = simulated.summary(), real.summary()
+    lines = [f"![Simulated vs Fitabase]({path.name})", "", "| statistic | simulated | Fitabase |"]
+    lines.append("| --- | --- | --- |")
+    lines += [f"| {k} | {s[k]:.3g} | {r[k]:.3g} |" for k in s]
+    off = differences(simulated, real)
+    lines += ["", "Outside tolerance: " + "; ".join(off) if off else "Every statistic is within "
+              "the tolerance `tests/test_realdata.py` enforces."]  # fmt: skip
+    return lines
+
+
 def write_report(evaluation: Evaluation, folder: Path, seconds: float) -> Path:
     """Writes ``README.md``, ``results.json`` and the plots into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, d in evaluation.datasets.items():
         plot_roc(d, folder / f"{name}_roc.png")
         plot_examples(evaluation, d, folder / f"{name}_examples.png")
+    comparison = sim_vs_real(folder / "sim_vs_fitabase.png")
     c = evaluation.config
     lines = [
         "# LifeUp evaluation",
@@ -362,7 +382,7 @@ def write_report(evaluation: Evaluation, folder: Path, seconds: float) -> Path:
     lines += [
         "## The simulator against real users",
         "",
-        "![Simulated vs Fitabase](../sim_vs_fitabase.png)",
+        *comparison,
         "",
         "Caveats: the real benchmark's normal time is the Fitabase users' real days, which the "
         "autoencoder (and the IsolationForest) also trained on, except the held-out users listed "

@@ -89,3 +89,13 @@ def differences(sim: ActivityStats, real: ActivityStats) -> list[str]:
         if not lo <= ratio <= hi:
             out.append(f"{key}: simulated {s[key]:.3g} vs real {r[key]:.3g} (x{ratio:.2f})")
     return out
+
+
+if __name__ == "__main__":
+    import sys
+
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs") / "sim_vs_fitabase.png"
+    simulated, real = compare()
+    for line in differences(simulated, real) or ["every statistic within its tolerance"]:
+        print(line)
+    print(f"wrote {plot(simulated, real, out)}")
