@@ -35,7 +35,7 @@ from stream.kafka import ensure_topics, producer_config
 from stream.settings import Settings
 
 NS = 1_000_000_000
-T0 = 1_772_400_000 * NS  # 2026-03-01T21:20Z, a whole hour: windows align with message minutes
+T0 = 1_772_398_800 * NS  # 2026-03-01T21:00Z: minute 60k starts window k
 SOURCE = "derived:com.google.step_count.delta:com.google.android.gms:estimated_steps"
 SINGLE_USERS, SINGLE_MINUTES = 400, 90  # 36,000 one-point messages; each user closes a window
 BATCH_USERS, BATCH_MESSAGES = 100, 25  # 2,500 messages x 100 points = 250,000 points
@@ -242,7 +242,7 @@ def alert_latency(bootstrap: str, rate: float, tmp: Path) -> tuple[float, float,
     settings = Settings.model_validate({"kafka_bootstrap": bootstrap})
     ensure_topics(settings, [topic, f"{topic}.alerts", f"{topic}.dlq"], 4)
     env = worker_env(bootstrap, topic, tmp)
-    users = 100
+    users = 20
     lateness_min = 15
     completed_at: dict[tuple[str, int], float] = {}  # (user, window end minute) -> event ts
     got: dict[tuple[str, str], float] = {}
@@ -307,8 +307,8 @@ def alert_latency(bootstrap: str, rate: float, tmp: Path) -> tuple[float, float,
                     value=orjson.dumps({"user_id": user, **_point(minute, 200)}),
                 )
                 producer.poll(0)
-                if minute % 60 == lateness_min:  # this point's end closes the previous window
-                    completed_at[(user, minute - lateness_min)] = time.time()
+                if (minute + 1) % 60 == lateness_min:  # its end closes the window before
+                    completed_at[(user, minute + 1 - lateness_min)] = time.time()
                 sent += 1
             minute += 1
         producer.flush(10)

@@ -77,8 +77,8 @@ class Settings(BaseSettings):
     )
     kafka_single_record_batches: bool | None = Field(
         None,
-        description="Produce one record per batch (None: only on the embedded Tansu broker, whose "
-        "ListOffsets high watermark is wrong for multi-record batches and cuts table recovery short).",
+        description="Produce one record per batch: a guard against Tansu's ListOffsets high "
+        "watermark, wrong for multi-record batches (see stream.kafka.single_record_batches); off.",
     )
 
     @field_validator("kafka_bootstrap")

@@ -84,7 +84,7 @@ class StateStore(Protocol):
 class Sink(Protocol):
     """Where the worker's output goes (Faust topics in production)."""
 
-    def alert(self, user_id: str, value: bytes, completed_at_s: float | None) -> None: ...
+    async def alert(self, user_id: str, value: bytes, completed_at_s: float | None) -> None: ...
 
     def reject(self, key: bytes | None, value: bytes) -> None: ...
 
@@ -343,7 +343,7 @@ class Processor:
         verdicts = await loop.run_in_executor(self.executor, self.scorer.score, windows)
         if generation != self._generation:
             return False  # partitions were revoked meanwhile: the new owner replays these
-        self._emit(windows, verdicts, completed)
+        await self._emit(windows, verdicts, completed)
         return True
 
     async def checkpoint(self, ack: Callable[[Event], Any]) -> None:
@@ -369,7 +369,7 @@ class Processor:
         self.metrics.active_users.set(sum(len(users) for users in self._index.values()))
         self._trim_cache(batch.dirty)
 
-    def _emit(
+    async def _emit(
         self,
         windows: Sequence[Window],
         verdicts: Sequence[WindowScore],
@@ -382,7 +382,7 @@ class Processor:
             if not verdict.anomalous:
                 continue
             alert = self.make_alert(window, verdict)
-            self.sink.alert(window.user_id, orjson.dumps(alert), completed)
+            await self.sink.alert(window.user_id, orjson.dumps(alert), completed)
             for reason in verdict.reasons or ("anomaly_score",):
                 self.metrics.alerts.labels(reason).inc()
             user_id = window.user_id
