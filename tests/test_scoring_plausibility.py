@@ -100,3 +100,17 @@ def test_ratios_are_finite_bounded_and_scale_free(steps, distance, factor) -> No
     pair = pl.window_ratios([window(s * factor, d), w])[0]
     alone = pl.window_ratios([w])[0]
     np.testing.assert_array_equal(pair[1], alone[0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.one_of(st.none(), st.floats(0, 50)), min_size=60, max_size=60),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_row_median_matches_numpy(rows) -> None:
+    values = np.array([[np.nan if v is None else v for v in row] for row in rows])
+    values[:, 0] = np.nan_to_num(values[:, 0], nan=1.0)  # every judged row has a number
+    np.testing.assert_allclose(pl._row_median(values), np.nanmedian(values, axis=1))
