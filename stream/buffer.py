@@ -57,7 +57,7 @@ import numpy.typing as npt
 
 from stream import interpolation as ip
 from stream.grid import DEFAULT_GRID, GridSpec
-from stream.points import Channel, PointBatch
+from stream.points import Channel, PointBatch, SinglePoint
 from stream.scoring import replay
 from stream.windows import Window, WindowTotals
 
@@ -81,6 +81,9 @@ HEAD: Final = _HEADER.size
 _STEPS_AT: Final = struct.Struct("<i")
 _DIST_AT: Final = struct.Struct("<d")
 _SPEED_AT: Final = struct.Struct("<fB")
+# reading two adjacent bins at once (never for writing: packing pads with zero bytes)
+_STEPS_PAIR: Final = struct.Struct(f"<i{REC - 4}xi")
+_DIST_PAIR: Final = struct.Struct(f"<d{REC - 8}xd")
 _ENTRY: Final = struct.Struct("<BBBBi")
 """Per source entry: priority (1 = lowest), channel, manual, flags (1 used, 2 shadowed), rank."""
 ENT: Final = _ENTRY.size
@@ -236,6 +239,16 @@ class UserBuffer:
 
     def add(self, batch: PointBatch, rank: int) -> AddResult:
         """Adds one batch (one channel, one source); cost grows with the bins its points touch."""
+        if type(batch) is SinglePoint:  # the single-point event: scalars, no numpy
+            channel = int(batch.channel)
+            source = batch.source
+            try:
+                entry = self._names.index(source, 1)
+            except ValueError:
+                entry = 0
+            if not entry or self._meta[entry * ENT + 1] != channel:
+                entry = self._entry(channel, source, rank, batch.manual)
+            return self._add_one(entry, channel, batch.start, batch.end, batch.amount, batch.manual)
         start_ns = batch.start_ns
         n = start_ns.shape[0]
         if n == 0:
@@ -326,15 +339,13 @@ class UserBuffer:
                 # no other source in these bins: the steady stream of one device
                 buf[held] = buf[held + REC] = entry
                 if channel == STEPS:
-                    was_a = _STEPS_AT.unpack_from(buf, off + 8)[0]
-                    was_b = _STEPS_AT.unpack_from(buf, off + 28)[0]
+                    was_a, was_b = _STEPS_PAIR.unpack_from(buf, off + 8)
                     _STEPS_AT.pack_into(buf, off + 8, min(was_a + int(share_a), _STEPS_MAX))
                     _STEPS_AT.pack_into(buf, off + 28, min(was_b + int(share_b), _STEPS_MAX))
                 else:
-                    _DIST_AT.pack_into(buf, off, _DIST_AT.unpack_from(buf, off)[0] + share_a)
-                    _DIST_AT.pack_into(
-                        buf, off + REC, _DIST_AT.unpack_from(buf, off + REC)[0] + share_b
-                    )
+                    was_a, was_b = _DIST_PAIR.unpack_from(buf, off)
+                    _DIST_AT.pack_into(buf, off, was_a + share_a)
+                    _DIST_AT.pack_into(buf, off + REC, was_b + share_b)
                 accepted = True
             else:
                 got_a = self._deposit_one(entry, channel, first - base, share_a)

@@ -78,3 +78,53 @@ class ParseResult:
     @property
     def point_count(self) -> int:
         return sum(len(b) for b in self.batches)
+
+
+class SinglePoint(PointBatch):
+    """A batch of exactly one point, held as Python scalars.
+
+    The single-point event is the most frequent message; three 1-element numpy arrays cost more
+    than parsing it. ``UserBuffer.add`` reads ``start``/``end``/``amount`` directly; anything
+    else sees an ordinary ``PointBatch`` (the arrays are built on first access, never stored).
+    """
+
+    __slots__ = ("amount", "end", "start")
+
+    def __init__(
+        self,
+        user_id: str,
+        channel: Channel,
+        source: str,
+        start: int,
+        end: int,
+        amount: float,
+        manual: bool = False,
+    ) -> None:
+        self.user_id = user_id
+        self.channel = channel
+        self.source = source
+        self.manual = manual
+        self.start = start
+        self.end = end
+        self.amount = amount
+
+    @property
+    def start_ns(self) -> npt.NDArray[np.int64]:  # type: ignore[override]
+        return np.array((self.start,), dtype=np.int64)
+
+    @property
+    def end_ns(self) -> npt.NDArray[np.int64]:  # type: ignore[override]
+        return np.array((self.end,), dtype=np.int64)
+
+    @property
+    def value(self) -> npt.NDArray[np.float64]:  # type: ignore[override]
+        return np.array((self.amount,), dtype=np.float64)
+
+    def __len__(self) -> int:
+        return 1
+
+    def __repr__(self) -> str:
+        return (
+            f"SinglePoint({self.user_id!r}, {self.channel!r}, {self.source!r}, {self.start}, "
+            f"{self.end}, {self.amount}, manual={self.manual})"
+        )

@@ -47,7 +47,6 @@ across processes), so the winner never depends on arrival order; ranks fit in an
 from __future__ import annotations
 
 import zlib
-from functools import lru_cache
 from typing import Final
 
 from stream.points import Channel
@@ -100,8 +99,17 @@ def source_tier(channel: Channel, source: str) -> int:
     return OTHER
 
 
-@lru_cache(maxsize=4096)
+_RANK_CACHE_MAX: Final = 4096
+_RANKS: Final[tuple[dict[str, int], ...]] = tuple({} for _ in Channel)
+
+
 def source_rank(channel: Channel, source: str) -> int:
     """Higher wins; distinct sources of one tier are ordered by a stable hash of the stream id."""
-    tie = zlib.crc32(source.encode("utf-8", "replace")) & ((1 << _TIE_BITS) - 1)
-    return (source_tier(channel, source) << _TIE_BITS) | tie
+    cache = _RANKS[channel]  # per channel, keyed by the id: cheaper than hashing an IntEnum
+    rank = cache.get(source)
+    if rank is None:
+        if len(cache) >= _RANK_CACHE_MAX:  # ids come from clients: keep the cache bounded
+            cache.clear()
+        tie = zlib.crc32(source.encode("utf-8", "replace")) & ((1 << _TIE_BITS) - 1)
+        rank = cache[source] = (source_tier(channel, source) << _TIE_BITS) | tie
+    return rank

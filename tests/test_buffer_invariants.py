@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from stream.buffer import UserBuffer
 from stream.grid import GridSpec
-from stream.points import Channel, PointBatch
+from stream.points import Channel, PointBatch, SinglePoint
 from stream.windows import Window
 
 S = 1_000_000_000
@@ -140,6 +140,9 @@ def batches_of(arrivals: list[P], rng: random.Random) -> list[PointBatch]:
     group: list[P] = []
 
     def close() -> None:
+        if len(group) == 1 and rng.random() < 0.5:  # the parser's scalar single point
+            g = group.pop()
+            out.append(SinglePoint("u", Channel(g.channel), g.source, g.start, g.end, g.value))
         if group:
             g = group[0]
             out.append(
@@ -242,3 +245,23 @@ def test_totals_conserved_exactly(data: list[P], seed: int) -> None:
     got = sum(w.totals.distance_m for w in emitted)
     assert abs(got - metres) <= 1e-9 * max(1.0, metres)
     assert sum(w.totals.speed_samples for w in emitted) == sum(p.channel == 2 for p in single)
+
+
+@SETTINGS
+@given(st.lists(points(), min_size=1, max_size=60), st.integers(0, 2**32 - 1))
+def test_single_point_scalar_equals_array_batch(data: list[P], seed: int) -> None:
+    """A ``SinglePoint`` (scalars) leaves exactly the state a one-point ``PointBatch`` leaves."""
+    rng = random.Random(seed)
+    arrivals = data + rng.sample(data, k=len(data) // 3)
+    rng.shuffle(arrivals)
+    scalar, arrays = UserBuffer("u"), UserBuffer("u")
+    for p in arrivals:
+        one = SinglePoint("u", Channel(p.channel), p.source, p.start, p.end, p.value)
+        got = scalar.add(one, RANKS[p.source])
+        want = arrays.add(
+            PointBatch("u", one.channel, one.source, one.start_ns, one.end_ns, one.value),
+            RANKS[p.source],
+        )
+        assert got == want
+        assert scalar.to_bytes() == arrays.to_bytes()
+    assert [w.start_ns for w in scalar.flush()] == [w.start_ns for w in arrays.flush()]

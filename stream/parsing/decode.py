@@ -26,29 +26,34 @@ def parse_message(
     now_ns: int | None = None,
 ) -> ParseResult:
     """One Kafka message value and its key; never raises for any input."""
-    if not key:
-        key_user = None
-    else:  # a client library may hand over the key already decoded
-        key_user = key if isinstance(key, str) else bytes(key).decode("utf-8", "replace")
     if len(raw) > max_bytes:
         detail = f"{len(raw)} bytes, more than the limit of {max_bytes}"
-        return _rejected(errors.TOO_LARGE, detail, key_user)
+        return _rejected(errors.TOO_LARGE, detail, _key_user(key))
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         try:
             bytes(raw).decode("utf-8")
         except UnicodeDecodeError as bad:
-            return _rejected(errors.NOT_UTF8, f"not UTF-8 at byte {bad.start}", key_user)
-        return _rejected(errors.INVALID_JSON, f"not JSON: {exc}", key_user)
+            return _rejected(errors.NOT_UTF8, f"not UTF-8 at byte {bad.start}", _key_user(key))
+        return _rejected(errors.INVALID_JSON, f"not JSON: {exc}", _key_user(key))
     now = time.time_ns() if now_ns is None else now_ns
     if type(obj) is dict and "dataTypeName" in obj and "point" not in obj:
-        user = obj.get("user_id") or key_user  # the most frequent message: a single point
+        # the most frequent message: a single point, usually naming its user
+        user = obj.get("user_id") or _key_user(key)
         if type(user) is str:
             return google_fit.parse_point(obj, user, now)
-    elif type(obj) is list:
+    key_user = _key_user(key)
+    if type(obj) is list:
         return _array(obj, key_user, now)
     return _event(obj, key_user, now)
+
+
+def _key_user(key: bytes | str | None) -> str | None:
+    """The user a Kafka key names (a client library may hand it over already decoded)."""
+    if not key:
+        return None
+    return key if isinstance(key, str) else bytes(key).decode("utf-8", "replace")
 
 
 def parse_obj(

@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from stream.parsing import errors, times
 from stream.parsing.collect import Collector
-from stream.points import DATA_TYPE_CHANNELS, Channel, ParseResult, PointBatch
+from stream.points import DATA_TYPE_CHANNELS, Channel, ParseResult, PointBatch, SinglePoint
 
 MANUAL_MARK: Final = "user_input"  # Google Fit names manually entered streams ``...:user_input``
 UNKNOWN_SOURCE: Final = "unknown"
@@ -42,35 +42,22 @@ def stream_data_type(source: str | None) -> str | None:
 def parse_point(point: dict[str, Any], user_id: str, now_ns: int) -> ParseResult:
     """One single-point event: the lean path, with the careful one as its fallback."""
     try:
-        parsed = _lean_point(point, now_ns)
+        lean = _lean_point(point, user_id, now_ns)
     except _FAST_ERRORS:
-        parsed = None
+        lean = None
+    if lean is not None:
+        return lean
+    try:
+        parsed = _point(point, None, None, now_ns)
+    except errors.PointError as exc:
+        return ParseResult(rejections=[exc.rejection(user_id)])
     if parsed is None:
-        try:
-            parsed = _point(point, None, None, now_ns)
-        except errors.PointError as exc:
-            return ParseResult(rejections=[exc.rejection(user_id)])
-        if parsed is None:
-            return ParseResult(ignored=1)
+        return ParseResult(ignored=1)
     channel, source, manual, start, end, value = parsed
-    return ParseResult(
-        [
-            PointBatch(
-                user_id,
-                channel,
-                source,
-                np.array((start,)),
-                np.array((end,)),
-                np.array((value,)),
-                manual,
-            )
-        ]
-    )
+    return ParseResult([SinglePoint(user_id, channel, source, start, end, value, manual)])
 
 
-def _lean_point(
-    point: dict[str, Any], now_ns: int
-) -> tuple[Channel, str, bool, int, int, float] | None:
+def _lean_point(point: dict[str, Any], user_id: str, now_ns: int) -> ParseResult | None:
     """The common case in a few lookups; None (or an exception) sends the point to ``_point``."""
     channel = DATA_TYPE_CHANNELS[point["dataTypeName"]]
     start = point["startTimeNanos"]
@@ -95,7 +82,8 @@ def _lean_point(
     source = point.get("dataSourceId") or origin
     if type(source) is not str or type(origin) is not str or not source:
         return None
-    return channel, source, MANUAL_MARK in source or MANUAL_MARK in origin, start, end, value
+    manual = MANUAL_MARK in source or MANUAL_MARK in origin
+    return ParseResult([SinglePoint(user_id, channel, source, start, end, value, manual)])
 
 
 def parse_points(
