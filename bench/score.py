@@ -35,7 +35,7 @@ DAYS = 3
 BATCH = 1024
 MIN_WINDOWS = 20_000
 UNBATCHED = 1_000
-REPEATS = 3
+REPEATS = 5
 
 
 def _best(fn: Callable[[], object], repeats: int = REPEATS) -> float:
