@@ -706,6 +706,8 @@ class UserBuffer:
 
         Windows are emitted in event-time order, so the history is the user's own past.
         """
+        if np.count_nonzero(window.values[STEPS] >= replay.MIN_GRAM_STEPS) < replay.GRAM_BINS:
+            return window  # too few walking minutes for one fingerprint: most hours of a day
         prints = replay.window_fingerprints(window)
         if not prints:
             return window
