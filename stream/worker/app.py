@@ -222,7 +222,7 @@ def create_app(
             if action == "checkpoint":
                 await processor.checkpoint(manual.ack)
             elif action == "score":
-                await processor.score()
+                processor.score()
 
     tick_s = max(0.05, min(1.0, settings.idle_flush_seconds / 4))
 

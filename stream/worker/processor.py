@@ -111,7 +111,7 @@ IDLE_TICK = b"idle"
 @dataclass(slots=True)
 class Limits:
     max_windows: int = 512
-    max_age_s: float = 0.05
+    max_age_s: float = 0.1
     max_events: int = 20_000
     checkpoint_s: float = 1.0
     idle_flush_s: float = 300.0
@@ -170,6 +170,7 @@ class Processor:
         self._batch = _Batch()
         self._generation = 0
         self._current: Event | None = None
+        self._scoring: asyncio.Future[bool] | None = None
         self.flush_requested = False
         self._buffers = _BufferView(self)
 
@@ -331,24 +332,47 @@ class Processor:
         self._index.setdefault(event.message.partition, {})[user_id] = None
 
     # ----------------------------------------------------------------- batch end
-    async def score(self) -> bool:
-        """Scores the waiting windows and sends their alerts; False if revoked meanwhile."""
+    def score(self) -> None:
+        """Starts scoring the waiting windows; the agent goes on with the next messages.
+
+        Scoring runs in the executor while the event loop keeps consuming; beats are chained, so
+        alerts leave in window order, and a checkpoint waits for every beat before it.
+        """
         batch = self._batch
         if not batch.windows:
-            return True
+            return
         windows, completed = batch.windows, batch.completed_at
         batch.windows, batch.completed_at = [], []
-        generation = self._generation
+        previous = self._scoring
+        self._scoring = asyncio.ensure_future(
+            self._score_and_emit(previous, windows, completed, self._generation)
+        )
+
+    async def _score_and_emit(
+        self,
+        previous: asyncio.Future[bool] | None,
+        windows: list[Window],
+        completed: list[float | None],
+        generation: int,
+    ) -> bool:
         loop = asyncio.get_running_loop()
         verdicts = await loop.run_in_executor(self.executor, self.scorer.score, windows)
+        if previous is not None and not await previous:
+            return False
         if generation != self._generation:
             return False  # partitions were revoked meanwhile: the new owner replays these
         await self._emit(windows, verdicts, completed)
         return True
 
+    async def scored(self) -> bool:
+        """Waits for every scoring beat started so far; False if partitions were revoked."""
+        self.score()
+        scoring, self._scoring = self._scoring, None
+        return scoring is None or await scoring
+
     async def checkpoint(self, ack: Callable[[Event], Any]) -> None:
         """Scores what waits, writes each touched user once, then acknowledges the messages."""
-        if not await self.score():
+        if not await self.scored():
             return
         batch, self._batch = self._batch, _Batch()
         for user_id, event in batch.dirty.items():
@@ -407,6 +431,7 @@ class Processor:
         self._generation += 1
         self._batch = _Batch()
         self.flush_requested = False
+        self._scoring = None
         self._cache.clear()
         self._index.clear()
         self._indexed.clear()
