@@ -63,7 +63,7 @@ def plot_roc(d: DatasetResult, path: Path) -> None:
     for ax in axes.ravel()[len(families) :]:
         ax.axis("off")
     fig.suptitle(f"ROC per cheat family, {d.labeled.name} benchmark (AUC in brackets)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
@@ -112,7 +112,7 @@ def plot_examples(evaluation: Evaluation, d: DatasetResult, path: Path) -> None:
             ax.tick_params(labelsize=7)
     axes[0, 0].legend(fontsize=7)
     fig.suptitle(f"Example windows and their reconstruction ({d.labeled.name} benchmark)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
