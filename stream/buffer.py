@@ -609,6 +609,8 @@ class UserBuffer:
     def flush(self) -> list[Window]:
         """Every not-yet-emitted window that holds data (idle flush); their points become late."""
         out = self.pop_complete()
+        if self._plan.hop_bins == self._plan.window_bins and self._ring_has_data():
+            self._emit_ring()
         while self._ring_has_data():
             self._emit_or_skip()
         self._clear()
@@ -698,6 +700,81 @@ class UserBuffer:
             self._manual.pop(base, None)
             if not self._manual:
                 self._manual = None
+        if self._keys:
+            self._prune_keys()
+
+    def _emit_ring(self) -> None:
+        """``_emit_or_skip`` for every window of the ring at once (tumbling windows): what a
+        flush does, with one set of array operations instead of a dozen per window."""
+        plan = self._plan
+        wb, gap, bin_ns = plan.window_bins, plan.gap_bins, plan.bin_ns
+        base = self._base
+        rec = self._records()
+        held = rec.shape[0]
+        k = -(-held // wb)
+        full = np.zeros(k * wb, dtype=RECORD)
+        full[:held] = rec
+        del rec
+        src = full["src"]
+        has = np.any(src.reshape(k, wb * 3), axis=1).astype(np.bool_)
+        n_win = int(np.flatnonzero(has)[-1]) + 1  # the per-window loop stops after the last
+        counts = full["scnt"]
+        at = np.flatnonzero(counts)
+        means = full["ssum"][at] / counts[at]
+        e_steps, e_dist, e_samples, prev_bin, prev_mean, _ = _HEADER.unpack_from(self._buf)
+        if at.shape[0]:
+            j = int(at[-1])  # the last sample leaving the ring: left context of later windows
+            last_bin, last_mean = base + j, float(full["ssum"][j]) / int(counts[j])
+        else:
+            last_bin, last_mean = prev_bin, prev_mean
+        if prev_bin != _NO_BIN:  # a sample before the ring: the left context of its first bins
+            at = np.concatenate(([prev_bin - base], at))
+            means = np.concatenate(([prev_mean], means))
+        speed, speed_mask = ip.interpolate_speed(at, means.astype(np.float64), k * wb, gap)
+        values = np.zeros((k, 3, wb), dtype=np.float32)
+        mask = np.zeros((k, 3, wb), dtype=np.bool_)
+        steps = full["steps"].reshape(k, wb)
+        dist = np.ascontiguousarray(full["dist"]).reshape(k, wb)
+        values[:, STEPS] = steps
+        values[:, DISTANCE] = dist
+        values[:, SPEED] = speed.reshape(k, wb)
+        mask[:, :2] = (src[:, :2] != 0).reshape(k, wb, 2).transpose(0, 2, 1)
+        mask[:, SPEED] = speed_mask.reshape(k, wb)
+        step_sums = steps.sum(axis=1, dtype=np.int64).tolist()
+        d_col = full["dist"]  # summed per window exactly as ``_build_window`` sums (same bits)
+        dist_sums = [float(d_col[i * wb : min((i + 1) * wb, held)].sum()) for i in range(k)]
+        sample_sums = counts.reshape(k, wb).sum(axis=1, dtype=np.int64).tolist()
+        for holder in np.flatnonzero(np.bincount(src.ravel())).tolist():
+            if holder:
+                self._flag(holder, _USED)
+        manual = self._manual
+        pending = self._pending if self._pending is not None else []
+        for i in np.flatnonzero(has[:n_win]).tolist():
+            start = base + i * wb
+            totals = WindowTotals(step_sums[i], dist_sums[i], sample_sums[i])
+            e_steps += totals.steps
+            e_dist += totals.distance_m
+            e_samples += totals.speed_samples
+            window = Window(
+                self.user_id,
+                start * bin_ns,
+                (start + wb) * bin_ns,
+                values[i],
+                mask[i],
+                totals,
+                manual.get(start, 0) if manual else 0,
+            )
+            pending.append(self._check_replay(window))
+        self._pending = pending or None
+        if manual:
+            for i in range(n_win):
+                manual.pop(base + i * wb, None)
+            if not manual:
+                self._manual = None
+        new_base = base + n_win * wb
+        _HEADER.pack_into(self._buf, 0, e_steps, e_dist, e_samples, last_bin, last_mean, new_base)
+        del self._buf[HEAD : HEAD + min(n_win * wb, held) * REC]
+        self._base = new_base
         if self._keys:
             self._prune_keys()
 
