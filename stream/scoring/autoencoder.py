@@ -43,7 +43,7 @@ from stream.scoring.features import (
 )
 from stream.windows import Window
 
-FEATURES_VERSION = "capped-log1p-values+weights/top5-bins/v3"
+FEATURES_VERSION = "capped-log1p-values+weights-no-vehicles/top5-bins/v4"
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[1] / "models" / "lifeup-ae.onnx"
 CHUNK = 4096
 

@@ -8,7 +8,8 @@ only where the weight is 1, and the model is told where that is.
 - steps and distance: a phone that sends no point for a quiet minute means "no steps", so once a
   channel has any point in the window its weight is 1 on every bin (absent bins are 0);
   a channel with no point at all in the window has weight 0 everywhere;
-- speed: a missing sample is unknown, not zero, so its weight is the per-bin mask.
+- speed: a missing sample is unknown, not zero, so its weight is the per-bin mask;
+- distance and speed of vehicle rides (``vehicle_bins``) get weight 0: judged by physics.
 
 Values are divided by scales that bring a brisk walk near 1.0 (120 steps/min, 100 m/min,
 2.5 m/s), capped for distance and speed where human running ends (``Normalisation.ceilings``),
@@ -33,6 +34,7 @@ N_CHANNELS = 3
 N_INPUTS = 2 * N_CHANNELS
 TRANSFORM = "log1p"
 TOP_BINS = 5
+VEHICLE_SHARE = 0.85  # of the distance/speed ceilings: ~380 m/min, ~6.4 m/s
 CLIP = 6.0
 
 F32 = npt.NDArray[np.float32]
@@ -89,6 +91,29 @@ def stack_windows(windows: Sequence[Window]) -> tuple[F32, Bool]:
     return values, masks
 
 
+def vehicle_bins(values: F32, masks: Bool, norm: Normalisation = DEFAULT_NORMALISATION) -> Bool:
+    """Bins of honest vehicle rides: stretches of consecutive minutes with distance or speed but
+    no step whose fastest minute is beyond human running (``VEHICLE_SHARE`` of the ceilings).
+
+    They are hidden from the model: a car ride is normal, rare in any training set, and the
+    plausibility checks judge vehicles (steps credited at vehicle speed) on physics. Vectorised:
+    every stretch gets a global id, its fastest minute is gathered per id.
+    """
+    rows, bins = values.shape[0], values.shape[2]
+    moving = (values[:, 1, :] > 0) | (masks[:, 2, :] & (values[:, 2, :] > 0))
+    free = moving & ~(values[:, 0, :] > 0)
+    limits = norm.scales()[1:] * norm.ceilings()[1:] * VEHICLE_SHARE
+    fast = (values[:, 1, :] >= limits[0]) | (masks[:, 2, :] & (values[:, 2, :] >= limits[1]))
+    begins = free.copy()
+    begins[:, 1:] &= ~free[:, :-1]
+    ids = np.where(free, np.cumsum(begins.ravel()).reshape(rows, bins), 0)
+    flagged = np.zeros(int(ids.max(initial=0)) + 1, dtype=np.bool_)
+    flagged[ids[free & fast]] = True
+    flagged[0] = False
+    out: Bool = flagged[ids]
+    return out
+
+
 def error_weights(masks: Bool) -> F32:
     """Where reconstruction error counts: whole rows for steps/distance present, speed per bin."""
     weights = np.empty(masks.shape, dtype=np.float32)
@@ -103,6 +128,7 @@ def features(
 ) -> tuple[F32, F32]:
     """Model input ``[batch, 6, bins]`` and error weights ``[batch, 3, bins]`` from raw arrays."""
     weights = error_weights(masks)
+    weights[:, 1:, :] *= ~vehicle_bins(values, masks, norm)[:, None, :]
     ratio = np.minimum(
         np.maximum(values, 0.0) / norm.scales()[None, :, None], norm.ceilings()[None, :, None]
     )
