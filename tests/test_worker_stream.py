@@ -252,3 +252,7 @@ def test_metrics_report_the_counts_sent(scenario: Scenario) -> None:
     assert metrics[f'lifeup_model_info{{version="{scenario.detector.version}"}}'] == 1
     assert metrics["lifeup_active_users"] == len({w.user_id for w, _ in scenario.clean.verdicts})
     assert 0 < metrics["lifeup_alert_latency_seconds_count"] <= len(scenario.expected)
+    events_topic = scenario.topics[0]
+    lags = [metrics.get(f'lifeup_consumer_lag{{partition="{p}",topic="{events_topic}"}}')
+            for p in range(4)]  # fmt: skip
+    assert lags == [0.0, 0.0, 0.0, 0.0]  # everything sent was consumed

@@ -231,6 +231,7 @@ def create_app(
         for tp in app.assignor.assigned_actives():
             if tp.topic == topics.events:
                 await ticks.send(value=IDLE_TICK, partition=tp.partition)
+                _report_lag(app, tp, metrics)
 
     @app.timer(interval=processor.limits.max_age_s)  # type: ignore[untyped-decorator]
     async def flush_tick() -> None:
@@ -259,6 +260,18 @@ def create_app(
         return web.json({"status": "ok", "model_version": scoring.model_version})
 
     return WorkerApp(app, processor, metrics, settings, topics, scoring.model_version)
+
+
+def _report_lag(app: faust.App, tp: Any, metrics: WorkerMetrics) -> None:
+    """Events-topic lag from the fetch high watermark (right on Tansu, unlike ListOffsets)."""
+    try:
+        highwater = app.consumer.highwater(tp)
+    except Exception:  # not fetched yet, or the partition just moved
+        return
+    read = getattr(app.consumer, "_read_offset", {}).get(tp)
+    if highwater is not None:
+        lag = max(0, int(highwater) - (int(read) + 1 if read is not None else 0))
+        metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
 
 
 FETCH_MAX_WAIT_MS = 100
