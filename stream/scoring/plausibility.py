@@ -25,7 +25,7 @@ code                             fires when (per window of the grid)            
                                  speed is at least 7 m/s or distance at least 420 m
                                  (faster than a world-class 5 km): a vehicle logged as
                                  walking
-``gps_teleport``                 a speed sample or one minute's distance at 42 m/s        checks
+``gps_teleport``                 a speed sample or one minute's distance at 42 m/s       checks
                                  (~150 km/h) or more, or, inside a walk (steps in the
                                  minute and both neighbours), 400 m more within three
                                  minutes than 2.5 m per step can cover
@@ -39,14 +39,15 @@ code                             fires when (per window of the grid)            
                                  cover but credit with under 0.1 m per step (minutes no
                                  distance point covers, e.g. a treadmill, do not count)
 ``stride_implausible``           over at least 5 minutes and 300 steps with distance     checks
-                                 (or speed) too, the median metres per step is below
-                                 0.25 or above the longest human step at that cadence:
-                                 1.2 m walking (<= 130/min) rising to 2.5 m running
+                                 too, the median metres per step is below 0.25 or
+                                 above the longest human step at that cadence: 1.2 m
+                                 walking (<= 130/min) rising to 2.5 m running
                                  (>= 170/min)
 ``manual_entry``                 the window holds manually entered points (Health        checks
                                  Connect ``MANUAL_ENTRY``, Google Fit ``user_input``)
-``replayed_activity``            the window's activity repeats one of the user's recent  checks
-                                 windows exactly (``stream.scoring.replay``)
+``replayed_activity``            two or more 8-minute runs of walking minutes repeat,    checks
+                                 minute for minute, walking in the user's recent
+                                 history (``stream.scoring.replay``)
 ``unusual_pattern_steps``        the autoencoder's reconstruction error is above its     model
 ``unusual_pattern_distance``     calibrated threshold; the suffix names the channel
 ``unusual_pattern_speed``        carrying the largest share of the error
