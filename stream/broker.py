@@ -69,6 +69,7 @@ class EmbeddedBroker:
     startup_timeout_s: float = 20.0
     log_path: Path | None = None
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+    _own_log: bool = field(default=False, init=False, repr=False)
 
     @property
     def bootstrap(self) -> str:
@@ -91,6 +92,7 @@ class EmbeddedBroker:
                 fd, name = tempfile.mkstemp(prefix="lifeup-tansu-", suffix=".log")
                 os.close(fd)
                 self.log_path = Path(name)
+                self._own_log = True  # removed on a clean stop, kept if start-up fails
             with self.log_path.open("ab") as log:
                 process = subprocess.Popen(
                     [
@@ -120,21 +122,23 @@ class EmbeddedBroker:
                 time.sleep(0.1)
             else:
                 last_error = f"not ready after {self.startup_timeout_s} s"
-            self.stop()
+            self.stop(keep_log=True)
             self.port = 0
         raise BrokerError(f"Tansu did not start ({last_error}); log: {self.log_path}")
 
-    def stop(self, timeout_s: float = 5.0) -> None:
+    def stop(self, timeout_s: float = 5.0, *, keep_log: bool = False) -> None:
         """SIGTERM, then SIGKILL if Tansu has not exited within ``timeout_s``."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout_s)
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout_s)
+        if self._own_log and not keep_log and self.log_path is not None:
+            self.log_path.unlink(missing_ok=True)
+            self.log_path, self._own_log = None, False
 
     def __enter__(self) -> EmbeddedBroker:
         return self.start()
