@@ -69,6 +69,8 @@ def test_window_metrics_on_a_hand_built_day():
     r = evaluate_scores(lw, "x", scores)
     fam = r.families["phone_shaker"]
     assert (fam.windows, fam.window_recall, fam.instances, fam.instance_recall) == (2, 0.5, 1, 1.0)
+    assert lw.cheat_overlap_ns[1:3] == [30 * MIN_NS, 10 * MIN_NS]
+    assert fam.core_window_recall == 0.5  # both windows hold ≥ 10 minutes; one is flagged
     assert r.flagged == 3 and r.precision == pytest.approx(1 / 3)
     assert r.false_alerts == 1 and r.false_alerts_per_user_day == 0.5
     assert r.legit_bouts == 1 and r.legit_flagged == 1.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -54,6 +54,7 @@ class LabeledWindows:
     cheat_family: list[str | None]
     legit_family: list[str | None]
     span_windows: list[list[int]]
+    cheat_overlap_ns: list[int] = field(default_factory=list)  # longest cheat overlap per window
 
     @property
     def normal(self) -> npt.NDArray[np.bool_]:
@@ -78,6 +79,7 @@ def label(
     cheat: list[str | None] = [None] * len(windows)
     legit: list[str | None] = [None] * len(windows)
     span_windows: list[list[int]] = []
+    overlap = [0] * len(windows)
     for span in spans:
         hit = [
             i
@@ -88,6 +90,10 @@ def label(
         for i in hit:
             if span.cheat:
                 cheat[i] = cheat[i] or span.family
+                shared = min(span.end_ns, windows[i].end_ns) - max(
+                    span.start_ns, windows[i].start_ns
+                )
+                overlap[i] = max(overlap[i], shared)
             else:
                 legit[i] = legit[i] or span.family
-    return LabeledWindows(name, windows, spans, user_days, cheat, legit, span_windows)
+    return LabeledWindows(name, windows, spans, user_days, cheat, legit, span_windows, overlap)

@@ -14,10 +14,14 @@ F64 = npt.NDArray[np.float64]
 MINUTE_NS = 60_000_000_000
 
 
+CORE_OVERLAP_NS = 10 * MINUTE_NS  # a window holding at least 10 minutes of the cheat
+
+
 @dataclass(frozen=True, slots=True)
 class FamilyResult:
     windows: int
     window_recall: float
+    core_window_recall: float  # windows holding ≥ 10 minutes of the cheat, not a sliver
     instances: int
     instance_recall: float
     auc: float | None
@@ -118,9 +122,11 @@ def evaluate_scores(lw: LabeledWindows, scorer: str, scores: F64) -> ScorerResul
         idx = [k for k in cheat_idx if lw.spans[k].family == family]
         detected = [any(flags[i] for i in lw.span_windows[k]) for k in idx]
         fam_delays = span_delays(lw, flags, idx)
+        core = mask & (np.asarray(lw.cheat_overlap_ns) >= CORE_OVERLAP_NS)
         result.families[family] = FamilyResult(
             windows=int(mask.sum()),
             window_recall=float(flags[mask].mean()) if mask.any() else float("nan"),
+            core_window_recall=float(flags[core].mean()) if core.any() else float("nan"),
             instances=len(idx),
             instance_recall=float(np.mean(detected)) if detected else float("nan"),
             auc=auc(scores[mask], scores[normal]),
