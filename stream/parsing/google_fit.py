@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from operator import itemgetter, methodcaller
 from typing import Any, Final
 
 import numpy as np
@@ -28,6 +29,16 @@ _STEPS: Final = Channel.STEPS
 _MIN_NS: Final = times.MIN_NS
 _MAX_AHEAD_NS: Final = times.MAX_AHEAD_NS
 _INF: Final = math.inf
+_TYPE_NAME: Final = itemgetter("dataTypeName")
+_START: Final = itemgetter("startTimeNanos")
+_END: Final = itemgetter("endTimeNanos")
+_VALUE: Final = itemgetter("value")
+_FIT_VALUE: Final = itemgetter("fitValue")
+_WRAPPED: Final = itemgetter("value")
+_FIRST: Final = itemgetter(0)
+_INT_VAL: Final = itemgetter("intVal")
+_FP_VAL: Final = itemgetter("fpVal")
+_ORIGIN: Final = methodcaller("get", "originDataSourceId")
 _SMALL: Final = 32  # points up to which the column checks run in plain Python
 _TEXT: Final = {str}
 _WHOLE: Final = {int}
@@ -116,21 +127,22 @@ def _columns(
     first = points[0]
     data_type = first["dataTypeName"]
     count = len(points)
-    if [p["dataTypeName"] for p in points].count(data_type) != count:
+    if list(map(_TYPE_NAME, points)).count(data_type) != count:
         return None
     channel = DATA_TYPE_CHANNELS.get(data_type)
     if channel is None:
         return ParseResult(ignored=count)
     steps = channel is _STEPS
-    key = "intVal" if steps else "fpVal"
+    # map(itemgetter) walks the points in C: the same lookups (and errors) as comprehensions
     if "value" in first:
-        values = [p["value"][0][key] for p in points]
+        entries = map(_FIRST, map(_VALUE, points))
     else:
-        values = [p["fitValue"][0]["value"][key] for p in points]
+        entries = map(_WRAPPED, map(_FIRST, map(_FIT_VALUE, points)))
+    values = list(map(_INT_VAL if steps else _FP_VAL, entries))
     if not set(map(type, values)) <= (_STEP_TYPES if steps else _REAL_TYPES):
         return None
-    starts = [p["startTimeNanos"] for p in points]
-    ends = [p["endTimeNanos"] for p in points]
+    starts = list(map(_START, points))
+    ends = list(map(_END, points))
     if count <= _SMALL:
         checked = _small_columns(starts, ends, values, now_ns)
         if checked is None:
@@ -153,7 +165,7 @@ def _columns(
             return None
     manual = MANUAL_MARK in source
     if maybe_manual and not manual:
-        origins = {p.get("originDataSourceId") for p in points}
+        origins = set(map(_ORIGIN, points))
         if any(MANUAL_MARK in o for o in origins if type(o) is str):
             flags = np.array([MANUAL_MARK in str(p.get("originDataSourceId")) for p in points])
             keep = ~flags
