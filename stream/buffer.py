@@ -167,6 +167,7 @@ class UserBuffer:
         "_pending",
         "_plan",
         "_prints",
+        "_repeats",
         "_wm",
         "user_id",
     )
@@ -185,7 +186,8 @@ class UserBuffer:
         self._names: tuple[str, ...] = ("",)
         self._manual: dict[int, int] | None = None  # window start bin -> manual points
         self._pending: list[Window] | None = None
-        self._prints = b""  # recent walking fingerprints (uint64 each) for replay detection
+        self._prints = b""  # step-point tails and recent gram fingerprints (stream.scoring.replay)
+        self._repeats: dict[int, int] | None = None  # window start bin -> grams seen before
 
     # ------------------------------------------------------------------ accessors
 
@@ -300,6 +302,10 @@ class UserBuffer:
             return _DUP1
         if entry == 0:  # the source table is full: count it, never corrupt state
             return _DUP1
+        if channel == STEPS:
+            again, self._prints = replay.observe_one(self._prints, entry, start, end, value)
+            if again:
+                self._mark_repeat(max(first, floor))
         wm = end if end > self._wm else self._wm
         if first - base >= plan.cap:
             self._advance(first, wm)
@@ -374,7 +380,7 @@ class UserBuffer:
             accepted = bool(counted[0])
             base = self._base
         if manual:
-            self._count_manual(max(first, floor))
+            self._count_manual(max(first, floor), last)
         if start < self._first or self._first < 0:
             self._first = start
         self._wm = wm
@@ -441,10 +447,14 @@ class UserBuffer:
         wm = max(self._wm, int(end.max())) if end.shape[0] else self._wm
         if start.shape[0] == 0 or entry == 0:
             return AddResult(accepted=0, duplicate=duplicate + int(start.shape[0]), late=late)
+        if channel == STEPS:
+            again, self._prints = replay.observe_many(self._prints, entry, start, end, value)
+            for i in again.tolist():
+                self._mark_repeat(max(int(first[i]), floor))
         counted = self._deposit_many(entry, channel, first, last, start, end, value, wm, floor)
         if self._meta[entry * ENT + 2]:
-            for b in first:
-                self._count_manual(max(int(b), floor))
+            for b, e in zip(first.tolist(), last.tolist(), strict=True):
+                self._count_manual(max(b, floor), e)
         lo = int(start.min())
         if lo < self._first or self._first < 0:
             self._first = lo
@@ -779,19 +789,18 @@ class UserBuffer:
             self._prune_keys()
 
     def _check_replay(self, window: Window) -> Window:
-        """Marks a window whose walking repeats the user's recent history (a replayed walk).
-
-        Windows are emitted in event-time order, so the history is the user's own past.
-        """
-        if np.count_nonzero(window.values[STEPS] >= replay.MIN_GRAM_STEPS) < replay.GRAM_BINS:
-            return window  # too few walking minutes for one fingerprint: most hours of a day
-        prints = replay.window_fingerprints(window)
-        if not prints:
+        """Marks a window holding enough step-point grams seen before (a replayed walk), and
+        forgets the marks of this window and earlier ones."""
+        repeats = self._repeats
+        if not repeats:
             return window
-        recent = np.frombuffer(self._prints, dtype="<u8").tolist()
-        seen, recent = replay.remember(recent, prints)
-        self._prints = np.asarray(recent, dtype="<u8").tobytes()
-        return replace(window, repeats_earlier=True) if seen else window
+        start = window.start_ns // self._plan.bin_ns
+        seen = repeats.pop(start, 0)
+        for old in [k for k in repeats if k < start]:
+            del repeats[old]
+        if not repeats:
+            self._repeats = None
+        return replace(window, repeats_earlier=True) if seen >= replay.MIN_MATCHES else window
 
     def _build_window(
         self,
@@ -864,11 +873,22 @@ class UserBuffer:
         raw = np.frombuffer(self._buf, dtype=np.uint8, offset=HEAD).reshape(-1, REC)
         return bool(raw[:, _SRC:].any())
 
-    def _count_manual(self, bin_index: int) -> None:
+    def _count_manual(self, bin_index: int, last_bin: int) -> None:
+        """Counts a manual point in every open window its bins overlap (a 2-hour entry is in
+        two hourly windows)."""
         window = max(self._window_of(bin_index), _DONE.unpack_from(self._buf, _DONE_AT)[0])
         if self._manual is None:
             self._manual = {}
-        self._manual[window] = self._manual.get(window, 0) + 1
+        hop = self._plan.hop_bins
+        for w in range(window, last_bin // hop * hop + 1, hop):
+            self._manual[w] = self._manual.get(w, 0) + 1
+
+    def _mark_repeat(self, bin_index: int) -> None:
+        """One more gram seen before, in the window where it ends."""
+        window = max(self._window_of(bin_index), _DONE.unpack_from(self._buf, _DONE_AT)[0])
+        if self._repeats is None:
+            self._repeats = {}
+        self._repeats[window] = self._repeats.get(window, 0) + 1
 
     def _entry(self, channel: int, source: str, rank: int, manual: bool) -> int:
         """The source table index of (channel, source); 0 once 255 sources are in use."""
@@ -974,6 +994,9 @@ class UserBuffer:
         parts.append(struct.pack("<H", len(pending)))
         parts += [_window_bytes(w) for w in pending]
         parts.append(_blob(self._prints))
+        repeats = self._repeats or {}
+        parts.append(struct.pack("<H", len(repeats)))
+        parts += [struct.pack("<qi", k, v) for k, v in repeats.items()]
         return b"".join(parts)
 
     @classmethod
@@ -1017,6 +1040,17 @@ class UserBuffer:
                 window, at = _window_from(view, at, buffer.user_id, grid.window_bins)
                 buffer._pending.append(window)
         buffer._prints, at = _unblob(view, at)
+        if at < len(view):  # absent from snapshots written before point fingerprints
+            (n_repeats,) = struct.unpack_from("<H", view, at)
+            at += 2
+            if n_repeats:
+                buffer._repeats = {}
+                for _ in range(n_repeats):
+                    k, v = struct.unpack_from("<qi", view, at)
+                    at += 12
+                    buffer._repeats[k] = v
+        else:
+            buffer._prints = b""  # the former whole-minute fingerprints: another format
         return buffer
 
 

@@ -1,70 +1,316 @@
-"""Replayed activity: an earlier walk sent again with shifted timestamps, found by fingerprints.
+"""Replayed activity: an earlier walk sent again with shifted timestamps, found by point n-grams.
 
-A replay reproduces the same per-minute steps and metres whenever it is shifted by whole minutes
-(a day later, an hour later). Every run of ``GRAM_BINS`` consecutive walking minutes (each with
-at least ``MIN_GRAM_STEPS`` steps, not all equal) gets a 63-bit fingerprint of its exact minute
-values (steps and metres); a window whose walking repeats at least ``MIN_MATCHES`` fingerprints
-of the user's recent history is a replay, wherever the walk sits in the hour and whatever else
-the hour holds, even if the replay is only part of the original walk. Eight minutes of exact
-minute counts do not repeat by chance (walkers vary by several steps a minute), and quiet
-minutes never count.
+A replay re-sends the same points shifted in time, by whole minutes or not: their values,
+durations and the gaps between them survive any shift, while how they fall into minute bins
+does not. So the fingerprint is of the points themselves: every run of ``GRAM`` consecutive
+walking points of one source (each at least ``MIN_STEPS`` steps at a pace of at least
+``MIN_RATE`` steps/min, values not all alike) hashes its values, durations and inner gaps to 32
+bits. A gram already in the user's recent history, first seen at another time, is a repeat; a
+window holding ``MIN_MATCHES`` repeats is a replay. Four walking points whose exact counts,
+durations and gaps repeat do not happen by chance (walkers vary by several steps a minute), three
+such grams in one hour even less; a gram seen at the very same time (within ``COPY_S``) is the
+same walk reported through another stream (Google Fit's derived copies), not a replay.
 
-Limit: a replay shifted by a fraction of a minute spreads its points over the bins differently
-and is not recognised here; fingerprinting the points themselves (durations and values, not
-times) in the buffer would catch those too.
+This replaces fingerprints of 8 whole-minute bins of a window: those missed every replay shifted
+by a fraction of a minute, and the points catch the whole-minute shifts as well.
 
-Per-user state (the pipeline wires it): keep the user's recent fingerprints (a list of ints,
-at most ``RECENT_LIMIT``, ~8 bytes each, serialisable with the buffer). Before scoring a window,
-``remember(recent, window_fingerprints(window))`` says whether it repeats earlier activity and
-returns the updated list; score the window as
-``dataclasses.replace(window, repeats_earlier=True)`` if so. Windows must be remembered in
-event-time order per user (the order the buffer completes them).
+Per-user state is one ``bytes`` blob the buffer keeps and serialises: a count byte, a tail of
+the last ``GRAM - 1`` walking points per source (``TAIL``: so that single-point messages form
+grams across messages), then the history, 6 bytes a gram (hash, start second modulo ``_TAG_MOD``),
+at most ``RECENT_LIMIT``, oldest dropped. A batch (a Dataset, a Takeout body) continues its
+source's tail when it starts after it, so a walk gives the same grams however it was cut into
+messages, as long as a source's points arrive in time order.
 """
 
 from __future__ import annotations
 
-import hashlib
+import struct
+from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 
-from stream.windows import Window
+GRAM: Final = 4
+MIN_STEPS: Final = 10
+MIN_RATE: Final = 60  # steps per minute: brisk enough that the counts vary from point to point
+MIN_SPREAD: Final = 2  # steps between the largest and smallest value of a gram
+MIN_MATCHES: Final = 3
+RECENT_LIMIT: Final = 4_096  # grams (24 KiB): weeks of walking for an active user
+COPY_S: Final = 60
+MAX_TAILS: Final = 4  # sources of step points followed at once
 
-GRAM_BINS = 8
-MIN_GRAM_STEPS = 30.0
-MIN_MATCHES = 2
-RECENT_LIMIT = 5_000  # about a month of walking minutes for an active user
+NS: Final = 1_000_000_000
+MS: Final = 1_000_000
+_TAG_MOD: Final = 65_521  # prime: whole days (or hours) of shift never look like no shift
+_M64: Final = (1 << 64) - 1
+_K: Final = 0x9E3779B97F4A7C15
+_SEED_C: Final = 0x243F6A8885A308D3
+_SEED_D: Final = 0x13198A2E03707344
+_SEED_G: Final = 0xA4093822299F31D0
+_QMAX: Final = 65_535
+
+TAIL: Final = struct.Struct("<BBq3I3I3H")
+"""Per source: entry, points held (0-3), last end (ns), then per point its code, its code linked
+to the gap before it, and its value (oldest first)."""
+_REC: Final = struct.Struct("<IH")
+REC: Final = _REC.size  # 6 bytes
+_RECORD: Final = np.dtype([("h", "<u4"), ("t", "<u2")])
+
+U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
 
 
-def window_fingerprints(window: Window) -> tuple[int, ...]:
-    """Fingerprints of every run of ``GRAM_BINS`` walking minutes in the window."""
-    steps = np.where(window.mask[0], window.values[0], 0.0)
-    n = steps.shape[0] - GRAM_BINS + 1
-    if n <= 0:
-        return ()
-    grams = np.lib.stride_tricks.sliding_window_view(steps, GRAM_BINS)
-    # Walking in every minute, and not machine-flat: constant streams (typed-in totals spread
-    # evenly, injected feeds) are other findings' business, and would repeat trivially.
-    varied = grams.max(axis=1) - grams.min(axis=1) >= 2.0
-    starts = np.flatnonzero((grams >= MIN_GRAM_STEPS).all(axis=1) & varied)
-    if starts.size == 0:
-        return ()
-    dist = np.where(window.mask[1], window.values[1], 0.0)
-    rows = np.stack([np.rint(steps), np.rint(dist * 10.0)]).astype(np.int64)
-    out: list[int] = []
-    for lo in starts.tolist():
-        digest = hashlib.blake2b(rows[:, lo : lo + GRAM_BINS].tobytes(), digest_size=8).digest()
-        out.append(int.from_bytes(digest, "big") >> 1)
-    return tuple(out)
+# ---------------------------------------------------------------------- hashing (pure)
 
 
-def remember(
-    recent: list[int], fingerprints: tuple[int, ...], limit: int = RECENT_LIMIT
-) -> tuple[bool, list[int]]:
-    """Whether at least ``MIN_MATCHES`` of ``fingerprints`` are in ``recent``, and the list with
-    the new ones added (oldest dropped beyond ``limit``)."""
-    if not fingerprints:
-        return False, recent
-    known = set(recent)
-    seen = sum(f in known for f in fingerprints) >= MIN_MATCHES
-    fresh = list(dict.fromkeys(f for f in fingerprints if f not in known))
-    return seen, [*recent, *fresh][-limit:]
+def _mix(g: int, x: int) -> int:
+    g = ((g ^ x) * _K) & _M64
+    return g ^ (g >> 29)
+
+
+def _code(q: int, dur_ms: int) -> int:
+    return _mix(_mix(_SEED_C, q), dur_ms & _M64) >> 32
+
+
+def _link(c: int, gap_ms: int) -> int:
+    return _mix(_mix(_SEED_D, c), gap_ms & _M64) >> 32
+
+
+def _gram(c0: int, d1: int, d2: int, d3: int) -> int:
+    return _mix(_mix(_mix(_mix(_SEED_G, c0), d1), d2), d3) >> 32
+
+
+def _mix_np(g: U64, x: U64) -> U64:
+    g = (g ^ x) * np.uint64(_K)
+    out: U64 = g ^ (g >> np.uint64(29))
+    return out
+
+
+def _u64(x: I64) -> U64:
+    out: U64 = np.ascontiguousarray(x, dtype=np.int64).view(np.uint64)
+    return out
+
+
+def _code_np(q: I64, dur_ms: I64) -> U64:
+    seed = np.full(q.shape[0], _SEED_C, dtype=np.uint64)
+    return _mix_np(_mix_np(seed, _u64(q)), _u64(dur_ms)) >> np.uint64(32)
+
+
+def _link_np(c: U64, gap_ms: I64) -> U64:
+    seed = np.full(c.shape[0], _SEED_D, dtype=np.uint64)
+    return _mix_np(_mix_np(seed, c), _u64(gap_ms)) >> np.uint64(32)
+
+
+def _walking(q: int, dur: int) -> bool:
+    return q >= MIN_STEPS and dur > 0 and q * 60 * NS >= MIN_RATE * dur
+
+
+def _is_copy(tag: int, earlier: int) -> bool:
+    d = (tag - earlier) % _TAG_MOD
+    return d <= COPY_S or d >= _TAG_MOD - COPY_S
+
+
+# ---------------------------------------------------------------------- state blob
+
+
+def _tails(blob: bytes) -> tuple[int, int]:
+    """(tail count, offset of the history)."""
+    n = blob[0] if blob else 0
+    return n, 1 + n * TAIL.size
+
+
+def _with_tail(blob: bytes, entry: int, tail: bytes | None, history: bytes | None) -> bytes:
+    """The blob with ``entry``'s tail replaced (None: dropped) and, if given, a new history."""
+    n, off = _tails(blob)
+    kept = [
+        blob[1 + i * TAIL.size : 1 + (i + 1) * TAIL.size]
+        for i in range(n)
+        if blob[1 + i * TAIL.size] != entry
+    ]
+    if tail is not None:
+        kept.append(tail)
+    kept = kept[-MAX_TAILS:]
+    rest = blob[off:] if history is None else history
+    return bytes((len(kept),)) + b"".join(kept) + rest
+
+
+def _find_tail(blob: bytes, entry: int) -> tuple[int, ...]:
+    """``entry``'s tail fields (``TAIL``), zeros when it has none."""
+    n, _ = _tails(blob)
+    for i in range(n):
+        at = 1 + i * TAIL.size
+        if blob[at] == entry:
+            fields: tuple[int, ...] = TAIL.unpack_from(blob, at)
+            return fields
+    return (entry, *([0] * 11))
+
+
+def history_size(blob: bytes) -> int:
+    """Grams in the history."""
+    _, off = _tails(blob)
+    return max(len(blob) - off, 0) // REC
+
+
+# ---------------------------------------------------------------------- single points
+
+
+def observe_one(blob: bytes, entry: int, start: int, end: int, value: float) -> tuple[bool, bytes]:
+    """One step point of source ``entry``: whether the gram it ends repeats the history, and the
+    new blob. Plain Python: this is the single-point event's hot path."""
+    q = min(max(round(value), 0), _QMAX)
+    dur = end - start
+    if not _walking(q, dur):
+        if blob and _find_tail(blob, entry)[1]:
+            return False, _with_tail(blob, entry, None, None)
+        return False, blob
+    c = _code(q, dur // MS)
+    _, held, last_end, c1, c2, c3, d1, d2, d3, q1, q2, q3 = _find_tail(blob, entry)
+    if held and start >= last_end:
+        d = _link(c, (start - last_end) // MS)
+        cs, ds, qs = [c1, c2, c3][3 - held :], [d1, d2, d3][3 - held :], [q1, q2, q3][3 - held :]
+        cs.append(c)
+        ds.append(d)
+        qs.append(q)
+    else:
+        cs, ds, qs = [c], [0], [q]
+    keep = len(cs) if len(cs) < GRAM else GRAM - 1
+    pad = GRAM - 1 - keep
+    tc = [0] * pad + cs[-keep:]
+    td = [0] * pad + ds[-keep:]
+    tq = [0] * pad + qs[-keep:]
+    tail = TAIL.pack(entry, keep, end, *tc, *td, *tq)
+    if len(cs) < GRAM or max(qs[-GRAM:]) - min(qs[-GRAM:]) < MIN_SPREAD:
+        return False, _with_tail(blob, entry, tail, None)
+    h = _gram(cs[-GRAM], ds[-3], ds[-2], ds[-1])
+    tag = (start // NS) % _TAG_MOD
+    _, off = _tails(blob)
+    key = h.to_bytes(4, "little")
+    at = blob.find(key, off)
+    while at >= 0 and (at - off) % REC:
+        at = blob.find(key, at + 1)
+    if at >= 0:
+        earlier = int.from_bytes(blob[at + 4 : at + 6], "little")
+        return not _is_copy(tag, earlier), _with_tail(blob, entry, tail, None)
+    history = blob[off:]
+    if len(history) >= RECENT_LIMIT * REC:
+        history = history[len(history) - (RECENT_LIMIT - 1) * REC :]
+    return False, _with_tail(blob, entry, tail, history + _REC.pack(h, tag))
+
+
+# ---------------------------------------------------------------------- batches
+
+
+def observe_many(
+    blob: bytes, entry: int, start: I64, end: I64, value: npt.NDArray[np.float64]
+) -> tuple[I64, bytes]:
+    """Step points of one source, in any order: the indices (into the arrays) of the points that
+    end a gram repeating the history, and the new blob. Equals feeding ``observe_one`` the points
+    in time order."""
+    n = start.shape[0]
+    none = np.zeros(0, dtype=np.int64)
+    if n == 0:
+        return none, blob
+    order = np.argsort(start, kind="stable")
+    s, e = start[order], end[order]
+    q = np.clip(np.rint(value[order]), 0, _QMAX).astype(np.int64)
+    dur = e - s
+    walking = (q >= MIN_STEPS) & (dur > 0) & (q * (60 * NS) >= MIN_RATE * dur)
+    tail = _find_tail(blob, entry)
+    if not walking.any():
+        return none, (_with_tail(blob, entry, None, None) if tail[1] else blob)
+    c = _code_np(q, dur // MS)
+    gap = np.empty(n, dtype=np.int64)
+    gap[1:] = s[1:] - e[:-1]
+    held, last_end = tail[1], tail[2]
+    carry = bool(held and walking[0] and int(s[0]) >= last_end)
+    gap[0] = int(s[0]) - last_end if carry else -1
+    d = _link_np(c, gap // MS)
+    if carry:
+        k = held
+        cc = np.concatenate((np.asarray(tail[3 + 3 - k : 6], dtype=np.uint64), c))
+        dd = np.concatenate((np.asarray(tail[6 + 3 - k : 9], dtype=np.uint64), d))
+        qq = np.concatenate((np.asarray(tail[9 + 3 - k : 12], dtype=np.int64), q))
+        ww = np.concatenate((np.ones(k, dtype=np.bool_), walking))
+        linked = np.concatenate((np.ones(k, dtype=np.bool_), gap >= 0))
+        linked[0] = False
+    else:
+        k = 0
+        cc, dd, qq, ww = c, d, q, walking
+        linked = gap >= 0
+        linked[0] = False
+    m = cc.shape[0]
+    idx = np.arange(m)
+    prev_walk = np.concatenate(([False], ww[:-1]))
+    starts_run = ww & ~(linked & prev_walk)
+    run_from = np.maximum.accumulate(np.where(starts_run, idx, 0))
+    new_tail = _tail_after(entry, int(e[-1]), cc, dd, qq, ww, run_from)
+    if m < GRAM:
+        return none, _with_tail(blob, entry, new_tail, None)
+    j = np.flatnonzero(ww[GRAM - 1 :] & (idx[GRAM - 1 :] - run_from[GRAM - 1 :] >= GRAM - 1))
+    j += GRAM - 1
+    if j.shape[0]:
+        window = np.lib.stride_tricks.sliding_window_view(qq, GRAM)[j - (GRAM - 1)]
+        j = j[window.max(axis=1) - window.min(axis=1) >= MIN_SPREAD]
+    if j.shape[0] == 0:
+        return none, _with_tail(blob, entry, new_tail, None)
+    g = np.full(j.shape[0], _SEED_G, dtype=np.uint64)
+    g = _mix_np(g, cc[j - 3])
+    for back in (2, 1, 0):
+        g = _mix_np(g, dd[j - back])
+    h = (g >> np.uint64(32)).astype(np.uint32)
+    tags = ((s[j - k] // NS) % _TAG_MOD).astype(np.uint16)
+    matched, history = _remember(blob, h, tags)
+    return order[j[matched] - k].astype(np.int64), _with_tail(blob, entry, new_tail, history)
+
+
+def _tail_after(
+    entry: int,
+    last_end: int,
+    cc: U64,
+    dd: U64,
+    qq: I64,
+    ww: npt.NDArray[np.bool_],
+    run_from: I64,
+) -> bytes | None:
+    """The tail a sequence leaves: its last walking run's last ``GRAM - 1`` points."""
+    m = cc.shape[0]
+    if not ww[-1]:
+        return None
+    keep = min(m - int(run_from[-1]), GRAM - 1)
+    pad = GRAM - 1 - keep
+    tc = [0] * pad + cc[m - keep :].tolist()
+    td = [0] * pad + dd[m - keep :].tolist()
+    tq = [0] * pad + qq[m - keep :].tolist()
+    return TAIL.pack(entry, keep, last_end, *tc, *td, *tq)
+
+
+def _remember(
+    blob: bytes, h: npt.NDArray[np.uint32], tags: npt.NDArray[np.uint16]
+) -> tuple[npt.NDArray[np.bool_], bytes]:
+    """Which grams repeat the history or an earlier gram of the same batch at another time, and
+    the history with the new grams appended (bounded)."""
+    _, off = _tails(blob)
+    past = np.frombuffer(blob, dtype=_RECORD, offset=off) if len(blob) > off else None
+    n = h.shape[0]
+    ref = np.full(n, -1, dtype=np.int64)
+    known = np.zeros(n, dtype=np.bool_)
+    if past is not None and past.shape[0]:
+        ph = past["h"]
+        by = np.argsort(ph, kind="stable")  # the oldest of equal hashes first
+        pos = np.minimum(np.searchsorted(ph[by], h), ph.shape[0] - 1)
+        known = ph[by[pos]] == h
+        ref[known] = past["t"][by[pos[known]]]
+    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    first_of = first[inverse.ravel()]
+    earlier = (first_of < np.arange(n)) & ~known
+    ref[earlier] = tags[first_of[earlier]]
+    diff = (tags.astype(np.int64) - ref) % _TAG_MOD
+    matched = (ref >= 0) & (diff > COPY_S) & (diff < _TAG_MOD - COPY_S)
+    fresh = ~known & ~earlier
+    history = blob[off:]
+    if fresh.any():
+        rec = np.empty(int(np.count_nonzero(fresh)), dtype=_RECORD)
+        rec["h"] = h[fresh]
+        rec["t"] = tags[fresh]
+        history = (history + rec.tobytes())[-RECENT_LIMIT * REC :]
+    return matched, history
