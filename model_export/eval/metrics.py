@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+from scipy.stats import mannwhitneyu
 
 from model_export.eval.labels import LabeledWindows
 from stream.scoring.base import THRESHOLD
@@ -44,17 +45,10 @@ class ScorerResult:
 
 
 def auc(positive: F64, negative: F64) -> float | None:
-    """Area under the ROC curve (Mann-Whitney U with ties halved)."""
+    """Area under the ROC curve: the Mann-Whitney U statistic over n1 x n2 (ties count half)."""
     if positive.size == 0 or negative.size == 0:
         return None
-    both = np.concatenate([positive, negative])
-    order = both.argsort(kind="mergesort")
-    ranks = np.empty(both.size)
-    sorted_vals = both[order]
-    _, first, counts = np.unique(sorted_vals, return_index=True, return_counts=True)
-    avg = first + (counts - 1) / 2.0 + 1.0
-    ranks[order] = np.repeat(avg, counts)
-    u = ranks[: positive.size].sum() - positive.size * (positive.size + 1) / 2.0
+    u = mannwhitneyu(positive, negative, alternative="two-sided", method="asymptotic").statistic
     return float(u / (positive.size * negative.size))
 
 
