@@ -7,17 +7,13 @@ import sys
 
 import orjson
 
+from stream.commands import add_input_arguments
+
 HELP = "what LifeUp makes of the inputs: ranges, de-duplicated totals, sources, rejections"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "paths",
-        nargs="+",
-        metavar="PATH",
-        help="Takeout file or folder, REST or Health Connect JSON, JSON lines; '-' for stdin",
-    )
-    parser.add_argument("--user", help="user id for inputs without one (default: Takeout folder)")
+    add_input_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 

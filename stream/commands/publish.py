@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from stream.commands import add_input_arguments
+
 HELP = "publish Takeout, REST, Health Connect or JSON-lines events to the events topic"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", help="files, folders (recursive) or - for stdin")
-    parser.add_argument("--user", help="user id for inputs without one (Takeout files)")
+    add_input_arguments(parser)
     parser.add_argument("--topic", help="events topic (default: LIFEUP_EVENTS_TOPIC)")
     parser.add_argument("--bootstrap", help="Kafka bootstrap (default: LIFEUP_KAFKA_BOOTSTRAP)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -14,18 +14,13 @@ from collections import Counter
 from pathlib import Path
 
 from stream.alerts import Alert, alerts_for
+from stream.commands import add_input_arguments
 
 HELP = "score inputs offline, without Kafka; print the alerts the worker would emit"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "paths",
-        nargs="+",
-        metavar="PATH",
-        help="Takeout file or folder, REST or Health Connect JSON, JSON lines; '-' for stdin",
-    )
-    parser.add_argument("--user", help="user id for inputs without one (default: Takeout folder)")
+    add_input_arguments(parser)
     parser.add_argument("--json", action="store_true", help="one alert JSON object per line")
     parser.add_argument(
         "--model",
