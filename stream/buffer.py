@@ -187,7 +187,7 @@ class UserBuffer:
         self._manual: dict[int, int] | None = None  # window start bin -> manual points
         self._pending: list[Window] | None = None
         self._prints = b""  # step-point tails and recent gram fingerprints (stream.scoring.replay)
-        self._repeats: dict[int, int] | None = None  # window start bin -> grams seen before
+        self._repeats: dict[int, dict[int, int]] | None = None  # window -> shift -> repeated grams
 
     # ------------------------------------------------------------------ accessors
 
@@ -303,9 +303,9 @@ class UserBuffer:
         if entry == 0:  # the source table is full: count it, never corrupt state
             return _DUP1
         if channel == STEPS:
-            again, self._prints = replay.observe_one(self._prints, entry, start, end, value)
-            if again:
-                self._mark_repeat(max(first, floor))
+            shift, self._prints = replay.observe_one(self._prints, entry, start, end, value)
+            if shift >= 0:
+                self._mark_repeat(max(first, floor), shift)
         wm = end if end > self._wm else self._wm
         if first - base >= plan.cap:
             self._advance(first, wm)
@@ -448,9 +448,11 @@ class UserBuffer:
         if start.shape[0] == 0 or entry == 0:
             return AddResult(accepted=0, duplicate=duplicate + int(start.shape[0]), late=late)
         if channel == STEPS:
-            again, self._prints = replay.observe_many(self._prints, entry, start, end, value)
-            for i in again.tolist():
-                self._mark_repeat(max(int(first[i]), floor))
+            again, shifts, self._prints = replay.observe_many(
+                self._prints, entry, start, end, value
+            )
+            for i, shift in zip(again.tolist(), shifts.tolist(), strict=True):
+                self._mark_repeat(max(int(first[i]), floor), shift)
         counted = self._deposit_many(entry, channel, first, last, start, end, value, wm, floor)
         if self._meta[entry * ENT + 2]:
             for b, e in zip(first.tolist(), last.tolist(), strict=True):
@@ -795,12 +797,12 @@ class UserBuffer:
         if not repeats:
             return window
         start = window.start_ns // self._plan.bin_ns
-        seen = repeats.pop(start, 0)
+        seen = repeats.pop(start, None)
         for old in [k for k in repeats if k < start]:
             del repeats[old]
         if not repeats:
             self._repeats = None
-        return replace(window, repeats_earlier=True) if seen >= replay.MIN_MATCHES else window
+        return replace(window, repeats_earlier=True) if seen and replay.replayed(seen) else window
 
     def _build_window(
         self,
@@ -883,12 +885,13 @@ class UserBuffer:
         for w in range(window, last_bin // hop * hop + 1, hop):
             self._manual[w] = self._manual.get(w, 0) + 1
 
-    def _mark_repeat(self, bin_index: int) -> None:
-        """One more gram seen before, in the window where it ends."""
+    def _mark_repeat(self, bin_index: int, shift: int) -> None:
+        """One more gram seen before (``shift`` seconds earlier), in the window where it ends."""
         window = max(self._window_of(bin_index), _DONE.unpack_from(self._buf, _DONE_AT)[0])
         if self._repeats is None:
             self._repeats = {}
-        self._repeats[window] = self._repeats.get(window, 0) + 1
+        shifts = self._repeats.setdefault(window, {})
+        shifts[shift] = shifts.get(shift, 0) + 1
 
     def _entry(self, channel: int, source: str, rank: int, manual: bool) -> int:
         """The source table index of (channel, source); 0 once 255 sources are in use."""
@@ -994,9 +997,11 @@ class UserBuffer:
         parts.append(struct.pack("<H", len(pending)))
         parts += [_window_bytes(w) for w in pending]
         parts.append(_blob(self._prints))
-        repeats = self._repeats or {}
-        parts.append(struct.pack("<H", len(repeats)))
-        parts += [struct.pack("<qi", k, v) for k, v in repeats.items()]
+        marks = [
+            (w, s, n) for w, shifts in (self._repeats or {}).items() for s, n in shifts.items()
+        ]
+        parts.append(struct.pack("<I", len(marks)))
+        parts += [struct.pack("<qii", *mark) for mark in marks]
         return b"".join(parts)
 
     @classmethod
@@ -1041,14 +1046,14 @@ class UserBuffer:
                 buffer._pending.append(window)
         buffer._prints, at = _unblob(view, at)
         if at < len(view):  # absent from snapshots written before point fingerprints
-            (n_repeats,) = struct.unpack_from("<H", view, at)
-            at += 2
-            if n_repeats:
+            (n_marks,) = struct.unpack_from("<I", view, at)
+            at += 4
+            if n_marks:
                 buffer._repeats = {}
-                for _ in range(n_repeats):
-                    k, v = struct.unpack_from("<qi", view, at)
-                    at += 12
-                    buffer._repeats[k] = v
+                for _ in range(n_marks):
+                    w, shift, n = struct.unpack_from("<qii", view, at)
+                    at += 16
+                    buffer._repeats.setdefault(w, {})[shift] = n
         else:
             buffer._prints = b""  # the former whole-minute fingerprints: another format
         return buffer

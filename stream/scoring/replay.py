@@ -105,11 +105,6 @@ def _walking(q: int, dur: int) -> bool:
     return q >= MIN_STEPS and dur > 0 and q * 60 * NS >= MIN_RATE * dur
 
 
-def _is_copy(tag: int, earlier: int) -> bool:
-    d = (tag - earlier) % _TAG_MOD
-    return d <= COPY_S or d >= _TAG_MOD - COPY_S
-
-
 # ---------------------------------------------------------------------- state blob
 
 
@@ -145,6 +140,13 @@ def _find_tail(blob: bytes, entry: int) -> tuple[int, ...]:
     return (entry, *([0] * 11))
 
 
+def replayed(shifts: dict[int, int]) -> bool:
+    """Whether grams repeated by one shift are enough for a replay: chance repeats of a steady
+    walker's counts come from scattered times, a replay's all from the same (the shift in whole
+    seconds may differ by one between points, as their starts round differently)."""
+    return any(n + shifts.get(s + 1, 0) >= MIN_MATCHES for s, n in shifts.items())
+
+
 def history_size(blob: bytes) -> int:
     """Grams in the history."""
     _, off = _tails(blob)
@@ -154,15 +156,16 @@ def history_size(blob: bytes) -> int:
 # ---------------------------------------------------------------------- single points
 
 
-def observe_one(blob: bytes, entry: int, start: int, end: int, value: float) -> tuple[bool, bytes]:
-    """One step point of source ``entry``: whether the gram it ends repeats the history, and the
-    new blob. Plain Python: this is the single-point event's hot path."""
+def observe_one(blob: bytes, entry: int, start: int, end: int, value: float) -> tuple[int, bytes]:
+    """One step point of source ``entry``: the shift (seconds modulo ``_TAG_MOD``) by which the
+    gram it ends repeats the history (-1: it does not), and the new blob. Plain Python: this is
+    the single-point event's hot path."""
     q = min(max(round(value), 0), _QMAX)
     dur = end - start
     if not _walking(q, dur):
         if blob and _find_tail(blob, entry)[1]:
-            return False, _with_tail(blob, entry, None, None)
-        return False, blob
+            return -1, _with_tail(blob, entry, None, None)
+        return -1, blob
     c = _code(q, dur // MS)
     _, held, last_end, c1, c2, c3, d1, d2, d3, q1, q2, q3 = _find_tail(blob, entry)
     if held and start >= last_end:
@@ -180,7 +183,7 @@ def observe_one(blob: bytes, entry: int, start: int, end: int, value: float) -> 
     tq = [0] * pad + qs[-keep:]
     tail = TAIL.pack(entry, keep, end, *tc, *td, *tq)
     if len(cs) < GRAM or max(qs[-GRAM:]) - min(qs[-GRAM:]) < MIN_SPREAD:
-        return False, _with_tail(blob, entry, tail, None)
+        return -1, _with_tail(blob, entry, tail, None)
     h = _gram(cs[-GRAM], ds[-3], ds[-2], ds[-1])
     tag = (start // NS) % _TAG_MOD
     _, off = _tails(blob)
@@ -189,12 +192,13 @@ def observe_one(blob: bytes, entry: int, start: int, end: int, value: float) -> 
     while at >= 0 and (at - off) % REC:
         at = blob.find(key, at + 1)
     if at >= 0:
-        earlier = int.from_bytes(blob[at + 4 : at + 6], "little")
-        return not _is_copy(tag, earlier), _with_tail(blob, entry, tail, None)
+        shift = (tag - int.from_bytes(blob[at + 4 : at + 6], "little")) % _TAG_MOD
+        copy = shift <= COPY_S or shift >= _TAG_MOD - COPY_S
+        return -1 if copy else shift, _with_tail(blob, entry, tail, None)
     history = blob[off:]
     if len(history) >= RECENT_LIMIT * REC:
         history = history[len(history) - (RECENT_LIMIT - 1) * REC :]
-    return False, _with_tail(blob, entry, tail, history + _REC.pack(h, tag))
+    return -1, _with_tail(blob, entry, tail, history + _REC.pack(h, tag))
 
 
 # ---------------------------------------------------------------------- batches
@@ -202,14 +206,14 @@ def observe_one(blob: bytes, entry: int, start: int, end: int, value: float) -> 
 
 def observe_many(
     blob: bytes, entry: int, start: I64, end: I64, value: npt.NDArray[np.float64]
-) -> tuple[I64, bytes]:
+) -> tuple[I64, I64, bytes]:
     """Step points of one source, in any order: the indices (into the arrays) of the points that
-    end a gram repeating the history, and the new blob. Equals feeding ``observe_one`` the points
-    in time order."""
+    end a gram repeating the history, the shift of each (as ``observe_one``), and the new blob.
+    Equals feeding ``observe_one`` the points in time order."""
     n = start.shape[0]
     none = np.zeros(0, dtype=np.int64)
     if n == 0:
-        return none, blob
+        return none, none, blob
     order = np.argsort(start, kind="stable")
     s, e = start[order], end[order]
     q = np.clip(np.rint(value[order]), 0, _QMAX).astype(np.int64)
@@ -217,7 +221,7 @@ def observe_many(
     walking = (q >= MIN_STEPS) & (dur > 0) & (q * (60 * NS) >= MIN_RATE * dur)
     tail = _find_tail(blob, entry)
     if not walking.any():
-        return none, (_with_tail(blob, entry, None, None) if tail[1] else blob)
+        return none, none, (_with_tail(blob, entry, None, None) if tail[1] else blob)
     c = _code_np(q, dur // MS)
     gap = np.empty(n, dtype=np.int64)
     gap[1:] = s[1:] - e[:-1]
@@ -245,22 +249,23 @@ def observe_many(
     run_from = np.maximum.accumulate(np.where(starts_run, idx, 0))
     new_tail = _tail_after(entry, int(e[-1]), cc, dd, qq, ww, run_from)
     if m < GRAM:
-        return none, _with_tail(blob, entry, new_tail, None)
+        return none, none, _with_tail(blob, entry, new_tail, None)
     j = np.flatnonzero(ww[GRAM - 1 :] & (idx[GRAM - 1 :] - run_from[GRAM - 1 :] >= GRAM - 1))
     j += GRAM - 1
     if j.shape[0]:
         window = np.lib.stride_tricks.sliding_window_view(qq, GRAM)[j - (GRAM - 1)]
         j = j[window.max(axis=1) - window.min(axis=1) >= MIN_SPREAD]
     if j.shape[0] == 0:
-        return none, _with_tail(blob, entry, new_tail, None)
+        return none, none, _with_tail(blob, entry, new_tail, None)
     g = np.full(j.shape[0], _SEED_G, dtype=np.uint64)
     g = _mix_np(g, cc[j - 3])
     for back in (2, 1, 0):
         g = _mix_np(g, dd[j - back])
     h = (g >> np.uint64(32)).astype(np.uint32)
     tags = ((s[j - k] // NS) % _TAG_MOD).astype(np.uint16)
-    matched, history = _remember(blob, h, tags)
-    return order[j[matched] - k].astype(np.int64), _with_tail(blob, entry, new_tail, history)
+    matched, shifts, history = _remember(blob, h, tags)
+    points = order[j[matched] - k].astype(np.int64)
+    return points, shifts[matched], _with_tail(blob, entry, new_tail, history)
 
 
 def _tail_after(
@@ -286,9 +291,9 @@ def _tail_after(
 
 def _remember(
     blob: bytes, h: npt.NDArray[np.uint32], tags: npt.NDArray[np.uint16]
-) -> tuple[npt.NDArray[np.bool_], bytes]:
-    """Which grams repeat the history or an earlier gram of the same batch at another time, and
-    the history with the new grams appended (bounded)."""
+) -> tuple[npt.NDArray[np.bool_], I64, bytes]:
+    """Which grams repeat the history or an earlier gram of the same batch at another time, by
+    what shift, and the history with the new grams appended (bounded)."""
     _, off = _tails(blob)
     past = np.frombuffer(blob, dtype=_RECORD, offset=off) if len(blob) > off else None
     n = h.shape[0]
@@ -313,4 +318,4 @@ def _remember(
         rec["h"] = h[fresh]
         rec["t"] = tags[fresh]
         history = (history + rec.tobytes())[-RECENT_LIMIT * REC :]
-    return matched, history
+    return matched, diff, history
