@@ -32,7 +32,7 @@ import numpy.typing as npt
 
 GRAM: Final = 4
 MIN_STEPS: Final = 10
-MIN_RATE: Final = 60  # steps per minute: brisk enough that the counts vary from point to point
+MIN_RATE: Final = 30  # steps per minute: a slow walk; pottering about breaks the run
 MIN_SPREAD: Final = 2  # steps between the largest and smallest value of a gram
 MIN_MATCHES: Final = 3
 RECENT_LIMIT: Final = 4_096  # grams (24 KiB): weeks of walking for an active user
@@ -63,23 +63,6 @@ I64 = npt.NDArray[np.int64]
 # ---------------------------------------------------------------------- hashing (pure)
 
 
-def _mix(g: int, x: int) -> int:
-    g = ((g ^ x) * _K) & _M64
-    return g ^ (g >> 29)
-
-
-def _code(q: int, dur_ms: int) -> int:
-    return _mix(_mix(_SEED_C, q), dur_ms & _M64) >> 32
-
-
-def _link(c: int, gap_ms: int) -> int:
-    return _mix(_mix(_SEED_D, c), gap_ms & _M64) >> 32
-
-
-def _gram(c0: int, d1: int, d2: int, d3: int) -> int:
-    return _mix(_mix(_mix(_mix(_SEED_G, c0), d1), d2), d3) >> 32
-
-
 def _mix_np(g: U64, x: U64) -> U64:
     g = (g ^ x) * np.uint64(_K)
     out: U64 = g ^ (g >> np.uint64(29))
@@ -99,10 +82,6 @@ def _code_np(q: I64, dur_ms: I64) -> U64:
 def _link_np(c: U64, gap_ms: I64) -> U64:
     seed = np.full(c.shape[0], _SEED_D, dtype=np.uint64)
     return _mix_np(_mix_np(seed, c), _u64(gap_ms)) >> np.uint64(32)
-
-
-def _walking(q: int, dur: int) -> bool:
-    return q >= MIN_STEPS and dur > 0 and q * 60 * NS >= MIN_RATE * dur
 
 
 # ---------------------------------------------------------------------- state blob
@@ -158,47 +137,76 @@ def history_size(blob: bytes) -> int:
 
 def observe_one(blob: bytes, entry: int, start: int, end: int, value: float) -> tuple[int, bytes]:
     """One step point of source ``entry``: the shift (seconds modulo ``_TAG_MOD``) by which the
-    gram it ends repeats the history (-1: it does not), and the new blob. Plain Python: this is
-    the single-point event's hot path."""
-    q = min(max(round(value), 0), _QMAX)
+    gram it ends repeats the history (-1: it does not), and the new blob. Plain Python, mixing
+    inlined and the tail rewritten in place: this is the single-point event's hot path."""
+    q = round(value)
     dur = end - start
-    if not _walking(q, dur):
-        if blob and _find_tail(blob, entry)[1]:
-            return -1, _with_tail(blob, entry, None, None)
+    n = blob[0] if blob else 0
+    at = 1 if n and blob[1] == entry else _tail_offset(blob, entry, n)
+    if q < MIN_STEPS or dur <= 0 or q * (60 * NS) < MIN_RATE * dur:
+        if at and blob[at + 1]:  # a pause ends the run
+            return -1, blob[: at + 1] + b"\0" + blob[at + 2 :]
         return -1, blob
-    c = _code(q, dur // MS)
-    _, held, last_end, c1, c2, c3, d1, d2, d3, q1, q2, q3 = _find_tail(blob, entry)
+    if q > _QMAX:
+        q = _QMAX
+    g = ((_SEED_C ^ q) * _K) & _M64
+    g ^= g >> 29
+    g = ((g ^ ((dur // MS) & _M64)) * _K) & _M64
+    c = (g ^ (g >> 29)) >> 32
+    held = 0
+    if at:
+        _, held, last_end, c1, c2, c3, _d1, d2, d3, q1, q2, q3 = TAIL.unpack_from(blob, at)
     if held and start >= last_end:
-        d = _link(c, (start - last_end) // MS)
-        cs, ds, qs = [c1, c2, c3][3 - held :], [d1, d2, d3][3 - held :], [q1, q2, q3][3 - held :]
-        cs.append(c)
-        ds.append(d)
-        qs.append(q)
+        g = ((_SEED_D ^ c) * _K) & _M64
+        g ^= g >> 29
+        g = ((g ^ (((start - last_end) // MS) & _M64)) * _K) & _M64
+        d = (g ^ (g >> 29)) >> 32
+        tail = TAIL.pack(
+            entry, held + 1 if held < GRAM - 1 else held, end, c2, c3, c, d2, d3, d, q2, q3, q
+        )
     else:
-        cs, ds, qs = [c], [0], [q]
-    keep = len(cs) if len(cs) < GRAM else GRAM - 1
-    pad = GRAM - 1 - keep
-    tc = [0] * pad + cs[-keep:]
-    td = [0] * pad + ds[-keep:]
-    tq = [0] * pad + qs[-keep:]
-    tail = TAIL.pack(entry, keep, end, *tc, *td, *tq)
-    if len(cs) < GRAM or max(qs[-GRAM:]) - min(qs[-GRAM:]) < MIN_SPREAD:
-        return -1, _with_tail(blob, entry, tail, None)
-    h = _gram(cs[-GRAM], ds[-3], ds[-2], ds[-1])
+        held = 0
+        tail = TAIL.pack(entry, 1, end, 0, 0, c, 0, 0, 0, 0, 0, q)
+    if at:
+        blob = blob[:at] + tail + blob[at + TAIL.size :]
+    else:
+        if n >= MAX_TAILS:  # forget the first source followed
+            blob = (
+                bytes((n,))
+                + blob[1 + TAIL.size : 1 + n * TAIL.size]
+                + tail
+                + blob[1 + n * TAIL.size :]
+            )
+        else:
+            blob = bytes((n + 1,)) + blob[1 : 1 + n * TAIL.size] + tail + blob[1 + n * TAIL.size :]
+    if held < GRAM - 1 or max(q1, q2, q3, q) - min(q1, q2, q3, q) < MIN_SPREAD:
+        return -1, blob
+    g = ((_SEED_G ^ c1) * _K) & _M64
+    g ^= g >> 29
+    for x in (d2, d3, d):
+        g = ((g ^ x) * _K) & _M64
+        g ^= g >> 29
+    key = (g >> 32).to_bytes(4, "little")
+    off = 1 + blob[0] * TAIL.size
     tag = (start // NS) % _TAG_MOD
-    _, off = _tails(blob)
-    key = h.to_bytes(4, "little")
-    at = blob.find(key, off)
-    while at >= 0 and (at - off) % REC:
-        at = blob.find(key, at + 1)
-    if at >= 0:
-        shift = (tag - int.from_bytes(blob[at + 4 : at + 6], "little")) % _TAG_MOD
-        copy = shift <= COPY_S or shift >= _TAG_MOD - COPY_S
-        return -1 if copy else shift, _with_tail(blob, entry, tail, None)
-    history = blob[off:]
-    if len(history) >= RECENT_LIMIT * REC:
-        history = history[len(history) - (RECENT_LIMIT - 1) * REC :]
-    return -1, _with_tail(blob, entry, tail, history + _REC.pack(h, tag))
+    found = blob.find(key, off)
+    while found >= 0 and (found - off) % REC:
+        found = blob.find(key, found + 1)
+    if found >= 0:
+        shift = (tag - int.from_bytes(blob[found + 4 : found + 6], "little")) % _TAG_MOD
+        return -1 if shift <= COPY_S or shift >= _TAG_MOD - COPY_S else shift, blob
+    if len(blob) - off >= RECENT_LIMIT * REC:
+        return -1, blob[:off] + blob[off + REC :] + key + tag.to_bytes(2, "little")
+    return -1, blob + key + tag.to_bytes(2, "little")
+
+
+def _tail_offset(blob: bytes, entry: int, n: int) -> int:
+    """Where ``entry``'s tail starts in the blob (0: it has none)."""
+    for i in range(n):
+        at = 1 + i * TAIL.size
+        if blob[at] == entry:
+            return at
+    return 0
 
 
 # ---------------------------------------------------------------------- batches
