@@ -45,9 +45,9 @@ code                             fires when (per window of the grid)            
                                  (>= 170/min)
 ``manual_entry``                 the window holds manually entered points (Health        checks
                                  Connect ``MANUAL_ENTRY``, Google Fit ``user_input``)
-``replayed_activity``            two or more 8-minute runs of walking minutes repeat,    checks
-                                 minute for minute, walking in the user's recent
-                                 history (``stream.scoring.replay``)
+``replayed_activity``            three or more runs of 4 walking step points (values,    checks
+                                 durations, gaps) repeat the user's recent history,
+                                 all shifted by the same time (``stream.scoring.replay``)
 ``unusual_pattern_steps``        the autoencoder's reconstruction error is above its     model
 ``unusual_pattern_distance``     calibrated threshold; the suffix names the channel
 ``unusual_pattern_speed``        carrying the largest share of the error
