@@ -886,7 +886,7 @@ class UserBuffer:
             self._manual[w] = self._manual.get(w, 0) + 1
 
     def _mark_repeat(self, bin_index: int, shift: int) -> None:
-        """One more gram seen before (``shift`` seconds earlier), in the window where it ends."""
+        """One more gram seen before (``shift`` minutes earlier), in the window where it ends."""
         window = max(self._window_of(bin_index), _DONE.unpack_from(self._buf, _DONE_AT)[0])
         if self._repeats is None:
             self._repeats = {}

@@ -65,7 +65,8 @@ def test_batches_single_points_and_any_cut_give_the_same_grams(
     assert _history(blob) == _history(single)
     # the same walk later, by any shift beyond a minute: every gram of it repeats
     grams = replay.history_size(single)
-    if abs(shift_ns) > 2 * replay.COPY_S * NS and (abs(shift_ns) // NS) % replay._TAG_MOD > 120:
+    minutes = (abs(shift_ns) // replay.MINUTE_NS) % replay._TAG_MOD
+    if replay.NEAR_MIN + 2 < minutes < replay._TAG_MOD - replay.NEAR_MIN - 2:
         hits, _, _ = replay.observe_many(single, 1, s + shift_ns, e + shift_ns, v)
         again, _ = _one_by_one(single, 1, s + shift_ns, e + shift_ns, v)
         assert len(hits) == len(again) == grams

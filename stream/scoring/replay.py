@@ -8,7 +8,7 @@ walking points of one source (each at least ``MIN_STEPS`` steps at a pace of at 
 bits. A gram already in the user's recent history, first seen at another time, is a repeat; a
 window holding ``MIN_MATCHES`` repeats is a replay. Four walking points whose exact counts,
 durations and gaps repeat do not happen by chance (walkers vary by several steps a minute), three
-such grams in one hour even less; a gram seen at the very same time (within ``COPY_S``) is the
+such grams in one hour even less; a gram seen within ``NEAR_MIN`` minutes is the
 same walk reported through another stream (Google Fit's derived copies), not a replay.
 
 This replaces fingerprints of 8 whole-minute bins of a window: those missed every replay shifted
@@ -16,7 +16,7 @@ by a fraction of a minute, and the points catch the whole-minute shifts as well.
 
 Per-user state is one ``bytes`` blob the buffer keeps and serialises: a count byte, a tail of
 the last ``GRAM - 1`` walking points per source (``TAIL``: so that single-point messages form
-grams across messages), then the history, 6 bytes a gram (hash, start second modulo ``_TAG_MOD``),
+grams across messages), then the history, 6 bytes a gram (hash, start minute modulo ``_TAG_MOD``),
 at most ``RECENT_LIMIT``, oldest dropped. A batch (a Dataset, a Takeout body) continues its
 source's tail when it starts after it, so a walk gives the same grams however it was cut into
 messages, as long as a source's points arrive in time order.
@@ -36,12 +36,13 @@ MIN_RATE: Final = 30  # steps per minute: a slow walk; pottering about breaks th
 MIN_SPREAD: Final = 2  # steps between the largest and smallest value of a gram
 MIN_MATCHES: Final = 3
 RECENT_LIMIT: Final = 4_096  # grams (24 KiB): weeks of walking for an active user
-COPY_S: Final = 60
+NEAR_MIN: Final = 30  # a walk's own rhythm repeating, or a copy: not a replay
+MINUTE_NS: Final = 60 * 1_000_000_000
 MAX_TAILS: Final = 4  # sources of step points followed at once
 
 NS: Final = 1_000_000_000
 MS: Final = 1_000_000
-_TAG_MOD: Final = 65_521  # prime: whole days (or hours) of shift never look like no shift
+_TAG_MOD: Final = 65_521  # minutes (45 days), prime: no whole number of days looks like no shift
 _M64: Final = (1 << 64) - 1
 _K: Final = 0x9E3779B97F4A7C15
 _SEED_C: Final = 0x243F6A8885A308D3
@@ -122,7 +123,7 @@ def _find_tail(blob: bytes, entry: int) -> tuple[int, ...]:
 def replayed(shifts: dict[int, int]) -> bool:
     """Whether grams repeated by one shift are enough for a replay: chance repeats of a steady
     walker's counts come from scattered times, a replay's all from the same (the shift in whole
-    seconds may differ by one between points, as their starts round differently)."""
+    minutes may differ by one between points, as their starts round differently)."""
     return any(n + shifts.get(s + 1, 0) >= MIN_MATCHES for s, n in shifts.items())
 
 
@@ -136,7 +137,7 @@ def history_size(blob: bytes) -> int:
 
 
 def observe_one(blob: bytes, entry: int, start: int, end: int, value: float) -> tuple[int, bytes]:
-    """One step point of source ``entry``: the shift (seconds modulo ``_TAG_MOD``) by which the
+    """One step point of source ``entry``: the shift (minutes modulo ``_TAG_MOD``) by which the
     gram it ends repeats the history (-1: it does not), and the new blob. Plain Python, mixing
     inlined and the tail rewritten in place: this is the single-point event's hot path."""
     q = round(value)
@@ -188,13 +189,13 @@ def observe_one(blob: bytes, entry: int, start: int, end: int, value: float) -> 
         g ^= g >> 29
     key = (g >> 32).to_bytes(4, "little")
     off = 1 + blob[0] * TAIL.size
-    tag = (start // NS) % _TAG_MOD
+    tag = (start // MINUTE_NS) % _TAG_MOD
     found = blob.find(key, off)
     while found >= 0 and (found - off) % REC:
         found = blob.find(key, found + 1)
     if found >= 0:
         shift = (tag - int.from_bytes(blob[found + 4 : found + 6], "little")) % _TAG_MOD
-        return -1 if shift <= COPY_S or shift >= _TAG_MOD - COPY_S else shift, blob
+        return -1 if shift <= NEAR_MIN or shift >= _TAG_MOD - NEAR_MIN else shift, blob
     if len(blob) - off >= RECENT_LIMIT * REC:
         return -1, blob[:off] + blob[off + REC :] + key + tag.to_bytes(2, "little")
     return -1, blob + key + tag.to_bytes(2, "little")
@@ -270,7 +271,7 @@ def observe_many(
     for back in (2, 1, 0):
         g = _mix_np(g, dd[j - back])
     h = (g >> np.uint64(32)).astype(np.uint32)
-    tags = ((s[j - k] // NS) % _TAG_MOD).astype(np.uint16)
+    tags = ((s[j - k] // MINUTE_NS) % _TAG_MOD).astype(np.uint16)
     matched, shifts, history = _remember(blob, h, tags)
     points = order[j[matched] - k].astype(np.int64)
     return points, shifts[matched], _with_tail(blob, entry, new_tail, history)
@@ -318,7 +319,7 @@ def _remember(
     earlier = (first_of < np.arange(n)) & ~known
     ref[earlier] = tags[first_of[earlier]]
     diff = (tags.astype(np.int64) - ref) % _TAG_MOD
-    matched = (ref >= 0) & (diff > COPY_S) & (diff < _TAG_MOD - COPY_S)
+    matched = (ref >= 0) & (diff > NEAR_MIN) & (diff < _TAG_MOD - NEAR_MIN)
     fresh = ~known & ~earlier
     history = blob[off:]
     if fresh.any():
