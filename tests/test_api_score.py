@@ -38,7 +38,9 @@ def test_score_gives_lifeup_scores_verdicts(api: TestClient) -> None:
     (event-time replay of the same events): the same windows, scores, reasons and totals."""
     from model_export.simulate import simulate
 
-    events = simulate(2, 1, seed=11).events
+    sim = simulate(3, 1, seed=11)
+    assert any(span.cheat for span in sim.spans)  # something to flag
+    events = sim.events
     answer = api.post("/v1/score", headers=AUTH, content=orjson.dumps(events))
     assert answer.status_code == 200, answer.text
     body = answer.json()
