@@ -22,6 +22,7 @@ only that point is broken (the message's other points are still accepted).
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 from stream.points import Rejection
@@ -66,3 +67,25 @@ class PointError(Exception):
     def rejection(self, user_id: str | None, where: str = "") -> Rejection:
         detail = f"{where}: {self.detail}" if where else self.detail
         return Rejection(self.code, detail, user_id)
+
+
+def checked_number(value: object, field: str, whole: bool = False) -> float:
+    """A JSON number as float, or the PointError (with its code) saying what is wrong."""
+    if value is None:
+        raise PointError(MISSING_FIELD, f"{field} is missing")
+    if type(value) is int:
+        try:
+            number = float(value)
+        except OverflowError:
+            raise PointError(BAD_TYPE, f"{field} is too large") from None
+    elif type(value) is float:
+        number = value
+    else:
+        raise PointError(BAD_TYPE, f"{field} is a {type(value).__name__}, not a number")
+    if not math.isfinite(number):
+        raise PointError(NON_FINITE, f"{field} {number} is not finite")
+    if number < 0:
+        raise PointError(NEGATIVE_VALUE, f"{field} {number} is negative")
+    if whole and not number.is_integer():
+        raise PointError(BAD_TYPE, f"{field} {number} is not a whole number")
+    return number

@@ -287,22 +287,7 @@ def _value(point: dict[str, Any], channel: Channel) -> float:
     raw = entry.get(first, entry.get(second))
     if raw is None:
         raise errors.PointError(errors.MISSING_FIELD, f"value[0] has no {first}")
-    if type(raw) is int:
-        try:
-            number = float(raw)
-        except OverflowError:
-            raise errors.PointError(errors.BAD_TYPE, "value is too large") from None
-    elif type(raw) is float:
-        number = raw
-    else:
-        raise errors.PointError(errors.BAD_TYPE, f"value is a {type(raw).__name__}, not a number")
-    if not math.isfinite(number):
-        raise errors.PointError(errors.NON_FINITE, f"value {number} is not finite")
-    if number < 0:
-        raise errors.PointError(errors.NEGATIVE_VALUE, f"value {number} is negative")
-    if steps and not number.is_integer():
-        raise errors.PointError(errors.BAD_TYPE, f"steps {number} are not a whole number")
-    return number
+    return errors.checked_number(raw, "steps" if steps else "value", whole=steps)
 
 
 def stream_points(

@@ -8,7 +8,6 @@ app's automatic records and a typed-in number is never hidden behind (or hides) 
 
 from __future__ import annotations
 
-import math
 from typing import Any, Final
 
 from stream.parsing import errors, times
@@ -58,12 +57,14 @@ def _record(record: object, collector: Collector, now_ns: int, where: str) -> No
     times.check_span(start, end, now_ns)
     source, manual = _origin(record.get("metadata"))
     if channel is Channel.STEPS:
-        count = _number(record.get("count"), "count", whole=True)
+        count = errors.checked_number(record.get("count"), "count", whole=True)
         collector.add(channel, source, manual, start, end, count)
     elif channel is Channel.DISTANCE:
         length = record.get("distance")
         metres = length.get("inMeters") if type(length) is dict else length
-        collector.add(channel, source, manual, start, end, _number(metres, "distance.inMeters"))
+        collector.add(
+            channel, source, manual, start, end, errors.checked_number(metres, "distance.inMeters")
+        )
     else:
         _speed_samples(record.get("samples"), collector, source, manual, now_ns, where)
 
@@ -83,7 +84,7 @@ def _speed_samples(
             times.check_span(at, at, now_ns)
             speed = sample.get("speed")
             value = speed.get("inMetersPerSecond") if type(speed) is dict else speed
-            mps = _number(value, "speed.inMetersPerSecond")
+            mps = errors.checked_number(value, "speed.inMetersPerSecond")
         except errors.PointError as exc:
             collector.result.rejections.append(
                 exc.rejection(collector.user_id, f"{where} sample {index}")
@@ -103,24 +104,3 @@ def _origin(metadata: object) -> tuple[str, bool]:
     method = metadata.get("recordingMethod")
     manual = type(method) in (str, int) and method in _MANUAL
     return (f"{source}:user_input" if manual else source), manual
-
-
-def _number(value: object, field: str, whole: bool = False) -> float:
-    if value is None:
-        raise errors.PointError(errors.MISSING_FIELD, f"{field} is missing")
-    if type(value) is int:
-        try:
-            number = float(value)
-        except OverflowError:
-            raise errors.PointError(errors.BAD_TYPE, f"{field} is too large") from None
-    elif type(value) is float:
-        number = value
-    else:
-        raise errors.PointError(errors.BAD_TYPE, f"{field} is a {type(value).__name__}")
-    if not math.isfinite(number):
-        raise errors.PointError(errors.NON_FINITE, f"{field} {number} is not finite")
-    if number < 0:
-        raise errors.PointError(errors.NEGATIVE_VALUE, f"{field} {number} is negative")
-    if whole and not number.is_integer():
-        raise errors.PointError(errors.BAD_TYPE, f"{field} {number} is not a whole number")
-    return number
