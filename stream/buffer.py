@@ -243,26 +243,14 @@ class UserBuffer:
         """Adds one batch (one channel, one source); cost grows with the bins its points touch."""
         if type(batch) is SinglePoint:  # the single-point event: scalars, no numpy
             channel = int(batch.channel)
-            source = batch.source
-            try:
-                entry = self._names.index(source, 1)
-            except ValueError:
-                entry = 0
-            if not entry or self._meta[entry * ENT + 1] != channel:
-                entry = self._entry(channel, source, rank, batch.manual)
+            entry = self._entry_of(batch, channel, rank)
             return self._add_one(entry, channel, batch.start, batch.end, batch.amount, batch.manual)
         start_ns = batch.start_ns
         n = start_ns.shape[0]
         if n == 0:
             return AddResult()
         channel = int(batch.channel)
-        source = batch.source
-        try:
-            entry = self._names.index(source, 1)
-        except ValueError:
-            entry = 0
-        if not entry or self._meta[entry * ENT + 1] != channel:
-            entry = self._entry(channel, source, rank, batch.manual)
+        entry = self._entry_of(batch, channel, rank)
         if n == 1:
             return self._add_one(
                 entry,
@@ -892,6 +880,17 @@ class UserBuffer:
             self._repeats = {}
         shifts = self._repeats.setdefault(window, {})
         shifts[shift] = shifts.get(shift, 0) + 1
+
+    def _entry_of(self, batch: PointBatch, channel: int, rank: int) -> int:
+        """The source table index of the batch's source, registered on first sight."""
+        source = batch.source
+        try:
+            entry = self._names.index(source, 1)
+        except ValueError:
+            entry = 0
+        if not entry or self._meta[entry * ENT + 1] != channel:
+            entry = self._entry(channel, source, rank, batch.manual)
+        return entry
 
     def _entry(self, channel: int, source: str, rank: int, manual: bool) -> int:
         """The source table index of (channel, source); 0 once 255 sources are in use."""
