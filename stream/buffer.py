@@ -101,6 +101,9 @@ _SCALAR_BINS: Final = 8  # a single point over fewer bins takes the plain-Python
 _STEPS_MAX: Final = 2**31 - 1  # steps per bin saturate here (int32): no human, no overflow
 _NO_BIN: Final = -(1 << 62)
 _MAGIC: Final = b"LUB1"
+TAIL_BINS: Final = 30  # bins of a window carried as the next window's look-behind
+_TAIL_END: Final = struct.Struct("<q")  # the bin where the carried tail ends
+_F16_MAX: Final = 65_504.0
 
 
 class _Plan:
@@ -168,6 +171,7 @@ class UserBuffer:
         "_plan",
         "_prints",
         "_repeats",
+        "_tail",
         "_wm",
         "user_id",
     )
@@ -188,6 +192,7 @@ class UserBuffer:
         self._pending: list[Window] | None = None
         self._prints = b""  # step-point tails and recent gram fingerprints (stream.scoring.replay)
         self._repeats: dict[int, dict[int, int]] | None = None  # window -> shift -> repeated grams
+        self._tail = b""  # the last emitted window's last bins (``_with_context``)
 
     # ------------------------------------------------------------------ accessors
 
@@ -682,7 +687,8 @@ class UserBuffer:
         if src.any():
             if self._pending is None:
                 self._pending = []
-            self._pending.append(self._check_replay(self._build_window(base, rec, counts, src)))
+            window = self._check_replay(self._build_window(base, rec, counts, src))
+            self._pending.append(self._with_context(window, rec[wb:]))
         # the last speed sample leaving the ring is the left context of later windows
         sampled = np.flatnonzero(counts[:hop])
         if sampled.shape[0]:
@@ -764,7 +770,8 @@ class UserBuffer:
                 totals,
                 manual.get(start, 0) if manual else 0,
             )
-            pending.append(self._check_replay(window))
+            after = full[(i + 1) * wb : (i + 2) * wb]
+            pending.append(self._with_context(self._check_replay(window), after))
         self._pending = pending or None
         if manual:
             for i in range(n_win):
@@ -845,6 +852,39 @@ class UserBuffer:
             totals=WindowTotals(steps=steps, distance_m=dist, speed_samples=samples),
             manual_points=manual,
         )
+
+    # ------------------------------------------------------------------ context
+
+    def _with_context(self, window: Window, after: npt.NDArray[np.void]) -> Window:
+        """The window with its neighbours' bins for the plausibility checks (``Window.before``,
+        ``Window.after``): the carried tail of the previous window when it is adjacent, and the
+        records following it in the ring (at most the lateness); then carries this window's
+        last ``TAIL_BINS`` bins as float16 (nothing when they hold no point)."""
+        plan = self._plan
+        start = window.start_ns // plan.bin_ns
+        tail = self._tail
+        before = None
+        if tail and _TAIL_END.unpack_from(tail)[0] == start:
+            raw = np.frombuffer(tail, dtype="<f2", offset=_TAIL_END.size)
+            before = raw.reshape(3, -1).astype(np.float32)
+        after = after[: plan.cap - plan.window_bins]
+        ahead = None
+        if after.shape[0] and after["src"].any():
+            ahead = np.full((3, after.shape[0]), np.nan, dtype=np.float32)
+            src = after["src"]
+            ahead[STEPS] = np.where(src[:, STEPS] != 0, after["steps"], np.nan)
+            ahead[DISTANCE] = np.where(src[:, DISTANCE] != 0, after["dist"], np.nan)
+            counts = after["scnt"]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                ahead[SPEED] = np.where(counts > 0, after["ssum"] / counts, np.nan)
+        mask = window.mask[:, -TAIL_BINS:]
+        if mask[:SPEED].any():
+            last = np.minimum(window.values[:, -TAIL_BINS:], _F16_MAX)
+            kept = np.where(mask, last, np.nan).astype("<f2")
+            self._tail = _TAIL_END.pack(start + plan.window_bins) + kept.tobytes()
+        else:
+            self._tail = b""
+        return replace(window, before=before, after=ahead)
 
     # ------------------------------------------------------------------ helpers
 
@@ -1001,6 +1041,8 @@ class UserBuffer:
         ]
         parts.append(struct.pack("<I", len(marks)))
         parts += [struct.pack("<qii", *mark) for mark in marks]
+        parts.append(_blob(self._tail))
+        parts += [_blob(_context_bytes(w.before)) + _blob(_context_bytes(w.after)) for w in pending]
         return b"".join(parts)
 
     @classmethod
@@ -1053,6 +1095,15 @@ class UserBuffer:
                     w, shift, n = struct.unpack_from("<qii", view, at)
                     at += 16
                     buffer._repeats.setdefault(w, {})[shift] = n
+            if at < len(view):  # absent from snapshots written before window context
+                buffer._tail, at = _unblob(view, at)
+                pending = buffer._pending or []
+                for i, window in enumerate(pending):
+                    before, at = _unblob(view, at)
+                    after, at = _unblob(view, at)
+                    pending[i] = replace(
+                        window, before=_context_from(before), after=_context_from(after)
+                    )
         else:
             buffer._prints = b""  # the former whole-minute fingerprints: another format
         return buffer
@@ -1099,6 +1150,14 @@ def _window_bytes(window: Window) -> bytes:
         window.repeats_earlier,
     )
     return head + window.values.astype("<f4").tobytes() + window.mask.tobytes()
+
+
+def _context_bytes(context: npt.NDArray[np.float32] | None) -> bytes:
+    return b"" if context is None else context.astype("<f4").tobytes()
+
+
+def _context_from(data: bytes) -> npt.NDArray[np.float32] | None:
+    return np.frombuffer(data, dtype="<f4").reshape(3, -1).copy() if data else None
 
 
 def _window_from(view: memoryview, at: int, user_id: str, bins: int) -> tuple[Window, int]:

@@ -34,6 +34,10 @@ class Window:
     ``manual_points`` counts manually entered points that fell in the window.
     ``repeats_earlier`` is set when the window's activity pattern matches one of the user's recent
     windows exactly (a replayed walk); see ``stream.scoring.replay``.
+    ``before`` and ``after`` are context for the plausibility checks, float32 ``[3, k]`` with NaN
+    where nothing was known: the previous window's last bins (carried in the user's state) and
+    the bins after the window that the ring held when it was emitted (up to the lateness). A
+    cheat crossing the hour then shows its whole run to both windows it touches.
     """
 
     user_id: str
@@ -44,6 +48,8 @@ class Window:
     totals: WindowTotals
     manual_points: int = 0
     repeats_earlier: bool = False
+    before: npt.NDArray[np.float32] | None = None
+    after: npt.NDArray[np.float32] | None = None
 
     @property
     def start(self) -> datetime:
