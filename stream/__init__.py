@@ -5,4 +5,8 @@ event-time ``grid`` of one user; completed ``windows`` go to ``scoring``; a verd
 ``alerts.Alert``. ``pipeline`` runs that chain without Kafka; ``worker`` runs it inside Faust.
 """
 
+from stream.native import use_source_if_stale
+
 __version__ = "0.1.0"
+
+use_source_if_stale()

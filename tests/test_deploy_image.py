@@ -124,7 +124,7 @@ def test_dockerignore_lets_in_what_the_dockerfile_copies_and_nothing_heavy() -> 
         assert ignored(heavy, patterns), f"{heavy} would enter the build context"
 
 
-def test_the_image_package_holds_the_model_and_not_torch(tmp_path: Path) -> None:
+def test_the_image_package_holds_the_model_the_compiled_path_and_not_torch(tmp_path: Path) -> None:
     """The build stage's `pip install .`, reproduced on the filtered context: the wheel."""
     context = tmp_path / "context"
     patterns = dockerignore_patterns()
@@ -172,6 +172,9 @@ def test_the_image_package_holds_the_model_and_not_torch(tmp_path: Path) -> None
             if line.startswith("Requires-Dist:")
         ]
     assert [n for n in names if n.startswith("stream/models/") and n.endswith(".onnx")]
+    # the hot path compiled by setup.py (mypyc), with the hashes that keep it honest
+    assert [n for n in names if n.startswith("stream/buffer.") and n.endswith(".so")]
+    assert "stream/_native_sources.json" in names
     for line in requires:
         if "torch" in line:
             assert 'extra == "train"' in line, line
