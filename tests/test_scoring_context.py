@@ -6,11 +6,16 @@ the previous window's tail, carried in the user's state (and through ``to_bytes`
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from stream.buffer import TAIL_BINS, UserBuffer
 from stream.points import Channel, PointBatch
+from stream.scoring.context import F32, fill_speed
+from stream.scoring.plausibility import WALK_JUMP_SPEED, PlausibilityScorer
 from stream.windows import Window
+from tests.scoring_cases import normal_walk, walk, window
 
 MIN_NS = 60 * 1_000_000_000
 T0 = 1_709_301_600 * 1_000_000_000  # an hour start (UTC)
@@ -76,3 +81,83 @@ def test_pending_windows_keep_their_context_through_a_snapshot() -> None:
             if x is not None:
                 np.testing.assert_array_equal(x, y)
     assert want[1].before is not None and want[0].after is not None
+
+
+# --- the checks on a window with its context -------------------------------------------
+
+
+def with_context(core: Window, before: F32 | None = None, after: F32 | None = None) -> Window:
+    return replace(core, before=before, after=after)
+
+
+def rows(steps: list[float], distance: list[float] | None = None) -> F32:
+    """A ``[3, k]`` context: steps, distance (NaN: none sent), no speed sample."""
+    n = len(steps)
+    out = np.full((3, n), np.nan, dtype=np.float32)
+    out[0] = steps
+    if distance is not None:
+        out[1] = distance
+    return out
+
+
+def reasons(w: Window) -> tuple[str, ...]:
+    return PlausibilityScorer().score([w])[0].reasons
+
+
+def test_a_cheat_crossing_the_hour_is_judged_whole_by_the_window_it_starts_in() -> None:
+    steps = np.zeros(60)
+    steps[57:] = 225.0  # three minutes at the window's end (the 3-minute limit is 240)...
+    core = window(steps)
+    assert "cadence_above_human_limit" not in reasons(core)
+    ahead = rows([225.0] * 12)  # ...and twelve more in the look-ahead: 15 above 210
+    assert "cadence_above_human_limit" in reasons(with_context(core, after=ahead))
+
+
+def test_a_cheat_crossing_the_hour_is_judged_whole_by_the_window_it_ends_in() -> None:
+    steps = np.zeros(60)
+    steps[:2] = 150.0
+    core = window(steps)
+    behind = rows([np.nan] * 5 + [150.0] * 25)  # a mechanical 25 minutes before
+    assert "cadence_without_variation" not in reasons(core)
+    assert "cadence_without_variation" in reasons(with_context(core, before=behind))
+
+
+def test_a_neighbours_cheat_that_does_not_reach_into_the_window_is_not_its_finding() -> None:
+    core = normal_walk(3)
+    ahead = rows([0.0, 0.0] + [300.0] * 14, [0.0, 0.0] + [9000.0] * 14)
+    behind = rows([150.0] * 28 + [0.0, 0.0])
+    assert reasons(with_context(core, behind, ahead)) == ()
+
+
+def test_a_steady_cadence_while_gps_sees_the_phone_move_is_a_runner() -> None:
+    steps = walk(5, 45, 150.0, 0.001)
+    still = window(steps)
+    running = window(steps, steps * 1.1, np.where(steps > 0, 2.8, np.nan))
+    assert "cadence_without_variation" in reasons(still)
+    assert "cadence_without_variation" not in reasons(running)
+
+
+def test_a_car_speed_sample_in_the_middle_of_a_walk_is_a_teleport() -> None:
+    steps = walk()
+    speed = np.full(60, np.nan)
+    speed[20] = WALK_JUMP_SPEED + 5.0
+    assert "gps_teleport" in reasons(window(steps, steps * 0.72, speed))
+    speed[20] = WALK_JUMP_SPEED - 10.0  # fast, yet not beyond what a glitchy GPS says on a walk
+    assert "gps_teleport" not in reasons(window(steps, steps * 0.72, speed))
+
+
+def test_look_ahead_speed_is_interpolated_like_the_window() -> None:
+    values = np.zeros((1, 3, 8), dtype=np.float32)
+    masks = np.zeros((1, 3, 8), dtype=np.bool_)
+    values[0, 2, [1, 4, 7]] = [2.0, 5.0, 1.0]
+    masks[0, 2, [1, 4]] = True
+    masks[0, 2, 7] = True
+    fill_speed(values, masks, gap=3)
+    np.testing.assert_allclose(values[0, 2, 1:8], [2.0, 3.0, 4.0, 5.0, 11 / 3, 7 / 3, 1.0])
+    assert not masks[0, 2, 0]
+    fill_speed(values[:, :, :2], masks[:, :, :2], gap=3)  # nothing to fill: unchanged
+    gap_too_long = np.zeros((1, 3, 8), dtype=np.float32)
+    gap_mask = np.zeros((1, 3, 8), dtype=np.bool_)
+    gap_mask[0, 2, [0, 7]] = True
+    fill_speed(gap_too_long, gap_mask, gap=3)
+    assert gap_mask[0, 2].sum() == 2

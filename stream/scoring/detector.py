@@ -20,8 +20,8 @@ from stream.scoring.features import Bool, stack_windows
 from stream.scoring.plausibility import (
     PlausibilityScorer,
     channel_shares,
-    check_ratios,
     summarise,
+    window_ratios_of,
 )
 from stream.windows import Window
 
@@ -44,10 +44,7 @@ class Detector:
         if not windows:
             return []
         values, masks = stack_windows(windows)
-        n = len(windows)
-        manual = np.fromiter((w.manual_points for w in windows), dtype=np.int64, count=n)
-        repeats = np.fromiter((w.repeats_earlier for w in windows), dtype=np.bool_, count=n)
-        best, top, reasons = summarise(check_ratios(values, masks, manual, repeats, self.grid))
+        best, top, reasons = summarise(window_ratios_of(windows, values, masks, self.grid))
         ae_scores, ae_shares = self.autoencoder.score_arrays(values, masks)
         present: Bool = np.asarray(masks.any(axis=2))
         tops = top.tolist()

@@ -27,8 +27,8 @@ code                             fires when (per window of the grid)            
                                  walking
 ``gps_teleport``                 a speed sample or one minute's distance at 42 m/s       checks
                                  (~150 km/h) or more, or, inside a walk (steps in the
-                                 minute and both neighbours), 400 m more within three
-                                 minutes than 2.5 m per step can cover
+                                 minute and both neighbours), a speed of 25 m/s or 400 m
+                                 more within three minutes than 2.5 m per step can cover
 ``distance_without_steps``       500 m or more logged at a human pace (no minute above   checks
                                  6.5 m/s: faster stretches are honest vehicle rides) in
                                  minutes with no step in or next to them (a phone sends
@@ -64,6 +64,7 @@ import numpy.typing as npt
 from stream.grid import DEFAULT_GRID, GridSpec
 from stream.points import CHANNEL_NAMES
 from stream.scoring.base import WindowScore
+from stream.scoring.context import extend, fill_speed, overlapping, reach, stack_context
 from stream.scoring.features import F32, Bool, stack_windows
 from stream.windows import Window
 
@@ -74,9 +75,11 @@ STEADY_MIN_CADENCE = 40.0  # steps/min for a minute to count towards a steady st
 # (minutes, largest std/mean of the minute counts): the longer the stretch, the more variation a
 # person shows; the Fitabase users' steadiest 20, 30, 40 minutes vary by 0.8 %, 1.4 %, 2.6 %.
 STEADY_TIERS: tuple[tuple[int, float], ...] = ((20, 0.007), (30, 0.009), (40, 0.013))
+STILL_SPEED = 1.0  # m/s: GPS saw the phone move (a slow walk is ~1.2 m/s)
 VEHICLE_SPEED = 7.0  # m/s while steps are counted
 VEHICLE_BINS = 3
 TELEPORT_SPEED = 42.0  # m/s (~150 km/h) in one sample or one minute's distance
+WALK_JUMP_SPEED = 25.0  # m/s (90 km/h): a speed sample in the middle of a walk
 SPIKE_DISTANCE = 400.0  # metres beyond what the steps can cover, within three minutes of a walk
 HUMAN_PACE = 6.5  # m/s: stepless stretches faster than this in any minute are vehicles
 STEPLESS_DISTANCE = 500.0  # metres
@@ -117,8 +120,10 @@ _ATTRIBUTION: dict[str, tuple[float, float, float] | None] = {
 F64 = npt.NDArray[np.float64]
 
 
-def cadence_ratio(cadence: F64) -> F64:
-    """Per row the largest ``held cadence / limit`` over the ``CADENCE_TIERS``."""
+def cadence_ratio(cadence: F64, lo: int = 0, hi: int | None = None) -> F64:
+    """Per row the largest ``held cadence / limit`` over the ``CADENCE_TIERS``, of stretches
+    overlapping bins ``[lo, hi)`` (the window inside its context)."""
+    hi = cadence.shape[1] if hi is None else hi
     out = np.zeros(cadence.shape[0])
     held = cadence  # held[:, t] = lowest cadence of minutes t .. t+k-1, grown one k at a time
     k = 1
@@ -128,27 +133,37 @@ def cadence_ratio(cadence: F64) -> F64:
         while k < bins:
             held = np.minimum(held[:, :-1], cadence[:, k:])
             k += 1
-        np.maximum(out, held.max(axis=1) / limit, out=out)
+        inside = held[:, overlapping(held.shape[1], k, lo, hi)]
+        np.maximum(out, inside.max(axis=1, initial=0.0) / limit, out=out)
     return out
 
 
-def steady_ratio(cadence: F64) -> F64:
-    """Per row the largest ``limit / lowest CV`` over the ``STEADY_TIERS``: 1.0 at a limit,
-    growing as the rhythm gets more mechanical; 0 with no stretch active long enough.
+def steady_ratio(
+    cadence: F64, lo: int = 0, hi: int | None = None, moving: Bool | None = None
+) -> F64:
+    """Per row the largest ``limit / lowest CV`` over the ``STEADY_TIERS`` of stretches
+    overlapping bins ``[lo, hi)``: 1.0 at a limit, growing as the rhythm gets more mechanical;
+    0 with no stretch active long enough. A minute in which GPS saw the phone ``moving``
+    (``STILL_SPEED`` or more) breaks a stretch: a shaken phone stays where it is, a steady
+    runner outdoors does not.
 
     Only rows with enough active minutes are examined (most hours have none); rolling sums from
     cumulative sums keep it O(bins) per row and tier.
     """
+    hi = cadence.shape[1] if hi is None else hi
     out = np.zeros(cadence.shape[0])
     shortest = min(k for k, _ in STEADY_TIERS)
-    rows = np.flatnonzero((cadence >= STEADY_MIN_CADENCE).sum(axis=1) >= shortest)
+    counted = cadence >= STEADY_MIN_CADENCE
+    if moving is not None:
+        counted &= ~moving
+    rows = np.flatnonzero((counted.sum(axis=1) >= shortest) & counted[:, lo:hi].any(axis=1))
     if rows.size == 0:
         return out
     sub = cadence[rows]
     zero = np.zeros((rows.size, 1))
     cs = np.concatenate([zero, np.cumsum(sub, axis=1)], axis=1)
     cs2 = np.concatenate([zero, np.cumsum(sub * sub, axis=1)], axis=1)
-    act = np.concatenate([zero, np.cumsum(sub >= STEADY_MIN_CADENCE, axis=1)], axis=1)
+    act = np.concatenate([zero, np.cumsum(counted[rows], axis=1)], axis=1)
     best = np.zeros(rows.size)
     for k, limit in STEADY_TIERS:
         if sub.shape[1] < k:
@@ -157,7 +172,7 @@ def steady_ratio(cadence: F64) -> F64:
         var = np.maximum((cs2[:, k:] - cs2[:, :-k]) / k - np.square(total / k), 0.0)
         full = (act[:, k:] - act[:, :-k]) >= k
         cv = np.where(full, np.sqrt(var) / np.maximum(total / k, 1.0), np.inf)
-        lowest = cv.min(axis=1)
+        lowest = cv[:, overlapping(cv.shape[1], k, lo, hi)].min(axis=1, initial=np.inf)
         ratio = np.where(np.isfinite(lowest), limit / np.maximum(lowest, 1e-6), 0.0)
         np.maximum(best, ratio, out=best)
     out[rows] = best
@@ -172,30 +187,37 @@ def _near(active: Bool) -> Bool:
     return near
 
 
-def _spikes(dist: F64, steps: F64) -> F64:
-    """Teleport jumps inside a walk: metres beyond the longest human step (``STRIDE_MAX_RUN``
-    per step counted) in minutes that have steps and steps on both sides, summed over three
-    neighbouring minutes (a jump is often split across two), divided by ``SPIKE_DISTANCE``.
-    Vehicles take no steps, so a car's fast minutes, and the minute a walk turns into a ride,
-    never count."""
+def _walking(steps: F64) -> Bool:
+    """Minutes with steps and steps on both sides (the row's ends have no known sides)."""
     moving = steps > 0
     walking = moving.copy()
     walking[:, 1:] &= moving[:, :-1]
     walking[:, :-1] &= moving[:, 1:]
     walking[:, 0] = walking[:, -1] = False
-    excess = np.where(walking, np.maximum(dist - STRIDE_MAX_RUN * steps, 0.0), 0.0)
+    return walking
+
+
+def _spikes(dist: F64, steps: F64, lo: int, hi: int) -> F64:
+    """Teleport jumps inside a walk: metres beyond the longest human step (``STRIDE_MAX_RUN``
+    per step counted) in minutes that have steps and steps on both sides, summed over three
+    neighbouring minutes (a jump is often split across two) around a minute of ``[lo, hi)``
+    that holds part of it, divided by ``SPIKE_DISTANCE``.
+    Vehicles take no steps, so a car's fast minutes, and the minute a walk turns into a ride,
+    never count."""
+    excess = np.where(_walking(steps), np.maximum(dist - STRIDE_MAX_RUN * steps, 0.0), 0.0)
     pad = np.pad(excess, ((0, 0), (1, 1)))
-    local = pad[:, :-2] + pad[:, 1:-1] + pad[:, 2:]
-    out: F64 = local.max(axis=1, initial=0.0) / SPIKE_DISTANCE
+    local = np.where(excess > 0, pad[:, :-2] + pad[:, 1:-1] + pad[:, 2:], 0.0)
+    out: F64 = local[:, lo:hi].max(axis=1, initial=0.0) / SPIKE_DISTANCE
     return out
 
 
-def _human_pace_distance(dist: F64, stepless: Bool, bin_s: int) -> F64:
+def _human_pace_distance(dist: F64, stepless: Bool, bin_s: int, lo: int, hi: int) -> F64:
     """Metres logged without steps at a pace a person could walk or run (a spoofed route).
 
     Stretches of consecutive stepless minutes whose fastest minute exceeds ``HUMAN_PACE`` are a
-    vehicle ride, honestly logged, and do not count. Vectorised over the batch: every stretch
-    gets a global id, sums and maxima are gathered per id.
+    vehicle ride, honestly logged, and do not count; nor do stretches outside bins ``[lo, hi)``.
+    Vectorised over the batch: every stretch gets a global id, sums and maxima are gathered
+    per id.
     """
     rows, bins = dist.shape
     free = stepless & (dist > 0)
@@ -208,7 +230,9 @@ def _human_pace_distance(dist: F64, stepless: Bool, bin_s: int) -> F64:
     np.maximum.at(fastest, ids, dist.ravel())
     row_of = np.zeros(n, dtype=np.int64)
     row_of[ids] = np.repeat(np.arange(rows), bins)
-    human = fastest <= HUMAN_PACE * bin_s
+    touching = np.zeros(n, dtype=np.bool_)
+    touching[ids.reshape(rows, bins)[:, lo:hi]] = True
+    human = (fastest <= HUMAN_PACE * bin_s) & touching
     human[0] = False  # id 0: every minute outside a stretch
     weights = np.where(human, metres, 0.0)
     out: F64 = np.bincount(row_of, weights=weights, minlength=rows).astype(np.float64)
@@ -263,44 +287,58 @@ def check_ratios(
     manual_points: npt.NDArray[np.int64],
     repeats: Bool,
     grid: GridSpec = DEFAULT_GRID,
+    before: F32 | None = None,
+    after: F32 | None = None,
 ) -> F64:
-    """``[batch, len(CHECKS)]`` ratios measured/limit; ``>= 1`` means the check fires."""
+    """``[batch, len(CHECKS)]`` ratios measured/limit; ``>= 1`` means the check fires.
+
+    ``before``/``after`` (``stream.scoring.context.stack_context``) are the bins around each
+    window: stretches and runs are measured across them, and count when they reach into the
+    window."""
+    n = values.shape[0]
+    empty = np.zeros((n, 3, 0), dtype=np.float32)
+    ext, ext_masks, lo, hi = extend(
+        values, masks, empty if before is None else before, empty if after is None else after
+    )
+    if after is not None and after.shape[2]:
+        fill_speed(ext, ext_masks, grid.speed_gap_s // grid.bin_s)
     per_min = 60.0 / grid.bin_s
-    steps = values[:, 0, :].astype(np.float64)
-    dist = values[:, 1, :].astype(np.float64)
-    has_speed = masks[:, 2, :]
-    speed = np.where(has_speed, values[:, 2, :], 0.0).astype(np.float64)
-    has_dist = masks[:, 1, :].any(axis=1)
+    steps = ext[:, 0, :].astype(np.float64)
+    dist = ext[:, 1, :].astype(np.float64)
+    speed = np.where(ext_masks[:, 2, :], ext[:, 2, :], 0.0).astype(np.float64)
     cadence = steps * per_min
     moving = steps > 0
-    out = np.zeros((values.shape[0], len(CHECKS)), dtype=np.float64)
+    out = np.zeros((n, len(CHECKS)), dtype=np.float64)
 
-    out[:, 0] = cadence_ratio(cadence)
+    out[:, 0] = cadence_ratio(cadence, lo, hi)
 
-    out[:, 1] = steady_ratio(cadence)
+    moving_gps = ext_masks[:, 2, :] & (ext[:, 2, :] >= STILL_SPEED)
+    out[:, 1] = steady_ratio(cadence, lo, hi, moving_gps)
 
     fast = moving & ((speed >= VEHICLE_SPEED) | (dist >= VEHICLE_SPEED * grid.bin_s))
-    out[:, 2] = fast.sum(axis=1) / VEHICLE_BINS
+    out[:, 2] = reach(fast, lo, hi).sum(axis=1) / VEHICLE_BINS
 
     out[:, 3] = np.maximum.reduce(
         [
-            dist.max(axis=1) / (TELEPORT_SPEED * grid.bin_s),
-            speed.max(axis=1) / TELEPORT_SPEED,
-            _spikes(dist, steps),
+            dist[:, lo:hi].max(axis=1) / (TELEPORT_SPEED * grid.bin_s),
+            speed[:, lo:hi].max(axis=1) / TELEPORT_SPEED,
+            np.where(_walking(steps), speed, 0.0)[:, lo:hi].max(axis=1) / WALK_JUMP_SPEED,
+            _spikes(dist, steps, lo, hi),
         ]
     )
 
     stepless = (dist > 0) & ~_near(moving)
-    walked_no_steps = _human_pace_distance(dist, stepless, grid.bin_s)
+    walked_no_steps = _human_pace_distance(dist, stepless, grid.bin_s, lo, hi)
     out[:, 4] = walked_no_steps / STEPLESS_DISTANCE
 
     # Only minutes that distance data cover: a treadmill sends no distance at all, which is
     # honest; a source that covers the walk yet reports (almost) nothing is not.
-    covered = masks[:, 1, :] & (dist < steps * STRIDE_MIN * 0.4)
-    distanceless = np.where(covered, steps, 0.0).sum(axis=1)
-    out[:, 5] = np.where(has_dist, distanceless / DISTANCELESS_STEPS, 0.0)
+    covered = ext_masks[:, 1, :] & moving & (dist < steps * STRIDE_MIN * 0.4)
+    distanceless = np.where(reach(covered, lo, hi), steps, 0.0).sum(axis=1)
+    out[:, 5] = distanceless / DISTANCELESS_STEPS
 
-    out[:, 6] = _stride_ratio(dist, steps, cadence)
+    paired = reach(moving & (dist > 0), lo, hi)
+    out[:, 6] = _stride_ratio(np.where(paired, dist, 0.0), np.where(paired, steps, 0.0), cadence)
 
     out[:, 7] = np.where(manual_points > 0, FLAG_SCORE, 0.0)
     out[:, 8] = np.where(repeats, FLAG_SCORE, 0.0)
@@ -346,9 +384,17 @@ def verdicts(ratios: F64, masks: Bool) -> list[WindowScore]:
 def window_ratios(windows: Sequence[Window], grid: GridSpec = DEFAULT_GRID) -> tuple[F64, Bool]:
     """``check_ratios`` for ``Window`` objects; also returns the stacked masks."""
     values, masks = stack_windows(windows)
+    return window_ratios_of(windows, values, masks, grid), masks
+
+
+def window_ratios_of(
+    windows: Sequence[Window], values: F32, masks: Bool, grid: GridSpec = DEFAULT_GRID
+) -> F64:
+    """``check_ratios`` of windows whose values and masks are already stacked."""
     manual = np.fromiter((w.manual_points for w in windows), dtype=np.int64, count=len(windows))
     repeats = np.fromiter((w.repeats_earlier for w in windows), dtype=np.bool_, count=len(windows))
-    return check_ratios(values, masks, manual, repeats, grid), masks
+    before, after = stack_context(windows)
+    return check_ratios(values, masks, manual, repeats, grid, before, after)
 
 
 class PlausibilityScorer:

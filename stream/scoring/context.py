@@ -1,0 +1,99 @@
+"""A window seen with its neighbours' bins: what lets a cheat crossing the hour be judged whole.
+
+Windows are tumbling UTC hours, so a cheat from 10:50 to 11:30 leaves the 10:00 window ten
+minutes of it, too few for any check that needs a stretch. The buffer hands each window its
+context (``Window.before``: the previous window's last bins, carried in the user's state;
+``Window.after``: the bins the ring held after it when it closed). The checks run on the
+extended row ``before | window | after`` and keep only findings that touch the window itself:
+a stretch must overlap it, a run of minutes counts whole only when one of its minutes lies in
+it. So a window is never flagged for a neighbour's cheat that does not reach into it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from stream.windows import Window
+
+F32 = npt.NDArray[np.float32]
+Bool = npt.NDArray[np.bool_]
+BEFORE_BINS = 30  # the buffer carries this many (``stream.buffer.TAIL_BINS``)
+AFTER_BINS = 16  # the lateness and one bin: all the ring can hold after a window
+
+
+def stack_context(windows: Sequence[Window]) -> tuple[F32, F32]:
+    """``before [batch, 3, BEFORE_BINS]`` (right-aligned) and ``after [batch, 3, AFTER_BINS]``
+    (left-aligned), NaN where nothing is known. Zero-width when no window has any."""
+    n = len(windows)
+    has_before = any(w.before is not None for w in windows)
+    has_after = any(w.after is not None for w in windows)
+    before = np.full((n, 3, BEFORE_BINS if has_before else 0), np.nan, dtype=np.float32)
+    after = np.full((n, 3, AFTER_BINS if has_after else 0), np.nan, dtype=np.float32)
+    for i, w in enumerate(windows):
+        if w.before is not None and has_before:
+            k = min(BEFORE_BINS, w.before.shape[1])
+            if k:
+                before[i, :, BEFORE_BINS - k :] = w.before[:, w.before.shape[1] - k :]
+        if w.after is not None and has_after:
+            k = min(AFTER_BINS, w.after.shape[1])
+            after[i, :, :k] = w.after[:, :k]
+    return before, after
+
+
+def extend(values: F32, masks: Bool, before: F32, after: F32) -> tuple[F32, Bool, int, int]:
+    """The extended rows and where the window lies in them (``lo``, ``hi``)."""
+    ext_values = np.concatenate(
+        [np.nan_to_num(before, nan=0.0), values, np.nan_to_num(after, nan=0.0)], axis=2
+    ).astype(np.float32, copy=False)
+    ext_masks = np.concatenate([~np.isnan(before), masks, ~np.isnan(after)], axis=2)
+    lo = before.shape[2]
+    return ext_values, ext_masks, lo, lo + values.shape[2]
+
+
+def reach(active: Bool, lo: int, hi: int, gap: int = 1) -> Bool:
+    """Active bins in ``[lo, hi)`` and those joined to them by runs of active bins (runs may
+    pause ``gap`` bins: a walker waits at a light). Vectorised: runs get global ids."""
+    rows, bins = active.shape
+    if lo == 0 and hi == bins:
+        return active
+    left = active.copy()
+    right = active.copy()
+    for j in range(1, gap + 1):
+        left[:, j:] |= active[:, :-j]
+        right[:, :-j] |= active[:, j:]
+    bridged = left & right
+    begins = bridged.copy()
+    begins[:, 1:] &= ~bridged[:, :-1]
+    ids = np.where(bridged, np.cumsum(begins.ravel()).reshape(rows, bins), 0)
+    touching = np.zeros(int(ids.max(initial=0)) + 1, dtype=np.bool_)
+    touching[ids[:, lo:hi]] = True
+    touching[0] = False
+    out: Bool = active & touching[ids]
+    return out
+
+
+def overlapping(starts: int, k: int, lo: int, hi: int) -> slice:
+    """Of the ``starts`` stretches of ``k`` bins (stretch ``t`` covers ``t .. t+k-1``), those
+    overlapping ``[lo, hi)``."""
+    return slice(max(0, lo - k + 1), min(starts, hi))
+
+
+def fill_speed(values: F32, masks: Bool, gap: int) -> None:
+    """Interpolates speed, in place, across bins between known values at most ``gap`` bins
+    apart, as the buffer does inside a window: the look-ahead holds raw samples only."""
+    speed, known = values[:, 2, :], masks[:, 2, :]
+    bins = speed.shape[1]
+    pos = np.arange(bins)
+    prev = np.maximum.accumulate(np.where(known, pos, -1), axis=1)
+    nxt = np.minimum.accumulate(np.where(known, pos, bins)[:, ::-1], axis=1)[:, ::-1]
+    fill = ~known & (prev >= 0) & (nxt < bins) & (nxt - prev <= gap)
+    if not fill.any():
+        return
+    rows, cols = np.nonzero(fill)
+    p, q = prev[rows, cols], nxt[rows, cols]
+    share = (cols - p) / (q - p)
+    speed[rows, cols] = speed[rows, p] + share * (speed[rows, q] - speed[rows, p])
+    known[rows, cols] = True
