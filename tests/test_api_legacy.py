@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from stream.api.app import create_app
 from stream.api.legacy import MAX_DELTA_NS, delta_spans, to_events
-from stream.api.models import DetectAnomaliesRequest
+from stream.api.models import DetectAnomaliesRequest, DetectAnomaliesResponse
 from tests.test_api_support import AUTH, TAKEOUT, settings
 
 HOUR_NS = 1_709_301_600 * 10**9
@@ -70,6 +70,8 @@ def test_a_shaken_phone_in_the_old_request_is_detected(api: TestClient) -> None:
     assert body["anomalies_detected"] == 1
     assert "cadence_above_human_limit" in body["windows"][0]["reasons"]
     assert body["windows"][0]["user_id"] == "detect-anomalies"
+    # built as plain JSON (no pydantic on the way out): the documented model must still fit it
+    assert DetectAnomaliesResponse.model_validate(body).model_dump(mode="json") == body
 
 
 def test_an_ordinary_walk_in_the_old_request_is_not_flagged(api: TestClient) -> None:

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from stream.alerts import alert_id
 from stream.api.app import create_app
+from stream.api.models import ScoreResponse
 from stream.parsing import in_event_time, parse_obj
 from stream.pipeline import score_results
 from stream.scoring.detector import load_detector
@@ -61,6 +62,22 @@ def test_score_gives_lifeup_scores_verdicts(api: TestClient) -> None:
     assert body["anomalous_windows"] == sum(v.anomalous for _, v in offline.verdicts)
 
 
+def test_answer_is_exactly_its_documented_model(api: TestClient) -> None:
+    """The route writes its JSON without pydantic (for speed), so the model in the OpenAPI
+    document must still describe it field for field: a round trip through it changes nothing."""
+    from model_export.simulate import simulate
+
+    events = simulate(3, 1, seed=11).events
+    answer = api.post("/v1/score?series=true", headers=AUTH, content=orjson.dumps(events))
+    assert answer.headers["content-type"] == "application/json"
+    body = answer.json()
+    flagged = [w for w in body["windows"] if w["anomalous"]]
+    assert flagged and all(w["alert_id"] for w in flagged)
+    speeds = [v for w in body["windows"] for v in w["series"]["speed_mps"]]
+    assert None in speeds and any(v is not None for v in speeds)
+    assert ScoreResponse.model_validate(body).model_dump(mode="json") == body
+
+
 def test_shaker_hour_is_flagged_with_its_reason_and_the_workers_alert_id(api: TestClient) -> None:
     body = api.post("/v1/score", headers=AUTH, content=orjson.dumps(_events())).json()
     normal, shaker = body["windows"]
@@ -72,6 +89,21 @@ def test_shaker_hour_is_flagged_with_its_reason_and_the_workers_alert_id(api: Te
     version = body["model_version"]
     assert shaker["alert_id"] == alert_id("u-1", start_ns, start_ns + 3600 * 10**9, version)
     assert sum(shaker["channels"].values()) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_large_bodies_scored_in_a_thread_give_the_same_answer(
+    api: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stream.api.routes import score
+
+    content = orjson.dumps(_events())
+    assert len(content) <= score.INLINE_MAX_BYTES
+    on_loop = api.post("/v1/score", headers=AUTH, content=content)
+    monkeypatch.setattr(score, "INLINE_MAX_BYTES", len(content) - 1)
+    in_thread = api.post("/v1/score", headers=AUTH, content=content)
+    assert on_loop.status_code == in_thread.status_code == 200
+    assert on_loop.content == in_thread.content
+    assert on_loop.json()["windows"]
 
 
 def test_series_are_the_windows_bins(api: TestClient) -> None:

@@ -25,7 +25,7 @@ def detector() -> Any:
 
 
 def _score(events: list[Any], detector: Any) -> bytes:
-    return score_body(orjson.dumps(events), detector, settings(), True).model_dump_json().encode()
+    return score_body(orjson.dumps(events), detector, settings(), True)
 
 
 def test_user_day_regrouped_by_stream(detector: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,7 +6,6 @@ earlier API's ``/detect_anomalies/`` and the benchmark.
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -15,15 +14,9 @@ from typing import Any
 import numpy as np
 import orjson
 
+from stream.alerts import alert_id, ns_to_rfc3339
 from stream.api.errors import ApiError
-from stream.api.models import (
-    ChannelSeries,
-    EventCounts,
-    RejectionOut,
-    ScoreResponse,
-    TotalsOut,
-    WindowVerdict,
-)
+from stream.api.models import RejectionOut
 from stream.api.services import model_version
 from stream.grid import NS_PER_S, GridSpec
 from stream.parsing import MAX_POINTS
@@ -140,57 +133,60 @@ def refuse_rejections(rejections: Sequence[RejectionOut], total: int) -> None:
 
 
 def finite(value: float) -> float:
-    if math.isnan(value):
+    """A JSON-safe float (NaN as 0, infinities clamped); numpy scalars become Python floats."""
+    number = float(value)
+    if math.isnan(number):
         return 0.0
-    return max(-MAX_SCORE, min(MAX_SCORE, value))
+    return max(-MAX_SCORE, min(MAX_SCORE, number))
 
 
-def series_of(window: Window, bin_s: int) -> ChannelSeries:
-    values = window.values.astype(np.float64)
-    speed_mask = window.mask[2]
-    return ChannelSeries(
-        bin_seconds=bin_s,
-        steps=[finite(v) for v in values[0].tolist()],
-        distance_m=[finite(v) for v in values[1].tolist()],
-        speed_mps=[
-            finite(v) if m else None for v, m in zip(values[2].tolist(), speed_mask, strict=True)
+def _finite_list(values: Any) -> list[float]:
+    """A row of bins as finite floats (NaN as 0, clamped), in numpy rather than bin by bin."""
+    clean = np.clip(np.nan_to_num(values.astype(np.float64), nan=0.0), -MAX_SCORE, MAX_SCORE)
+    return list(clean.tolist())
+
+
+def series_of(window: Window, bin_s: int) -> dict[str, Any]:
+    """``ChannelSeries`` as JSON: speed is null where the bin holds no sample."""
+    speed = _finite_list(window.values[2])
+    return {
+        "bin_seconds": bin_s,
+        "steps": _finite_list(window.values[0]),
+        "distance_m": _finite_list(window.values[1]),
+        "speed_mps": [
+            v if m else None for v, m in zip(speed, window.mask[2].tolist(), strict=True)
         ],
-    )
-
-
-def alert_id_for(window: Window, score: WindowScore, model_version: str) -> str | None:
-    """The id the worker's alert for this window carries (``stream.alerts``), if it is known."""
-    try:
-        alerts = importlib.import_module("stream.alerts")
-    except ImportError:
-        return None
-    make = getattr(alerts, "alert_id", None)
-    if not callable(make):
-        return None
-    return str(make(window.user_id, window.start_ns, window.end_ns, model_version))
+    }
 
 
 def verdict(
     window: Window, score: WindowScore, model_version: str, *, series: bool, bin_s: int
-) -> WindowVerdict:
-    return WindowVerdict(
-        user_id=window.user_id,
-        window_start=window.start,
-        window_end=window.end,
-        score=finite(score.score),
-        threshold=THRESHOLD,
-        anomalous=score.anomalous,
-        reasons=list(score.reasons),
-        channels={k: finite(v) for k, v in score.channels.items()},
-        totals=TotalsOut(
-            steps=window.totals.steps,
-            distance_m=finite(window.totals.distance_m),
-            speed_samples=window.totals.speed_samples,
+) -> dict[str, Any]:
+    """``WindowVerdict`` as JSON, built directly: validating what this module just computed
+    through pydantic cost more than the rest of the answer (tests check it against the model)."""
+    totals = window.totals
+    return {
+        "user_id": window.user_id,
+        "window_start": ns_to_rfc3339(window.start_ns),
+        "window_end": ns_to_rfc3339(window.end_ns),
+        "score": finite(score.score),
+        "threshold": THRESHOLD,
+        "anomalous": bool(score.anomalous),
+        "reasons": list(score.reasons),
+        "channels": {k: finite(v) for k, v in score.channels.items()},
+        "totals": {
+            "steps": int(totals.steps),
+            "distance_m": finite(totals.distance_m),
+            "speed_samples": int(totals.speed_samples),
+        },
+        "manual_points": int(window.manual_points),
+        "alert_id": (
+            alert_id(window.user_id, window.start_ns, window.end_ns, model_version)
+            if score.anomalous
+            else None
         ),
-        manual_points=window.manual_points,
-        alert_id=alert_id_for(window, score, model_version) if score.anomalous else None,
-        series=series_of(window, bin_s) if series else None,
-    )
+        "series": series_of(window, bin_s) if series else None,
+    }
 
 
 SINGLE_PASS_SPAN_NS = 8 * 86_400 * NS_PER_S  # a request up to 8 days is buffered whole
@@ -284,8 +280,9 @@ def score_response(
     *,
     series: bool,
     rejections: Sequence[RejectionOut] = (),
-) -> ScoreResponse:
-    """Runs the offline chain (``stream.pipeline``), exactly as ``lifeup score`` does."""
+) -> dict[str, Any]:
+    """``ScoreResponse`` as JSON, from the offline chain (``stream.pipeline``) run exactly as
+    ``lifeup score`` runs it."""
     from stream.grid import DEFAULT_GRID
     from stream.pipeline import score_results
 
@@ -294,12 +291,11 @@ def score_response(
     run = score_results(plan, detector, buffer_grid)
     version = model_version(detector)
     windows = [verdict(w, s, version, series=series, bin_s=grid.bin_s) for w, s in run.verdicts]
-    counts = run.outcomes.as_labels()
-    return ScoreResponse(
-        model_version=version,
-        threshold=THRESHOLD,
-        anomalous_windows=sum(w.anomalous for w in windows),
-        windows=windows,
-        events=EventCounts(**counts),
-        rejections=list(rejections)[:100],
-    )
+    return {
+        "model_version": version,
+        "threshold": THRESHOLD,
+        "anomalous_windows": sum(1 for w in windows if w["anomalous"]),
+        "windows": windows,
+        "events": run.outcomes.as_labels(),
+        "rejections": [r.model_dump(mode="json") for r in rejections[:100]],
+    }

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+import orjson
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from stream.api import convert, takeout
@@ -16,6 +17,12 @@ from stream.api.services import Detector
 from stream.points import ParseResult, Rejection
 from stream.settings import Settings
 
+JSON = "application/json"
+INLINE_MAX_BYTES = 256 * 1024
+"""Bodies up to this size (a few user-days, a few milliseconds of work) are scored on the event
+loop: handing them to a worker thread and back cost about as much as serialising the answer.
+Larger ones go to a thread so that health checks and metrics stay answered meanwhile."""
+
 router = APIRouter(tags=["scoring"], dependencies=[Depends(api_key)])
 
 Series = Annotated[
@@ -23,12 +30,13 @@ Series = Annotated[
 ]
 
 
-def score_body(body: bytes, detector: Detector, settings: Settings, series: bool) -> ScoreResponse:
+def score_body(body: bytes, detector: Detector, settings: Settings, series: bool) -> bytes:
+    """The answer's JSON bytes, written here rather than by FastAPI (no second validation)."""
     events = convert.decode_events(body)
     results, rejections = convert.parse_events(events)
     convert.check_points(results, settings.api_max_points)
     convert.refuse_rejections(rejections, len(events))
-    return convert.score_response(results, detector, series=series)
+    return orjson.dumps(convert.score_response(results, detector, series=series))
 
 
 @router.post(
@@ -38,7 +46,7 @@ def score_body(body: bytes, detector: Detector, settings: Settings, series: bool
     openapi_extra={"requestBody": EVENTS_BODY_SCHEMA},
     responses=errors(400, 401, 413, 422, 503),
 )
-async def score(request: Request, series: Series = False) -> ScoreResponse:
+async def score(request: Request, series: Series = False) -> Response:
     """Every window the events fill, scored as the worker would score it (``lifeup score``).
 
     The request is scored whole or refused whole: any rejected event or point answers 422 with
@@ -47,7 +55,11 @@ async def score(request: Request, series: Series = False) -> ScoreResponse:
     services = request.app.state.services
     detector = services.detector()
     body = await request.body()
-    return await run_in_threadpool(score_body, body, detector, services.settings, series)
+    if len(body) <= INLINE_MAX_BYTES:
+        answer = score_body(body, detector, services.settings, series)
+    else:
+        answer = await run_in_threadpool(score_body, body, detector, services.settings, series)
+    return Response(answer, media_type=JSON)
 
 
 def score_uploads(
@@ -56,7 +68,7 @@ def score_uploads(
     detector: Detector,
     settings: Settings,
     series: bool,
-) -> ScoreResponse:
+) -> bytes:
     from stream.parsing import parse_obj
 
     default_user = user or takeout.default_user(files)
@@ -80,7 +92,9 @@ def score_uploads(
             "JSON files of Takeout/Fit/All Data",
             rejections[:100],
         )
-    return convert.score_response(results, detector, series=series, rejections=rejections)
+    return orjson.dumps(
+        convert.score_response(results, detector, series=series, rejections=rejections)
+    )
 
 
 @router.post(
@@ -96,12 +110,13 @@ async def score_takeout(
     ],
     user: Annotated[str | None, Form(description="User id; default: the zip's name.")] = None,
     series: Series = True,
-) -> ScoreResponse:
+) -> Response:
     """For people: points that cannot be read are listed in ``rejections`` and the rest scored,
     since nobody can fix Google's export by hand."""
     services = request.app.state.services
     detector = services.detector()
     uploads = [takeout.UploadedFile(f.filename or "upload.json", await f.read()) for f in files]
-    return await run_in_threadpool(
+    answer = await run_in_threadpool(
         score_uploads, uploads, user or None, detector, services.settings, series
     )
+    return Response(answer, media_type=JSON)
