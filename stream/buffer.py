@@ -786,18 +786,25 @@ class UserBuffer:
             self._prune_keys()
 
     def _check_replay(self, window: Window) -> Window:
-        """Marks a window holding enough step-point grams seen before (a replayed walk), and
-        forgets the marks of this window and earlier ones."""
+        """Marks a window holding enough step-point grams seen before (a replayed walk), also
+        counting the grams of its neighbours (``replay.replayed_near``: a replay crossing the
+        hour), and forgets the marks of windows before the previous one."""
         repeats = self._repeats
         if not repeats:
             return window
+        hop = self._plan.hop_bins
         start = window.start_ns // self._plan.bin_ns
-        seen = repeats.pop(start, None)
-        for old in [k for k in repeats if k < start]:
+        seen = repeats.get(start, {})
+        behind = repeats.get(start - hop, {})
+        ahead = repeats.get(start + hop, {})
+        for old in [k for k in repeats if k < start - hop]:
             del repeats[old]
         if not repeats:
             self._repeats = None
-        return replace(window, repeats_earlier=True) if seen and replay.replayed(seen) else window
+        walks_on = bool(window.values[STEPS, -1] > 0)  # its last minute runs into the next
+        if replay.replayed(seen) or replay.replayed_near(seen, behind, ahead, walks_on):
+            return replace(window, repeats_earlier=True)
+        return window
 
     def _build_window(
         self,

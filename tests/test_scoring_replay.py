@@ -156,3 +156,34 @@ def test_no_replays_in_simulated_or_real_months() -> None:
     real = _all_fitabase()
     assert len({w.user_id for w in real}) >= 20
     assert _flagged(real) == []
+
+
+def test_a_replay_crossing_the_hour_counts_its_neighbours_grams() -> None:
+    assert replay.replayed_near({40: 1}, {40: 2}, {}, walks_on=False)  # its last grams
+    assert replay.replayed_near({40: 1}, {}, {41: 2}, walks_on=False)  # shift off by one
+    assert not replay.replayed_near({40: 1}, {90: 5}, {}, walks_on=False)  # another shift
+    assert not replay.replayed_near({}, {}, {40: 5}, walks_on=False)  # the next hour's alone
+    assert replay.replayed_near({}, {}, {40: 5}, walks_on=True)  # ...unless the walk runs on
+
+
+def test_a_replay_starting_minutes_before_the_hour_flags_both_windows() -> None:
+    from stream.buffer import UserBuffer
+    from stream.points import Channel, PointBatch
+
+    rng = np.random.default_rng(3)
+    minute = 60 * NS
+    walk_start = T0 + 10 * 3600 * NS + 10 * minute  # a 30-minute walk at 10:10
+    start = walk_start + np.arange(30, dtype=np.int64) * minute
+    value = np.rint(rng.uniform(95, 125, 30))
+    shift = 86_400 * NS + 47 * minute  # sent again the next day from 10:57
+    buffer = UserBuffer("u")
+    windows = []
+    for offset in (0, shift):
+        batch = PointBatch(
+            "u", Channel.STEPS, "raw:steps", start + offset, start + offset + minute, value
+        )
+        buffer.add(batch, 0)
+        windows += buffer.pop_complete()
+    windows += buffer.flush()
+    flagged = [(w.start_ns - T0) // (3600 * NS) for w in windows if w.repeats_earlier]
+    assert flagged == [24 + 10, 24 + 11]

@@ -127,6 +127,23 @@ def replayed(shifts: dict[int, int]) -> bool:
     return any(n + shifts.get(s + 1, 0) >= MIN_MATCHES for s, n in shifts.items())
 
 
+def replayed_near(
+    seen: dict[int, int], behind: dict[int, int], ahead: dict[int, int], walks_on: bool
+) -> bool:
+    """A replay crossing the hour: the window holds a repeated gram whose shift, counted with
+    the grams of the window before and the window after (those that have arrived), is a
+    replay; or the next window's grams are a replay and this window's walking runs into it
+    (its last minute has steps: the first grams of a replay starting at :57 end after the
+    hour)."""
+    for s, n in seen.items():
+        total = n + seen.get(s + 1, 0)
+        for other in (behind, ahead):
+            total += other.get(s, 0) + other.get(s + 1, 0)
+        if total >= MIN_MATCHES:
+            return True
+    return walks_on and replayed(ahead)
+
+
 def history_size(blob: bytes) -> int:
     """Grams in the history."""
     _, off = _tails(blob)
