@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import orjson
 import pandas as pd
 
@@ -67,7 +68,10 @@ def _point(kind: int, minute: int, user: int, as_str: bool) -> dict[str, Any]:
     data_type, field, _ = KINDS[kind]
     start = START + user * 7 * NS + minute * MIN
     end = start if kind == 2 else start + MIN
-    value: float | int = (40 + (minute * 7 + user) % 80) if kind == 0 else 1.3 + (minute % 5) * 0.1
+    # a walker's minute-to-minute variation, pseudo-random: a periodic pattern would be a replayed
+    # walk, and make the buffer do the replay detector's work on every point
+    noise = ((minute * 0x9E3779B1 + user * 0x85EBCA77) & 0xFFFFFFFF) >> 7
+    value: float | int = (40 + noise % 80) if kind == 0 else 1.3 + (noise % 5) * 0.1
     return {
         "dataTypeName": data_type,
         "startTimeNanos": str(start) if as_str else start,
@@ -190,13 +194,20 @@ def _interleaved(messages: list[tuple[bytes, bytes]], chunk: int) -> tuple[float
     return best_ingest, best_decode
 
 
+def _walk(first: int, count: int) -> npt.NDArray[np.float64]:
+    """Steps a minute of a walker, varying as real ones do (so the replay detector keeps its
+    per-user history of step n-grams, as it does for every active user)."""
+    minute = np.arange(first, first + count, dtype=np.int64)
+    return (90 + (minute * 7919 + 13) % 37).astype(np.float64)
+
+
 def _minutes(user_id: str, first: int, count: int) -> list[PointBatch]:
     """``count`` minutes of one-minute steps and distance, and a speed sample a minute, each
     point 17 s off the minute as real ones are (so a delta touches two bins)."""
     hour = START // (3600 * NS) * 3600 * NS
     starts = hour + (first + np.arange(count, dtype=np.int64)) * MIN + 17 * NS
     return [
-        PointBatch(user_id, Channel.STEPS, _source(0), starts, starts + MIN, np.full(count, 60.0)),
+        PointBatch(user_id, Channel.STEPS, _source(0), starts, starts + MIN, _walk(first, count)),
         PointBatch(
             user_id, Channel.DISTANCE, _source(1), starts, starts + MIN, np.full(count, 45.0)
         ),
@@ -226,7 +237,8 @@ def _users(users: int, minutes: int) -> dict[str, UserBuffer]:
                 PointBatch(user_id, b.channel, b.source, b.start_ns, b.end_ns, b.value), rank
             )
         buffers[user_id] = buffer
-    assert all(b.totals().steps == 60 * minutes for b in list(buffers.values())[:100])
+    steps = int(_walk(0, minutes).sum())
+    assert all(b.totals().steps == steps for b in list(buffers.values())[:100])
     return buffers
 
 

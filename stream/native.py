@@ -36,6 +36,7 @@ MODULES: tuple[str, ...] = (
     "stream.parsing.errors",
     "stream.parsing.google_fit",
     "stream.parsing.times",
+    "stream.pipeline",
 )
 GROUP = "stream._native"
 HASHES_FILE = ROOT / "stream" / "_native_sources.json"
