@@ -16,8 +16,11 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any
 
 import httpx
 import numpy as np
@@ -41,26 +44,43 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start_api(port: int) -> subprocess.Popen[bytes]:
+@contextmanager
+def _api(port: int) -> Iterator[tuple[subprocess.Popen[bytes], IO[bytes]]]:
+    """uvicorn in a child process, stopped on exit; its log goes to a file (a pipe nobody reads
+    would block the server once full)."""
     env = dict(os.environ, LIFEUP_API_KEYS=KEY, LIFEUP_KAFKA_BOOTSTRAP="127.0.0.1:1")
     command = [sys.executable, "-m", "uvicorn", "--factory", "stream.api.app:create_app"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            yield process, log
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
-def _wait_ready(client: httpx.Client, process: subprocess.Popen[bytes]) -> None:
+def _wait_ready(client: httpx.Client, process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+    """Until the API answers an empty score. Not ``/readyz``: it starts the Kafka producer,
+    which would then retry the closed bootstrap port in the background all through the run."""
+    headers = {"Authorization": f"Bearer {KEY}"}
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(
-                f"the API exited: {process.stderr.read().decode() if process.stderr else ''}"
-            )
+            log.seek(0)
+            raise RuntimeError(f"the API exited: {log.read().decode(errors='replace')}")
         try:
-            if client.get("/readyz").json()["checks"]["model"]["ok"]:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
+            answer = client.post("/v1/score", content=b"[]", headers=headers)
+        except httpx.HTTPError:  # not listening yet
+            time.sleep(0.1)
+            continue
+        if answer.status_code != 200:  # uvicorn listens once the model is loaded (or failed to)
+            raise RuntimeError(f"the API answered {answer.status_code}: {answer.text}")
+        return
     raise RuntimeError("the API did not load its model within 60 s")
 
 
@@ -82,44 +102,32 @@ def _measure(body: bytes, events: list[Any], port: int) -> dict[str, Any]:
     """Both sides interleaved (a few API requests, then one seed user-day) so that the noisy
     shared machine slows them alike."""
     seed_user_day, hours = _seed_runner(events)
-    process = _start_api(port)
-    try:
-        headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            _wait_ready(client, process)
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    with (
+        _api(port) as (process, log),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client,
+    ):
+        _wait_ready(client, process, log)
 
-            def score(content: bytes) -> float:
-                started = time.perf_counter()
-                client.post("/v1/score", content=content, headers=headers).raise_for_status()
-                return time.perf_counter() - started
+        def score(content: bytes) -> float:
+            started = time.perf_counter()
+            client.post("/v1/score", content=content, headers=headers).raise_for_status()
+            return time.perf_counter() - started
 
-            answer = client.post("/v1/score", content=body, headers=headers).json()
-            for _ in range(10):  # warm-up: imports, onnxruntime arenas, the connection
-                score(body)
+        answer = client.post("/v1/score", content=body, headers=headers).json()
+        for _ in range(10):  # warm-up: imports, onnxruntime arenas, the connection
+            score(body)
+        seed_user_day()
+        floor = [score(b"[]") for _ in range(100)]  # auth, routing, an empty score
+        latencies: list[float] = []
+        seed: list[float] = []
+        end = time.perf_counter() + BUDGET_S
+        while time.perf_counter() < end and len(latencies) < MAX_REQUESTS:
+            latencies.extend(score(body) for _ in range(5))
+            started = time.perf_counter()
             seed_user_day()
-            floor = [score(b"[]") for _ in range(100)]  # auth, routing, an empty score
-            latencies: list[float] = []
-            seed: list[float] = []
-            end = time.perf_counter() + BUDGET_S
-            while time.perf_counter() < end and len(latencies) < MAX_REQUESTS:
-                latencies.extend(score(body) for _ in range(5))
-                started = time.perf_counter()
-                seed_user_day()
-                seed.append(time.perf_counter() - started)
-        return {
-            "latencies": latencies,
-            "floor": floor,
-            "seed": seed,
-            "hours": hours,
-            "answer": answer,
-        }
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            seed.append(time.perf_counter() - started)
+    return {"latencies": latencies, "floor": floor, "seed": seed, "hours": hours, "answer": answer}
 
 
 def run() -> dict[str, float | int | str]:
