@@ -3,8 +3,8 @@
 Figures, each beside its baseline measured in the same run:
 
 - ``points_per_s_single``: single-point JSON events (steps, distance and speed of 1,000 users,
-  one per minute each), ``parse_message`` + ``UserBuffer.add`` + ``pop_complete`` as the worker
-  runs them; ceiling ``decode_points_per_s_single``: ``orjson.loads`` of the same bytes.
+  one per minute each), ``parse_message`` + ``pipeline.apply`` as the worker runs them;
+  ceiling ``decode_points_per_s_single``: ``orjson.loads`` of the same bytes.
 - ``points_per_s_batched``: the same with 100-point REST Datasets (50 users, each syncing 100
   minutes of each channel at a time); ceiling ``decode_points_per_s_batched``.
 - ``pandas_points_per_s``: the earlier system's way, re-resampling and re-interpolating the user's
@@ -35,6 +35,7 @@ import pandas as pd
 
 from stream.buffer import UserBuffer
 from stream.parsing import parse_message
+from stream.pipeline import apply
 from stream.points import Channel, PointBatch
 from stream.sources import source_rank
 
@@ -109,7 +110,8 @@ def dataset_messages() -> list[tuple[bytes, bytes]]:
 
 
 class Ingest:
-    """What the worker does per message without Kafka: parse, rank, buffer, collect windows."""
+    """What the worker does per message without Kafka: ``parse_message`` then ``pipeline.apply``
+    (rank, buffer, collect the windows now complete), the very calls of its processor."""
 
     def __init__(self) -> None:
         self.buffers: dict[str, UserBuffer] = {}
@@ -120,13 +122,9 @@ class Ingest:
         buffers = self.buffers
         points = 0
         for key, value in messages:
-            for batch in parse_message(value, key, now_ns=self.now).batches:
-                buffer = buffers.get(batch.user_id)
-                if buffer is None:
-                    buffer = buffers[batch.user_id] = UserBuffer(batch.user_id)
-                buffer.add(batch, source_rank(batch.channel, batch.source))
-                points += len(batch)
-                self.windows += len(buffer.pop_complete())
+            outcomes, windows = apply(parse_message(value, key, now_ns=self.now), buffers)
+            points += outcomes.accepted + outcomes.duplicate + outcomes.late
+            self.windows += len(windows)
         return points
 
 

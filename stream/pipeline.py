@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from stream.buffer import UserBuffer
 from stream.grid import DEFAULT_GRID, GridSpec
-from stream.points import ParseResult, Rejection
+from stream.points import ParseResult, PointBatch, Rejection
 from stream.scoring.base import WindowScore, WindowScorer
 from stream.sources import source_rank
 from stream.windows import Window
@@ -54,7 +54,10 @@ def apply(
 ) -> tuple[Outcomes, list[Window]]:
     """Adds one parse result to the users' buffers; returns outcomes and windows now complete."""
     outcomes = Outcomes(ignored=result.ignored, rejected=len(result.rejections))
-    outcomes.rejections.extend(result.rejections)
+    if result.rejections:
+        outcomes.rejections.extend(result.rejections)
+    if len(result.batches) == 1:  # one stream of one user: the usual message, no bookkeeping
+        return outcomes, _apply_one(result.batches[0], buffers, grid, outcomes)
     touched: dict[str, UserBuffer] = {}
     for batch in result.batches:
         buffer = touched.get(batch.user_id)
@@ -70,6 +73,24 @@ def apply(
         windows.extend(buffer.pop_complete())
         buffers[user_id] = buffer  # write back: a Faust table only persists on assignment
     return outcomes, windows
+
+
+def _apply_one(
+    batch: PointBatch,
+    buffers: MutableMapping[str, UserBuffer],
+    grid: GridSpec,
+    outcomes: Outcomes,
+) -> list[Window]:
+    user_id = batch.user_id
+    held = buffers.get(user_id)
+    buffer = UserBuffer(user_id, grid) if held is None else held
+    added = buffer.add(batch, source_rank(batch.channel, batch.source))
+    outcomes.accepted = added.accepted
+    outcomes.duplicate = added.duplicate
+    outcomes.late = added.late
+    windows = buffer.pop_complete()
+    buffers[user_id] = buffer  # write back: a Faust table only persists on assignment
+    return windows
 
 
 @dataclass(slots=True)
