@@ -12,7 +12,7 @@ from typing import Any
 
 def main(argv: list[str]) -> None:
     bootstrap, topic, metrics_port, app_id = argv
-    from stream.worker.run import use_uvloop
+    from stream.worker.run import faust_worker, use_uvloop
 
     use_uvloop()  # the worker runs on uvloop too: same loop, fair ratio
     import faust
@@ -40,7 +40,7 @@ def main(argv: list[str]) -> None:
         async for _value in stream:
             count.inc()
 
-    worker = faust.Worker(app, loglevel="warning", quiet=True)
+    worker = faust_worker(app, "warning")  # same logging set-up as the worker: fair ratio
     worker.execute_from_commandline()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from stream.settings import Settings
 from stream.worker.app import create_app
@@ -19,10 +20,23 @@ def use_uvloop() -> bool:
     return True
 
 
-def run_worker(settings: Settings, *, loglevel: str = "warning", uvloop: bool = True) -> int:
-    """Blocks until SIGINT/SIGTERM; returns the exit code."""
+def faust_worker(app: Any, loglevel: str) -> Any:
+    """A ``faust.Worker`` whose root logger stays at ``loglevel``.
+
+    Faust's start-up spinner lowers the root logger to DEBUG (so each record turns it) and leaves
+    it there: every ``logger.debug`` in Faust and aiokafka then builds a LogRecord that no handler
+    prints, measured at ~3% of the worker's CPU (each produce and each request logs). Without the
+    spinner the level is the one asked for.
+    """
     import faust
 
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    worker.spinner = None
+    return worker
+
+
+def run_worker(settings: Settings, *, loglevel: str = "warning", uvloop: bool = True) -> int:
+    """Blocks until SIGINT/SIGTERM; returns the exit code."""
     if uvloop:
         use_uvloop()
     asyncio.set_event_loop(asyncio.new_event_loop())
@@ -30,7 +44,7 @@ def run_worker(settings: Settings, *, loglevel: str = "warning", uvloop: bool = 
     if settings.metrics_port:
         worker_app.metrics.serve(settings.metrics_port, settings.metrics_host)
     logging.getLogger("lifeup").setLevel(loglevel.upper())
-    worker = faust.Worker(worker_app.app, loglevel=loglevel, quiet=True)
+    worker = faust_worker(worker_app.app, loglevel)
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:
