@@ -25,8 +25,8 @@ class WorkerMetrics:
             "lifeup_events_total", "Points (or unparseable messages) by outcome.", ["outcome"],
             registry=r,
         )  # fmt: skip
-        for outcome in OUTCOMES:
-            self.events.labels(outcome)  # exported at 0 so rate() works from the start
+        # exported at 0 so rate() works from the start
+        self._outcomes = {outcome: self.events.labels(outcome) for outcome in OUTCOMES}
         self.windows_scored = Counter(
             "lifeup_windows_scored_total", "Completed windows scored.", registry=r
         )
@@ -52,9 +52,11 @@ class WorkerMetrics:
         )  # fmt: skip
 
     def count_outcomes(self, counts: Mapping[str, int]) -> None:
+        # ``labels()`` locks and hashes per call: once per message, that adds up
+        children = self._outcomes
         for outcome, count in counts.items():
             if count:
-                self.events.labels(outcome).inc(count)
+                children[outcome].inc(count)
 
     def set_model(self, version: str) -> None:
         self.model_info.clear()

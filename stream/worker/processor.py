@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -169,10 +169,8 @@ class Processor:
         self._indexed: dict[int, float] = {}  # partition -> wall clock when it was (re)indexed
         self._batch = _Batch()
         self._generation = 0
-        self._current: Event | None = None
         self._scoring: asyncio.Future[bool] | None = None
         self.flush_requested = False
-        self._buffers = _BufferView(self)
 
     # ----------------------------------------------------------------- per message
     def handle(self, event: Event) -> None:
@@ -254,8 +252,21 @@ class Processor:
         self._apply(event, ParseResult(mine))  # ignored/rejected were counted at the source
 
     def _apply(self, event: Event, result: ParseResult) -> None:
-        self._current = event
-        outcomes, windows = apply(result, self._buffers, self.grid)
+        # ``apply`` gets a plain dict of this message's users only (one, nearly always): every
+        # lookup through a mapping view of the cache and the table cost more than the buffer work
+        # of a single point.
+        buffers: dict[str, UserBuffer] = {}
+        for batch in result.batches:
+            user_id = batch.user_id
+            if user_id not in buffers:
+                state = self._state(user_id)
+                if state is not None:
+                    buffers[user_id] = state.buffer
+        outcomes, windows = apply(result, buffers, self.grid)
+        if buffers:
+            now = self.now()
+            for user_id, buffer in buffers.items():
+                self._touch(user_id, buffer, event, now)
         self.metrics.count_outcomes(outcomes.as_labels())
         if windows:
             self._add_windows(windows, event.message.timestamp)
@@ -270,7 +281,6 @@ class Processor:
     # ----------------------------------------------------------------- ticks
     def _on_tick(self, event: Event) -> None:
         partition = event.message.partition
-        self._current = event
         users = self._users_of(partition)
         now = self.now()
         # A user restored after a restart or rebalance gets a full idle period from then on, so a
@@ -315,11 +325,8 @@ class Processor:
                 self._cache[user_id] = state
         return state
 
-    def _touch(self, user_id: str, buffer: UserBuffer) -> None:
-        event = self._current
-        assert event is not None, "buffers change only while a message is handled"
+    def _touch(self, user_id: str, buffer: UserBuffer, event: Event, now: float) -> None:
         state = self._cache.get(user_id)
-        now = self.now()
         if state is None:
             state = UserState(buffer, now)
             self._cache[user_id] = state
@@ -439,31 +446,6 @@ class Processor:
     @property
     def pending_events(self) -> int:
         return len(self._batch.events)
-
-
-class _BufferView(MutableMapping[str, UserBuffer]):
-    """The ``buffers`` mapping ``stream.pipeline.apply`` expects, over the processor's cache."""
-
-    def __init__(self, processor: Processor) -> None:
-        self._p = processor
-
-    def __getitem__(self, user_id: str) -> UserBuffer:
-        state = self._p._state(user_id)
-        if state is None:
-            raise KeyError(user_id)
-        return state.buffer
-
-    def __setitem__(self, user_id: str, buffer: UserBuffer) -> None:
-        self._p._touch(user_id, buffer)
-
-    def __delitem__(self, user_id: str) -> None:
-        raise NotImplementedError("users expire on ticks, not through the pipeline")
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._p._cache)
-
-    def __len__(self) -> int:
-        return len(self._p._cache)
 
 
 def _as_bytes(value: Any) -> bytes:
