@@ -4,7 +4,7 @@ A replay re-sends the same points shifted in time, by whole minutes or not: thei
 durations and the gaps between them survive any shift, while how they fall into minute bins
 does not. So the fingerprint is of the points themselves: every run of ``GRAM`` consecutive
 walking points of one source (each at least ``MIN_STEPS`` steps at a pace of at least
-``MIN_RATE`` steps/min, values not all alike) hashes its values, durations and inner gaps to 32
+``MIN_RATE`` steps/min, values not all alike) hashes its values, durations and inner gaps to 31
 bits. A gram already in the user's recent history, first seen at another time, is a repeat; a
 window holding ``MIN_MATCHES`` repeats is a replay. Four walking points whose exact counts,
 durations and gaps repeat do not happen by chance (walkers vary by several steps a minute), three
@@ -43,11 +43,13 @@ MAX_TAILS: Final = 4  # sources of step points followed at once
 NS: Final = 1_000_000_000
 MS: Final = 1_000_000
 _TAG_MOD: Final = 65_521  # minutes (45 days), prime: no whole number of days looks like no shift
-_M64: Final = (1 << 64) - 1
-_K: Final = 0x9E3779B97F4A7C15
-_SEED_C: Final = 0x243F6A8885A308D3
-_SEED_D: Final = 0x13198A2E03707344
-_SEED_G: Final = 0xA4093822299F31D0
+# Hashing in 31 bits: every product stays below 2**62, so the compiled single-point path
+# (stream.native) keeps it in machine words, and numpy's int64 never overflows.
+_M31: Final = (1 << 31) - 1
+_K: Final = 0x5BD1E995  # odd, < 2**31
+_SEED_C: Final = 0x243F6A88
+_SEED_D: Final = 0x13198A2E
+_SEED_G: Final = 0x24093822
 _QMAX: Final = 65_535
 
 TAIL: Final = struct.Struct("<BBq3I3I3H")
@@ -57,32 +59,30 @@ _REC: Final = struct.Struct("<IH")
 REC: Final = _REC.size  # 6 bytes
 _RECORD: Final = np.dtype([("h", "<u4"), ("t", "<u2")])
 
-U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
 
 
 # ---------------------------------------------------------------------- hashing (pure)
 
 
-def _mix_np(g: U64, x: U64) -> U64:
-    g = (g ^ x) * np.uint64(_K)
-    out: U64 = g ^ (g >> np.uint64(29))
+def _mix(g: int, x: int) -> int:
+    """One round: 31-bit state, the input masked to 31 bits (``_mix_np`` bit for bit)."""
+    t = ((g ^ (x & _M31)) * _K) & _M31
+    return t ^ (t >> 16)
+
+
+def _mix_np(g: I64, x: I64) -> I64:
+    t = ((g ^ (x & _M31)) * _K) & _M31
+    out: I64 = t ^ (t >> 16)
     return out
 
 
-def _u64(x: I64) -> U64:
-    out: U64 = np.ascontiguousarray(x, dtype=np.int64).view(np.uint64)
-    return out
+def _code_np(q: I64, dur_ms: I64) -> I64:
+    return _mix_np(_mix_np(np.full(q.shape[0], _SEED_C, dtype=np.int64), q), dur_ms)
 
 
-def _code_np(q: I64, dur_ms: I64) -> U64:
-    seed = np.full(q.shape[0], _SEED_C, dtype=np.uint64)
-    return _mix_np(_mix_np(seed, _u64(q)), _u64(dur_ms)) >> np.uint64(32)
-
-
-def _link_np(c: U64, gap_ms: I64) -> U64:
-    seed = np.full(c.shape[0], _SEED_D, dtype=np.uint64)
-    return _mix_np(_mix_np(seed, c), _u64(gap_ms)) >> np.uint64(32)
+def _link_np(c: I64, gap_ms: I64) -> I64:
+    return _mix_np(_mix_np(np.full(c.shape[0], _SEED_D, dtype=np.int64), c), gap_ms)
 
 
 # ---------------------------------------------------------------------- state blob
@@ -167,18 +167,12 @@ def observe_one(blob: bytes, entry: int, start: int, end: int, value: float) -> 
         return -1, blob
     if q > _QMAX:
         q = _QMAX
-    g = ((_SEED_C ^ q) * _K) & _M64
-    g ^= g >> 29
-    g = ((g ^ ((dur // MS) & _M64)) * _K) & _M64
-    c = (g ^ (g >> 29)) >> 32
+    c = _mix(_mix(_SEED_C, q), dur // MS)
     held = 0
     if at:
         _, held, last_end, c1, c2, c3, _d1, d2, d3, q1, q2, q3 = TAIL.unpack_from(blob, at)
     if held and start >= last_end:
-        g = ((_SEED_D ^ c) * _K) & _M64
-        g ^= g >> 29
-        g = ((g ^ (((start - last_end) // MS) & _M64)) * _K) & _M64
-        d = (g ^ (g >> 29)) >> 32
+        d = _mix(_mix(_SEED_D, c), (start - last_end) // MS)
         tail = TAIL.pack(
             entry, held + 1 if held < GRAM - 1 else held, end, c2, c3, c, d2, d3, d, q2, q3, q
         )
@@ -199,12 +193,7 @@ def observe_one(blob: bytes, entry: int, start: int, end: int, value: float) -> 
             blob = bytes((n + 1,)) + blob[1 : 1 + n * TAIL.size] + tail + blob[1 + n * TAIL.size :]
     if held < GRAM - 1 or max(q1, q2, q3, q) - min(q1, q2, q3, q) < MIN_SPREAD:
         return -1, blob
-    g = ((_SEED_G ^ c1) * _K) & _M64
-    g ^= g >> 29
-    for x in (d2, d3, d):
-        g = ((g ^ x) * _K) & _M64
-        g ^= g >> 29
-    key = (g >> 32).to_bytes(4, "little")
+    key = _mix(_mix(_mix(_mix(_SEED_G, c1), d2), d3), d).to_bytes(4, "little")
     off = 1 + blob[0] * TAIL.size
     tag = (start // MINUTE_NS) % _TAG_MOD
     found = blob.find(key, off)
@@ -257,8 +246,8 @@ def observe_many(
     d = _link_np(c, gap // MS)
     if carry:
         k = held
-        cc = np.concatenate((np.asarray(tail[3 + 3 - k : 6], dtype=np.uint64), c))
-        dd = np.concatenate((np.asarray(tail[6 + 3 - k : 9], dtype=np.uint64), d))
+        cc = np.concatenate((np.asarray(tail[3 + 3 - k : 6], dtype=np.int64), c))
+        dd = np.concatenate((np.asarray(tail[6 + 3 - k : 9], dtype=np.int64), d))
         qq = np.concatenate((np.asarray(tail[9 + 3 - k : 12], dtype=np.int64), q))
         ww = np.concatenate((np.ones(k, dtype=np.bool_), walking))
         linked = np.concatenate((np.ones(k, dtype=np.bool_), gap >= 0))
@@ -283,11 +272,10 @@ def observe_many(
         j = j[window.max(axis=1) - window.min(axis=1) >= MIN_SPREAD]
     if j.shape[0] == 0:
         return none, none, _with_tail(blob, entry, new_tail, None)
-    g = np.full(j.shape[0], _SEED_G, dtype=np.uint64)
-    g = _mix_np(g, cc[j - 3])
+    g = _mix_np(np.full(j.shape[0], _SEED_G, dtype=np.int64), cc[j - 3])
     for back in (2, 1, 0):
         g = _mix_np(g, dd[j - back])
-    h = (g >> np.uint64(32)).astype(np.uint32)
+    h = g.astype(np.uint32)
     tags = ((s[j - k] // MINUTE_NS) % _TAG_MOD).astype(np.uint16)
     matched, shifts, history = _remember(blob, h, tags)
     points = order[j[matched] - k].astype(np.int64)
@@ -297,8 +285,8 @@ def observe_many(
 def _tail_after(
     entry: int,
     last_end: int,
-    cc: U64,
-    dd: U64,
+    cc: I64,
+    dd: I64,
     qq: I64,
     ww: npt.NDArray[np.bool_],
     run_from: I64,
