@@ -161,3 +161,43 @@ def test_look_ahead_speed_is_interpolated_like_the_window() -> None:
     gap_mask[0, 2, [0, 7]] = True
     fill_speed(gap_too_long, gap_mask, gap=3)
     assert gap_mask[0, 2].sum() == 2
+
+
+def test_a_shaker_switched_on_in_the_last_seconds_of_the_hour_is_in_that_hours_bout() -> None:
+    steps = np.zeros(60)
+    steps[59] = 40.0  # its first, partial minute
+    core = window(steps)
+    ahead = rows([215.0] * 16)  # then sixteen minutes above 210
+    assert "cadence_above_human_limit" in reasons(with_context(core, after=ahead))
+    quiet = window(np.zeros(60))  # nothing in the window: the next hour's bout is not its own
+    assert reasons(with_context(quiet, after=ahead)) == ()
+
+
+def test_quiet_edges_are_judged_without_context_with_the_same_answer() -> None:
+    from stream.scoring.context import stack_context
+    from stream.scoring.features import stack_windows
+    from stream.scoring.plausibility import check_ratios
+
+    cases = [
+        with_context(normal_walk(seed), rows([150.0] * 30), rows([300.0] * 16)) for seed in range(4)
+    ]
+    edge = walk(0, 60, 120.0)
+    cases.append(with_context(window(edge, edge * 0.7), rows([230.0] * 30), rows([230.0] * 16)))
+    values, masks = stack_windows(cases)
+    before, after = stack_context(cases)
+    manual, repeats = np.zeros(5, dtype=np.int64), np.zeros(5, dtype=np.bool_)
+    split = check_ratios(values, masks, manual, repeats, before=before, after=after)
+    from stream.scoring.context import extend
+
+    assert extend(values, masks, before, after)[2] == before.shape[2]
+    for i in range(5):  # each row alone, context or not, as the batch judged it
+        one = check_ratios(
+            values[i : i + 1],
+            masks[i : i + 1],
+            manual[:1],
+            repeats[:1],
+            before=before[i : i + 1],
+            after=after[i : i + 1],
+        )
+        np.testing.assert_allclose(split[i], one[0])
+    assert split[4, 0] >= 1.0 > split[:4, 0].max()  # the active edge joined the 230s

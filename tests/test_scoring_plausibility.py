@@ -114,3 +114,13 @@ def test_row_median_matches_numpy(rows) -> None:
     values = np.array([[np.nan if v is None else v for v in row] for row in rows])
     values[:, 0] = np.nan_to_num(values[:, 0], nan=1.0)  # every judged row has a number
     np.testing.assert_allclose(pl._row_median(values), np.nanmedian(values, axis=1))
+
+
+def test_a_bout_with_an_impossible_stride_is_not_hidden_by_an_honest_walk_beside_it() -> None:
+    steps = walk(2, 12, 140.0, 0.05, seed=4) + walk(20, 38, 105.0, seed=5)
+    distance = steps * 0.75
+    distance[2:14] = steps[2:14] * 0.12  # the phone hardly moved for twelve minutes of steps
+    verdict = PlausibilityScorer().score([window(steps, distance)])[0]
+    assert "stride_implausible" in verdict.reasons
+    honest = PlausibilityScorer().score([window(steps, steps * 0.75)])[0]
+    assert "stride_implausible" not in honest.reasons

@@ -53,12 +53,29 @@ def extend(values: F32, masks: Bool, before: F32, after: F32) -> tuple[F32, Bool
     return ext_values, ext_masks, lo, lo + values.shape[2]
 
 
+def needs_context(values: F32, masks: Bool, before: F32, after: F32, speed_edge: int) -> Bool:
+    """Rows where the context can change a finding: it holds data, and the window's first or
+    last two bins are active (a run can only join through them), or it has speed near an edge
+    (interpolation reaches ``speed_edge`` bins in)."""
+    known = ~np.isnan(before).all(axis=(1, 2)) | ~np.isnan(after).all(axis=(1, 2))
+    active = (values[:, :2, :2] > 0).any(axis=(1, 2)) | (values[:, :2, -2:] > 0).any(axis=(1, 2))
+    speed = masks[:, 2, :speed_edge].any(axis=1) | masks[:, 2, -speed_edge:].any(axis=1)
+    out: Bool = np.asarray(known & (active | speed), dtype=np.bool_)
+    return out
+
+
 def reach(active: Bool, lo: int, hi: int, gap: int = 1) -> Bool:
     """Active bins in ``[lo, hi)`` and those joined to them by runs of active bins (runs may
     pause ``gap`` bins: a walker waits at a light). Vectorised: runs get global ids."""
     rows, bins = active.shape
     if lo == 0 and hi == bins:
         return active
+    some = active.any(axis=1)
+    if not some.all():  # most rows of a sparse finding have nothing to join
+        joined = np.zeros_like(active)
+        if some.any():
+            joined[some] = reach(active[some], lo, hi, gap)
+        return joined
     left = active.copy()
     right = active.copy()
     for j in range(1, gap + 1):
@@ -84,6 +101,13 @@ def overlapping(starts: int, k: int, lo: int, hi: int) -> slice:
 def fill_speed(values: F32, masks: Bool, gap: int) -> None:
     """Interpolates speed, in place, across bins between known values at most ``gap`` bins
     apart, as the buffer does inside a window: the look-ahead holds raw samples only."""
+    rows = np.flatnonzero(masks[:, 2, :].any(axis=1))
+    if rows.size < masks.shape[0]:
+        if rows.size:
+            sub_values, sub_masks = values[rows], masks[rows]
+            fill_speed(sub_values, sub_masks, gap)
+            values[rows], masks[rows] = sub_values, sub_masks
+        return
     speed, known = values[:, 2, :], masks[:, 2, :]
     bins = speed.shape[1]
     pos = np.arange(bins)

@@ -39,10 +39,10 @@ code                             fires when (per window of the grid)            
                                  cover but credit with under 0.1 m per step (minutes no
                                  distance point covers, e.g. a treadmill, do not count)
 ``stride_implausible``           over at least 5 minutes and 300 steps with distance     checks
-                                 too, the median metres per step is below 0.25 or
-                                 above the longest human step at that cadence: 1.2 m
-                                 walking (<= 130/min) rising to 2.5 m running
-                                 (>= 170/min)
+                                 too (the window's, or one bout's), the median metres
+                                 per step is below 0.25 or above the longest human step
+                                 at that cadence: 1.2 m walking (<= 130/min) rising to
+                                 2.5 m running (>= 170/min)
 ``manual_entry``                 the window holds manually entered points (Health        checks
                                  Connect ``MANUAL_ENTRY``, Google Fit ``user_input``)
 ``replayed_activity``            three or more runs of 4 walking step points (values,    checks
@@ -64,7 +64,7 @@ import numpy.typing as npt
 from stream.grid import DEFAULT_GRID, GridSpec
 from stream.points import CHANNEL_NAMES
 from stream.scoring.base import WindowScore
-from stream.scoring.context import extend, fill_speed, overlapping, reach, stack_context
+from stream.scoring.context import extend, fill_speed, needs_context, reach, stack_context
 from stream.scoring.features import F32, Bool, stack_windows
 from stream.windows import Window
 
@@ -120,10 +120,15 @@ _ATTRIBUTION: dict[str, tuple[float, float, float] | None] = {
 F64 = npt.NDArray[np.float64]
 
 
-def cadence_ratio(cadence: F64, lo: int = 0, hi: int | None = None) -> F64:
+def cadence_ratio(
+    cadence: F64, lo: int = 0, hi: int | None = None, touch: Bool | None = None
+) -> F64:
     """Per row the largest ``held cadence / limit`` over the ``CADENCE_TIERS``, of stretches
-    overlapping bins ``[lo, hi)`` (the window inside its context)."""
+    in a bout that reaches into bins ``[lo, hi)`` (the window inside its context): a shaker
+    switched on at 10:59:40 leaves the 10:00 window one partial minute of its bout."""
     hi = cadence.shape[1] if hi is None else hi
+    if touch is None:
+        touch = reach(cadence > 0, lo, hi)
     out = np.zeros(cadence.shape[0])
     held = cadence  # held[:, t] = lowest cadence of minutes t .. t+k-1, grown one k at a time
     k = 1
@@ -133,17 +138,21 @@ def cadence_ratio(cadence: F64, lo: int = 0, hi: int | None = None) -> F64:
         while k < bins:
             held = np.minimum(held[:, :-1], cadence[:, k:])
             k += 1
-        inside = held[:, overlapping(held.shape[1], k, lo, hi)]
+        inside = np.where(touch[:, : held.shape[1]], held, 0.0)
         np.maximum(out, inside.max(axis=1, initial=0.0) / limit, out=out)
     return out
 
 
 def steady_ratio(
-    cadence: F64, lo: int = 0, hi: int | None = None, moving: Bool | None = None
+    cadence: F64,
+    lo: int = 0,
+    hi: int | None = None,
+    moving: Bool | None = None,
+    touch: Bool | None = None,
 ) -> F64:
     """Per row the largest ``limit / lowest CV`` over the ``STEADY_TIERS`` of stretches
-    overlapping bins ``[lo, hi)``: 1.0 at a limit, growing as the rhythm gets more mechanical;
-    0 with no stretch active long enough. A minute in which GPS saw the phone ``moving``
+    in a bout reaching into bins ``[lo, hi)``: 1.0 at a limit, growing as the rhythm gets more
+    mechanical; 0 with no stretch active long enough. A minute in which GPS saw the phone ``moving``
     (``STILL_SPEED`` or more) breaks a stretch: a shaken phone stays where it is, a steady
     runner outdoors does not.
 
@@ -156,7 +165,9 @@ def steady_ratio(
     counted = cadence >= STEADY_MIN_CADENCE
     if moving is not None:
         counted &= ~moving
-    rows = np.flatnonzero((counted.sum(axis=1) >= shortest) & counted[:, lo:hi].any(axis=1))
+    if touch is None:
+        touch = reach(cadence > 0, lo, hi)
+    rows = np.flatnonzero((counted.sum(axis=1) >= shortest) & touch.any(axis=1))
     if rows.size == 0:
         return out
     sub = cadence[rows]
@@ -172,7 +183,7 @@ def steady_ratio(
         var = np.maximum((cs2[:, k:] - cs2[:, :-k]) / k - np.square(total / k), 0.0)
         full = (act[:, k:] - act[:, :-k]) >= k
         cv = np.where(full, np.sqrt(var) / np.maximum(total / k, 1.0), np.inf)
-        lowest = cv[:, overlapping(cv.shape[1], k, lo, hi)].min(axis=1, initial=np.inf)
+        lowest = np.where(touch[rows, : cv.shape[1]], cv, np.inf).min(axis=1, initial=np.inf)
         ratio = np.where(np.isfinite(lowest), limit / np.maximum(lowest, 1e-6), 0.0)
         np.maximum(best, ratio, out=best)
     out[rows] = best
@@ -262,6 +273,61 @@ def _stride_ratio(metres: F64, steps: F64, cadence: F64) -> F64:
     return out
 
 
+def _bout_stride_ratio(metres: F64, steps: F64, cadence: F64, lo: int, hi: int) -> F64:
+    """``_stride_ratio`` of each bout (a run of minutes with steps and distance, pausing at
+    most a minute) touching bins ``[lo, hi)``, the worst per row: a spoofed stretch next to an
+    honest walk in the same hour would otherwise hide behind the hour's median."""
+    paired = (steps > 0) & (metres > 0)
+    out = np.zeros(paired.shape[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stride = metres / steps
+    odd = paired & ((stride < STRIDE_MIN) | (stride > stride_limit(cadence)))
+    # a bout's median lies outside the range only if half its minutes (at least 3) do
+    enough = odd.sum(axis=1) >= (STRIDE_MIN_BINS + 1) // 2
+    if not enough.all():
+        if enough.any():
+            out[enough] = _bout_stride_ratio(metres[enough], steps[enough], cadence[enough], lo, hi)
+        return out
+    rows, bins = paired.shape
+    left, right = paired.copy(), paired.copy()
+    left[:, 1:] |= paired[:, :-1]
+    right[:, :-1] |= paired[:, 1:]
+    bridged = left & right
+    begins = bridged.copy()
+    begins[:, 1:] &= ~bridged[:, :-1]
+    ids = np.where(bridged, np.cumsum(begins.ravel()).reshape(rows, bins), 0)
+    n = int(ids.max()) + 1
+    touching = np.zeros(n, dtype=np.bool_)
+    touching[ids[:, lo:hi]] = True
+    touching[0] = False
+    sel = paired & touching[ids]
+    bout = ids[sel]
+    count = np.bincount(bout, minlength=n)
+    total = np.bincount(bout, weights=steps[sel], minlength=n)
+    ok = (count >= STRIDE_MIN_BINS) & (total >= STRIDE_MIN_STEPS)
+    if not ok.any():
+        return out
+    stride = _group_median(bout, metres[sel] / steps[sel], count)
+    walked = _group_median(bout, cadence[sel], count)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.maximum(stride / stride_limit(walked), STRIDE_MIN / stride)
+    row_of = np.zeros(n, dtype=np.int64)
+    row_of[ids.ravel()] = np.repeat(np.arange(rows), bins)
+    np.maximum.at(out, row_of[ok], ratio[ok])
+    return out
+
+
+def _group_median(group: npt.NDArray[np.int64], values: F64, count: npt.NDArray[np.int64]) -> F64:
+    """Median of ``values`` per group id (``count`` per id; NaN for empty groups)."""
+    ordered = values[np.lexsort((values, group))]
+    starts = np.concatenate(([0], np.cumsum(count)[:-1]))
+    top = max(ordered.shape[0] - 1, 0)
+    lo = np.minimum(starts + (count - 1) // 2, top)
+    hi = np.minimum(starts + count // 2, top)
+    out: F64 = np.where(count > 0, (ordered[lo] + ordered[hi]) / 2.0, np.nan)
+    return out
+
+
 def _row_median(values: F64) -> F64:
     """Median of each row ignoring NaN (every row has at least one number); ``np.nanmedian``
     goes through masked arrays and costs several times more."""
@@ -294,8 +360,27 @@ def check_ratios(
 
     ``before``/``after`` (``stream.scoring.context.stack_context``) are the bins around each
     window: stretches and runs are measured across them, and count when they reach into the
-    window."""
+    window. Rows whose edges are quiet are judged without it (the same answer, cheaper)."""
     n = values.shape[0]
+    if before is not None and after is not None and before.shape[2] + after.shape[2]:
+        near = needs_context(values, masks, before, after, grid.speed_gap_s // grid.bin_s + 1)
+        if not near.all():
+            out = np.empty((n, len(CHECKS)), dtype=np.float64)
+            alone = ~near
+            out[alone] = check_ratios(
+                values[alone], masks[alone], manual_points[alone], repeats[alone], grid
+            )
+            if near.any():
+                out[near] = check_ratios(
+                    values[near],
+                    masks[near],
+                    manual_points[near],
+                    repeats[near],
+                    grid,
+                    before[near],
+                    after[near],
+                )
+            return out
     empty = np.zeros((n, 3, 0), dtype=np.float32)
     ext, ext_masks, lo, hi = extend(
         values, masks, empty if before is None else before, empty if after is None else after
@@ -310,10 +395,11 @@ def check_ratios(
     moving = steps > 0
     out = np.zeros((n, len(CHECKS)), dtype=np.float64)
 
-    out[:, 0] = cadence_ratio(cadence, lo, hi)
+    bouts = reach(moving, lo, hi)  # minutes of the bouts that reach into the window
+    out[:, 0] = cadence_ratio(cadence, lo, hi, bouts)
 
     moving_gps = ext_masks[:, 2, :] & (ext[:, 2, :] >= STILL_SPEED)
-    out[:, 1] = steady_ratio(cadence, lo, hi, moving_gps)
+    out[:, 1] = steady_ratio(cadence, lo, hi, moving_gps, bouts)
 
     fast = moving & ((speed >= VEHICLE_SPEED) | (dist >= VEHICLE_SPEED * grid.bin_s))
     out[:, 2] = reach(fast, lo, hi).sum(axis=1) / VEHICLE_BINS
@@ -338,7 +424,10 @@ def check_ratios(
     out[:, 5] = distanceless / DISTANCELESS_STEPS
 
     paired = reach(moving & (dist > 0), lo, hi)
-    out[:, 6] = _stride_ratio(np.where(paired, dist, 0.0), np.where(paired, steps, 0.0), cadence)
+    out[:, 6] = np.maximum(
+        _stride_ratio(np.where(paired, dist, 0.0), np.where(paired, steps, 0.0), cadence),
+        _bout_stride_ratio(dist, steps, cadence, lo, hi),
+    )
 
     out[:, 7] = np.where(manual_points > 0, FLAG_SCORE, 0.0)
     out[:, 8] = np.where(repeats, FLAG_SCORE, 0.0)
