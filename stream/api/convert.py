@@ -7,6 +7,7 @@ earlier API's ``/detect_anomalies/`` and the benchmark.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -159,6 +160,15 @@ def series_of(window: Window, bin_s: int) -> dict[str, Any]:
     }
 
 
+def utc_text(ns: int) -> str:
+    """``stream.alerts.ns_to_rfc3339`` (the alerts' own format), a third of its cost for the
+    whole seconds every window edge falls on."""
+    seconds, rest = divmod(ns, NS_PER_S)
+    if rest:
+        return ns_to_rfc3339(ns)
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
 def verdict(
     window: Window, score: WindowScore, model_version: str, *, series: bool, bin_s: int
 ) -> dict[str, Any]:
@@ -167,8 +177,8 @@ def verdict(
     totals = window.totals
     return {
         "user_id": window.user_id,
-        "window_start": ns_to_rfc3339(window.start_ns),
-        "window_end": ns_to_rfc3339(window.end_ns),
+        "window_start": utc_text(window.start_ns),
+        "window_end": utc_text(window.end_ns),
         "score": finite(score.score),
         "threshold": THRESHOLD,
         "anomalous": bool(score.anomalous),
