@@ -126,3 +126,15 @@ def test_lifeup_api_command_serves_on_the_given_loopback_port() -> None:
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_start_up_objects_are_frozen_out_of_the_collectors_reach() -> None:
+    """A full collection walking every module and the model landed inside a request (p99)."""
+    import gc
+
+    gc.unfreeze()
+    try:
+        with client():
+            assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()

@@ -5,6 +5,7 @@ Run it with ``lifeup api`` or ``uvicorn --factory stream.api.app:create_app``.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,6 +25,14 @@ events to the worker and reads its alerts. Every endpoint but health and metrics
 `Authorization: Bearer <key>` (keys from LIFEUP_API_KEYS or LIFEUP_API_KEYS_FILE)."""
 
 
+def freeze_startup_objects() -> None:
+    """Puts what start-up left alive (modules, the model, the routes: ~80,000 objects) out of
+    the garbage collector's reach. A full collection walked them all, ~30 ms landing inside some
+    unlucky request (the p99); a collection first, so no garbage is frozen with them."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     services = Services(settings)
@@ -31,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await services.start()
+        freeze_startup_objects()
         yield
         await services.close()
 
