@@ -92,10 +92,6 @@ _SHADOWED: Final = 2
 _MAX_ENTRIES: Final = 255
 _MAX_SAMPLES: Final = 255  # speed samples per bin and source that enter the mean (>4 Hz)
 _KEY: Final = 6
-_M64: Final = (1 << 64) - 1
-_C1: Final = ip.C1
-_C2: Final = ip.C2
-_C3: Final = ip.C3
 _MAX_POINT_S: Final = 7 * 86_400  # a longer delta is counted late (see the module docstring)
 _SCALAR_BINS: Final = 8  # a single point over fewer bins takes the plain-Python path
 _STEPS_MAX: Final = 2**31 - 1  # steps per bin saturate here (int32): no human, no overflow
@@ -287,9 +283,7 @@ class UserBuffer:
                 return _LATE1
         if last - first >= plan.max_point_bins:
             return _LATE1
-        key = (
-            ((last & 0xFFFF) << 32) | (((start * _C1 + end * _C2 + entry * _C3) & _M64) >> 32)
-        ).to_bytes(_KEY, "little")
+        key = ip.point_key(entry, start, end, last).to_bytes(_KEY, "little")
         at = self._keys.find(key)
         if at >= 0 and (at % _KEY == 0 or self._has_key(key)):
             return _DUP1

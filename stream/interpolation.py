@@ -11,13 +11,12 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from stream.hashing import mix, mix_np, seeded
+
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 
-_M64: Final = (1 << 64) - 1
-C1: Final = 0x9E3779B97F4A7C15
-C2: Final = 0xC2B2AE3D27D4EB4F
-C3: Final = 0x165667B19E3779F9
+_KEY_SEED: Final = 0x3C6EF372
 # Above this many steps in one point, step * overlap could overflow int64: use exact Python ints.
 EXACT_INT_LIMIT: Final = (1 << 62) // (1 << 37)
 
@@ -180,23 +179,24 @@ def interpolate_speed(
 
 
 def point_keys(entry: int, start: I64, end: I64, last_bin: I64) -> npt.NDArray[np.uint64]:
-    """48-bit identity of each point: its last bin (16 bits) over a 32-bit hash of the rest.
+    """47-bit identity of each point: its last bin (16 bits) over a 31-bit hash of the rest.
 
-    The hash is the top half of a multiply-add over 64 bits (cheap in numpy and in Python ints
-    alike, so the batch and single-point paths agree bit for bit). Two arrivals of the same point
-    (same source entry, start and end) get the same key; two different points share one only if
-    they end in the same bin and collide in 32 bits (about one in 4e9 per such pair). The bin
-    part lets keys be pruned with the ring without any lookup.
+    The hash mixes the start (two 31-bit halves), the duration and the source entry with
+    ``stream.hashing``'s rounds, the same in numpy and in Python ints, so the batch and
+    single-point paths agree bit for bit. Two arrivals of the same point (same source entry,
+    start and end) get the same key; two different points share one only if they end in the same
+    bin and collide in 31 bits (about one in 2e9 per such pair). The bin part lets keys be pruned
+    with the ring without any lookup.
     """
-    x = start.view(np.uint64) * np.uint64(C1)
-    x += end.view(np.uint64) * np.uint64(C2)
-    x += np.uint64((entry * C3) & _M64)
-    x >>= np.uint64(32)
-    x |= (last_bin.view(np.uint64) & np.uint64(0xFFFF)) << np.uint64(32)
-    return x
+    h = mix_np(seeded(_KEY_SEED, start.shape[0]), start)
+    h = mix_np(mix_np(mix_np(h, start >> 31), end - start), np.full_like(start, entry))
+    out: npt.NDArray[np.uint64] = h.view(np.uint64) | (
+        (last_bin.view(np.uint64) & np.uint64(0xFFFF)) << np.uint64(32)
+    )
+    return out
 
 
 def point_key(entry: int, start: int, end: int, last_bin: int) -> int:
     """``point_keys`` for one point, bit for bit, in Python ints."""
-    x = (start * C1 + end * C2 + entry * C3) & _M64
-    return ((last_bin & 0xFFFF) << 32) | (x >> 32)
+    h = mix(mix(mix(mix(_KEY_SEED, start), start >> 31), end - start), entry)
+    return ((last_bin & 0xFFFF) << 32) | h

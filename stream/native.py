@@ -28,6 +28,7 @@ from types import ModuleType
 ROOT = Path(__file__).resolve().parent.parent
 MODULES: tuple[str, ...] = (
     "stream.buffer",
+    "stream.hashing",
     "stream.interpolation",
     "stream.points",
     "stream.sources",

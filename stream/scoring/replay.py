@@ -30,6 +30,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from stream.hashing import mix, mix_np, seeded
+
 GRAM: Final = 4
 MIN_STEPS: Final = 10
 MIN_RATE: Final = 30  # steps per minute: a slow walk; pottering about breaks the run
@@ -43,10 +45,6 @@ MAX_TAILS: Final = 4  # sources of step points followed at once
 NS: Final = 1_000_000_000
 MS: Final = 1_000_000
 _TAG_MOD: Final = 65_521  # minutes (45 days), prime: no whole number of days looks like no shift
-# Hashing in 31 bits: every product stays below 2**62, so the compiled single-point path
-# (stream.native) keeps it in machine words, and numpy's int64 never overflows.
-_M31: Final = (1 << 31) - 1
-_K: Final = 0x5BD1E995  # odd, < 2**31
 _SEED_C: Final = 0x243F6A88
 _SEED_D: Final = 0x13198A2E
 _SEED_G: Final = 0x24093822
@@ -65,24 +63,12 @@ I64 = npt.NDArray[np.int64]
 # ---------------------------------------------------------------------- hashing (pure)
 
 
-def _mix(g: int, x: int) -> int:
-    """One round: 31-bit state, the input masked to 31 bits (``_mix_np`` bit for bit)."""
-    t = ((g ^ (x & _M31)) * _K) & _M31
-    return t ^ (t >> 16)
-
-
-def _mix_np(g: I64, x: I64) -> I64:
-    t = ((g ^ (x & _M31)) * _K) & _M31
-    out: I64 = t ^ (t >> 16)
-    return out
-
-
 def _code_np(q: I64, dur_ms: I64) -> I64:
-    return _mix_np(_mix_np(np.full(q.shape[0], _SEED_C, dtype=np.int64), q), dur_ms)
+    return mix_np(mix_np(seeded(_SEED_C, q.shape[0]), q), dur_ms)
 
 
 def _link_np(c: I64, gap_ms: I64) -> I64:
-    return _mix_np(_mix_np(np.full(c.shape[0], _SEED_D, dtype=np.int64), c), gap_ms)
+    return mix_np(mix_np(seeded(_SEED_D, c.shape[0]), c), gap_ms)
 
 
 # ---------------------------------------------------------------------- state blob
@@ -167,12 +153,12 @@ def observe_one(blob: bytes, entry: int, start: int, end: int, value: float) -> 
         return -1, blob
     if q > _QMAX:
         q = _QMAX
-    c = _mix(_mix(_SEED_C, q), dur // MS)
+    c = mix(mix(_SEED_C, q), dur // MS)
     held = 0
     if at:
         _, held, last_end, c1, c2, c3, _d1, d2, d3, q1, q2, q3 = TAIL.unpack_from(blob, at)
     if held and start >= last_end:
-        d = _mix(_mix(_SEED_D, c), (start - last_end) // MS)
+        d = mix(mix(_SEED_D, c), (start - last_end) // MS)
         tail = TAIL.pack(
             entry, held + 1 if held < GRAM - 1 else held, end, c2, c3, c, d2, d3, d, q2, q3, q
         )
@@ -193,7 +179,7 @@ def observe_one(blob: bytes, entry: int, start: int, end: int, value: float) -> 
             blob = bytes((n + 1,)) + blob[1 : 1 + n * TAIL.size] + tail + blob[1 + n * TAIL.size :]
     if held < GRAM - 1 or max(q1, q2, q3, q) - min(q1, q2, q3, q) < MIN_SPREAD:
         return -1, blob
-    key = _mix(_mix(_mix(_mix(_SEED_G, c1), d2), d3), d).to_bytes(4, "little")
+    key = mix(mix(mix(mix(_SEED_G, c1), d2), d3), d).to_bytes(4, "little")
     off = 1 + blob[0] * TAIL.size
     tag = (start // MINUTE_NS) % _TAG_MOD
     found = blob.find(key, off)
@@ -272,9 +258,9 @@ def observe_many(
         j = j[window.max(axis=1) - window.min(axis=1) >= MIN_SPREAD]
     if j.shape[0] == 0:
         return none, none, _with_tail(blob, entry, new_tail, None)
-    g = _mix_np(np.full(j.shape[0], _SEED_G, dtype=np.int64), cc[j - 3])
+    g = mix_np(seeded(_SEED_G, j.shape[0]), cc[j - 3])
     for back in (2, 1, 0):
-        g = _mix_np(g, dd[j - back])
+        g = mix_np(g, dd[j - back])
     h = g.astype(np.uint32)
     tags = ((s[j - k] // MINUTE_NS) % _TAG_MOD).astype(np.uint16)
     matched, shifts, history = _remember(blob, h, tags)
