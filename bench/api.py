@@ -11,6 +11,10 @@ The baseline is the earlier system's method (``model_export.seed_method``) on th
 the old API took one request per user-hour, so covering the same user-day takes one call per
 hour, timed in-process with no HTTP at all (which flatters the baseline).
 ``speedup_vs_seed_method`` = ``score_rps`` / ``seed_method_rps``, both in user-days per second.
+On this shared machine the wall-clock figures move with the other jobs (and the API's two
+processes suffer more from them than the in-process baseline), so the CPU time of both sides is
+reported too: the API process's per request (uvicorn, FastAPI, scoring; not the client's) and
+the earlier method's per user-day (``cpu_ratio_seed_to_server``).
 """
 
 from __future__ import annotations
@@ -88,6 +92,13 @@ def _wait_ready(client: httpx.Client, process: subprocess.Popen[bytes], log: IO[
     raise RuntimeError("the API did not load its model within 60 s")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux ``/proc``), all its threads."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class _Connection:
     """One keep-alive connection posting to ``/v1/score``."""
 
@@ -147,13 +158,17 @@ def _measure(body: bytes, events: list[Any], port: int) -> dict[str, Any]:
         latencies: list[float] = []
         httpx_latencies: list[float] = []
         seed: list[float] = []
+        seed_cpu = 0.0
+        server_cpu = _cpu_seconds(process.pid)
         end = time.perf_counter() + BUDGET_S
         while time.perf_counter() < end and len(latencies) < MAX_REQUESTS:
             latencies.extend(connection.score(body) for _ in range(5))
             httpx_latencies.append(via_httpx())
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             seed_user_day()
             seed.append(time.perf_counter() - started)
+            seed_cpu += time.process_time() - cpu
+        server_cpu = _cpu_seconds(process.pid) - server_cpu
         connection.http.close()
     return {
         "latencies": latencies,
@@ -162,6 +177,8 @@ def _measure(body: bytes, events: list[Any], port: int) -> dict[str, Any]:
         "seed": seed,
         "hours": hours,
         "answer": answer,
+        "server_cpu_per_request": server_cpu / (len(latencies) + len(httpx_latencies)),
+        "seed_cpu_per_user_day": seed_cpu / len(seed),
     }
 
 
@@ -188,6 +205,11 @@ def run() -> dict[str, float | int | str]:
         "seed_method_user_days": len(seed),
         "seed_method_rps": round(seed_rps, 2),
         "seed_method_p50_ms": round(float(np.percentile(seed, 50)) * 1000, 2),
+        "server_cpu_ms_per_request": round(got["server_cpu_per_request"] * 1000, 2),
+        "seed_method_cpu_ms_per_user_day": round(got["seed_cpu_per_user_day"] * 1000, 2),
+        "cpu_ratio_seed_to_server": round(
+            got["seed_cpu_per_user_day"] / got["server_cpu_per_request"], 1
+        ),
         "speedup_vs_seed_method": round(score_rps / seed_rps, 1),
         "speedup_target": 20.0,
     }
