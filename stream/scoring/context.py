@@ -92,12 +92,6 @@ def reach(active: Bool, lo: int, hi: int, gap: int = 1) -> Bool:
     return out
 
 
-def overlapping(starts: int, k: int, lo: int, hi: int) -> slice:
-    """Of the ``starts`` stretches of ``k`` bins (stretch ``t`` covers ``t .. t+k-1``), those
-    overlapping ``[lo, hi)``."""
-    return slice(max(0, lo - k + 1), min(starts, hi))
-
-
 def fill_speed(values: F32, masks: Bool, gap: int) -> None:
     """Interpolates speed, in place, across bins between known values at most ``gap`` bins
     apart, as the buffer does inside a window: the look-ahead holds raw samples only."""

@@ -6,6 +6,10 @@ physiology and the sensors, not from any simulator; the margins are wide so that
 hikers and treadmill users stay well below them (the Fitabase users' highest minute is 220 steps,
 their steadiest 40 minutes vary by 2.6 %).
 
+Each window is judged with its context (``stream.scoring.context``): stretches and runs are
+measured across the previous window's tail and the look-ahead, and a finding counts for the
+window when its bout (a run of active minutes, pausing at most a minute) reaches into it.
+
 Reason codes (every code LifeUp emits; the README copies this table):
 
 ===============================  ======================================================  ========
@@ -20,7 +24,9 @@ code                             fires when (per window of the grid)            
                                  minutes, 0.9 % over 30 or 1.3 % over 40: a shaker or
                                  pedometer swing keeps a mechanical rhythm; the
                                  steadiest 20, 30 and 40 minutes of the 22 Fitabase
-                                 users vary by 0.8 %, 1.4 % and 2.6 %
+                                 users vary by 0.8 %, 1.4 % and 2.6 %. A minute in
+                                 which GPS speed shows the phone moving (1 m/s or
+                                 more) breaks a stretch
 ``speed_above_human_limit``      3 or more minutes in which steps are counted while      checks
                                  speed is at least 7 m/s or distance at least 420 m
                                  (faster than a world-class 5 km): a vehicle logged as
