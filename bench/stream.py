@@ -143,6 +143,21 @@ def _counter(url: str, names: tuple[str, ...]) -> float | None:
     return total
 
 
+FINE_POLL_S, COARSE_POLL_S = 0.01, 0.1
+
+
+def poll_interval(counted: float, total: float) -> float:
+    """Fine polling where the clock starts and stops, coarse in between.
+
+    Each scrape renders the whole registry while holding the GIL: 1.3 ms for the worker's
+    (histograms), 0.013 ms for the trivial agent's single counter. Polled every 20 ms throughout,
+    that took ~6% of the worker's CPU and none of Faust's, so the ratio measured the bench.
+    """
+    if counted == 0 or counted >= 0.95 * total:
+        return FINE_POLL_S
+    return COARSE_POLL_S
+
+
 def timed_run(
     command: list[str],
     env: dict[str, str],
@@ -170,7 +185,7 @@ def timed_run(
                     return now - first, first - launched
             if process.poll() is not None:
                 break
-            time.sleep(0.02)
+            time.sleep(poll_interval(value or 0.0, total))
         raise RuntimeError(f"{command[-1]} did not finish; see {log}")
     finally:
         process.terminate()
