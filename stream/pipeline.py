@@ -8,7 +8,7 @@ instead of the in-memory dict used here.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from stream.buffer import UserBuffer
 from stream.grid import DEFAULT_GRID, GridSpec
@@ -18,16 +18,29 @@ from stream.sources import source_rank
 from stream.windows import Window
 
 
-@dataclass(slots=True)
 class Outcomes:
-    """Point counts by the ``outcome`` label of ``lifeup_events_total``."""
+    """Point counts by the ``outcome`` label of ``lifeup_events_total``.
 
-    accepted: int = 0
-    ignored: int = 0
-    duplicate: int = 0
-    late: int = 0
-    rejected: int = 0
-    rejections: list[Rejection] = field(default_factory=list)
+    A plain class (not a dataclass) for the compiled path: one is built per message.
+    """
+
+    __slots__ = ("accepted", "duplicate", "ignored", "late", "rejected", "rejections")
+
+    def __init__(
+        self,
+        accepted: int = 0,
+        ignored: int = 0,
+        duplicate: int = 0,
+        late: int = 0,
+        rejected: int = 0,
+        rejections: list[Rejection] | None = None,
+    ) -> None:
+        self.accepted: int = accepted
+        self.ignored: int = ignored
+        self.duplicate: int = duplicate
+        self.late: int = late
+        self.rejected: int = rejected
+        self.rejections: list[Rejection] = [] if rejections is None else rejections
 
     def add(self, other: Outcomes) -> None:
         self.accepted += other.accepted

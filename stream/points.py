@@ -7,7 +7,7 @@ one user, one channel and one data source, in columnar numpy form so a 100-point
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
@@ -62,13 +62,24 @@ class Rejection:
     user_id: str | None = None
 
 
-@dataclass(slots=True)
 class ParseResult:
-    """Everything one message or file yielded: accepted batches, ignored points, rejections."""
+    """Everything one message or file yielded: accepted batches, ignored points, rejections.
 
-    batches: list[PointBatch] = field(default_factory=list)
-    ignored: int = 0
-    rejections: list[Rejection] = field(default_factory=list)
+    A plain class rather than a dataclass: one is built per message, and the compiled hot path
+    (``stream.native``) runs a written ``__init__`` natively, a generated one as Python.
+    """
+
+    __slots__ = ("batches", "ignored", "rejections")
+
+    def __init__(
+        self,
+        batches: list[PointBatch] | None = None,
+        ignored: int = 0,
+        rejections: list[Rejection] | None = None,
+    ) -> None:
+        self.batches: list[PointBatch] = [] if batches is None else batches
+        self.ignored: int = ignored
+        self.rejections: list[Rejection] = [] if rejections is None else rejections
 
     def extend(self, other: ParseResult) -> None:
         self.batches.extend(other.batches)
@@ -78,6 +89,23 @@ class ParseResult:
     @property
     def point_count(self) -> int:
         return sum(len(b) for b in self.batches)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ParseResult):
+            return NotImplemented
+        return (self.batches, self.ignored, self.rejections) == (
+            other.batches,
+            other.ignored,
+            other.rejections,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it was
+
+    def __repr__(self) -> str:
+        return (
+            f"ParseResult(batches={self.batches!r}, ignored={self.ignored}, "
+            f"rejections={self.rejections!r})"
+        )
 
 
 class SinglePoint(PointBatch):
