@@ -6,6 +6,7 @@ the previous window's tail, carried in the user's state (and through ``to_bytes`
 
 from __future__ import annotations
 
+import struct
 from dataclasses import replace
 
 import numpy as np
@@ -201,3 +202,14 @@ def test_quiet_edges_are_judged_without_context_with_the_same_answer() -> None:
         )
         np.testing.assert_allclose(split[i], one[0])
     assert split[4, 0] >= 1.0 > split[:4, 0].max()  # the active edge joined the 230s
+
+
+def test_a_snapshot_written_before_window_context_still_loads() -> None:
+    buffer = UserBuffer("u")
+    feed(buffer, 0, [100 + i % 5 for i in range(80)])
+    blob = buffer.to_bytes()
+    assert blob.endswith(struct.pack("<I", len(buffer._tail)) + buffer._tail)
+    older = blob[: -(4 + len(buffer._tail))]  # what the format was: no tail section
+    restored = UserBuffer.from_bytes(older)
+    assert [w.before for w in restored.flush()] == [None]
+    assert [w.before is not None for w in UserBuffer.from_bytes(blob).flush()] == [True]
