@@ -5,8 +5,13 @@ minutes of it, too few for any check that needs a stretch. The buffer hands each
 context (``Window.before``: the previous window's last bins, carried in the user's state;
 ``Window.after``: the bins the ring held after it when it closed). The checks run on the
 extended row ``before | window | after`` and keep only findings that touch the window itself:
-a stretch must overlap it, a run of minutes counts whole only when one of its minutes lies in
-it. So a window is never flagged for a neighbour's cheat that does not reach into it.
+a stretch or a run of minutes counts when its bout (active minutes, pausing at most a minute)
+has a minute in the window. So a window is never flagged for a neighbour's cheat that does not
+reach into it.
+
+The look-ahead is what had arrived when the window closed, so it depends on arrival order: the
+worker and ``lifeup score`` read events in the same order and agree; a request scored whole
+sees complete look-ahead.
 """
 
 from __future__ import annotations
