@@ -10,10 +10,12 @@ import struct
 from dataclasses import replace
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stream.buffer import TAIL_BINS, UserBuffer
 from stream.points import Channel, PointBatch
-from stream.scoring.context import F32, fill_speed
+from stream.scoring.context import F32, fill_speed, reach
 from stream.scoring.plausibility import WALK_JUMP_SPEED, PlausibilityScorer
 from stream.windows import Window
 from tests.scoring_cases import normal_walk, walk, window
@@ -213,3 +215,52 @@ def test_a_snapshot_written_before_window_context_still_loads() -> None:
     restored = UserBuffer.from_bytes(older)
     assert [w.before for w in restored.flush()] == [None]
     assert [w.before is not None for w in UserBuffer.from_bytes(blob).flush()] == [True]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.booleans(), min_size=3, max_size=40),
+    st.integers(0, 39),
+    st.integers(1, 20),
+    st.integers(0, 3),
+)
+def test_reach_keeps_the_window_and_only_runs_joined_to_it(
+    bits: list[bool], lo: int, width: int, gap: int
+) -> None:
+    active = np.array([bits], dtype=np.bool_)
+    bins = active.shape[1]
+    lo = min(lo, bins - 1)
+    hi = min(lo + width, bins)
+    got = reach(active, lo, hi, gap)[0]
+    assert not (got & ~active[0]).any()  # never invents activity
+    assert (got[lo:hi] == active[0, lo:hi]).all()  # the window's own bins, all of them
+    # a kept bin outside the window is joined to it: no pause longer than ``gap`` in between
+    for i in np.flatnonzero(got).tolist():
+        a, b = (i, lo) if i < lo else (hi - 1, i)
+        if a < b and not (lo <= i < hi):
+            run = active[0, a : b + 1]
+            pauses = np.diff(np.flatnonzero(run)) - 1
+            assert (pauses <= gap).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.floats(0, 50)), min_size=2, max_size=30), st.integers(1, 6))
+def test_filled_speed_lies_between_its_known_neighbours(
+    samples: list[float | None], gap: int
+) -> None:
+    values = np.zeros((1, 3, len(samples)), dtype=np.float32)
+    masks = np.zeros((1, 3, len(samples)), dtype=np.bool_)
+    for i, x in enumerate(samples):
+        if x is not None:
+            values[0, 2, i], masks[0, 2, i] = x, True
+    known = masks[0, 2].copy()
+    before = values[0, 2].copy()
+    fill_speed(values, masks, gap)
+    speed = values[0, 2]
+    np.testing.assert_array_equal(speed[known], before[known])  # samples are kept
+    at = np.flatnonzero(known)
+    for i in np.flatnonzero(masks[0, 2] & ~known).tolist():
+        p, q = at[at < i].max(), at[at > i].min()
+        assert q - p <= gap
+        lo, hi = sorted((before[p], before[q]))
+        assert lo - 1e-4 <= speed[i] <= hi + 1e-4
