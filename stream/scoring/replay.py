@@ -4,7 +4,7 @@ A replay re-sends the same points shifted in time, by whole minutes or not: thei
 durations and the gaps between them survive any shift, while how they fall into minute bins
 does not. So the fingerprint is of the points themselves: every run of ``GRAM`` consecutive
 walking points of one source (each at least ``MIN_STEPS`` steps at a pace of at least
-``MIN_RATE`` steps/min, values not all alike) hashes its values, durations and inner gaps to 31
+``MIN_RATE`` steps/min, values not all alike) hashes its values, durations and inner gaps to 30
 bits. A gram already in the user's recent history, first seen at another time, is a repeat; a
 window holding ``MIN_MATCHES`` repeats is a replay. Four walking points whose exact counts,
 durations and gaps repeat do not happen by chance (walkers vary by several steps a minute), three
@@ -45,9 +45,9 @@ MAX_TAILS: Final = 4  # sources of step points followed at once
 NS: Final = 1_000_000_000
 MS: Final = 1_000_000
 _TAG_MOD: Final = 65_521  # minutes (45 days), prime: no whole number of days looks like no shift
-_SEED_C: Final = 0x243F6A88
+_SEED_C: Final = 0x243F6A8
 _SEED_D: Final = 0x13198A2E
-_SEED_G: Final = 0x24093822
+_SEED_G: Final = 0x2409382
 _QMAX: Final = 65_535
 
 TAIL: Final = struct.Struct("<BBq3I3I3H")
