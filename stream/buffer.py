@@ -152,21 +152,34 @@ _DUP1: Final = AddResult(duplicate=1)
 _OK1: Final = AddResult(accepted=1)
 
 
+class _Rare:
+    """The parts of a user's state that are usually absent (see ``UserBuffer._set_rare``)."""
+
+    __slots__ = ("manual", "pending", "repeats")
+
+    def __init__(
+        self,
+        manual: dict[int, int] | None,
+        pending: list[Window] | None,
+        repeats: dict[int, dict[int, int]] | None,
+    ) -> None:
+        self.manual = manual
+        self.pending = pending
+        self.repeats = repeats
+
+
 class UserBuffer:
     """The grid state of one user: open bins, point keys, source table, pending windows."""
 
     __slots__ = (
         "_base",
         "_buf",
-        "_first",
         "_keys",
-        "_manual",
         "_meta",
         "_names",
-        "_pending",
         "_plan",
         "_prints",
-        "_repeats",
+        "_rare",
         "_tail",
         "_wm",
         "user_id",
@@ -179,16 +192,54 @@ class UserBuffer:
         self._plan = _plan_of(grid)
         self._base = _NO_BIN  # first bin of the ring (a window start); placed by the first point
         self._wm = -1
-        self._first = -1
         self._buf = bytearray(_HEADER.pack(0, 0.0, 0, _NO_BIN, 0.0, _NO_BIN))
         self._keys = b""  # 6 bytes per held point; immutable, so never over-allocated
         self._meta = bytes(ENT)  # entry 0: "no source"
         self._names: tuple[str, ...] = ("",)
-        self._manual: dict[int, int] | None = None  # window start bin -> manual points
-        self._pending: list[Window] | None = None
         self._prints = b""  # step-point tails and recent gram fingerprints (stream.scoring.replay)
-        self._repeats: dict[int, dict[int, int]] | None = None  # window -> shift -> repeated grams
+        self._rare: _Rare | None = None  # state most users hold none of, most of the time
         self._tail = b""  # the last emitted window's last bins (``_with_context``)
+
+    # ------------------------------------------------------------------ rare state
+    # Manual-point counts, windows awaiting ``pop_complete`` and replay marks share one optional
+    # object: most users hold none of them at rest, and three slots cost every user 24 bytes.
+
+    @property
+    def _manual(self) -> dict[int, int] | None:  # window start bin -> manual points
+        return None if self._rare is None else self._rare.manual
+
+    @_manual.setter
+    def _manual(self, value: dict[int, int] | None) -> None:
+        self._set_rare(value, self._pending, self._repeats)
+
+    @property
+    def _pending(self) -> list[Window] | None:
+        return None if self._rare is None else self._rare.pending
+
+    @_pending.setter
+    def _pending(self, value: list[Window] | None) -> None:
+        self._set_rare(self._manual, value, self._repeats)
+
+    @property
+    def _repeats(self) -> dict[int, dict[int, int]] | None:  # window -> shift -> repeated grams
+        return None if self._rare is None else self._rare.repeats
+
+    @_repeats.setter
+    def _repeats(self, value: dict[int, dict[int, int]] | None) -> None:
+        self._set_rare(self._manual, self._pending, value)
+
+    def _set_rare(
+        self,
+        manual: dict[int, int] | None,
+        pending: list[Window] | None,
+        repeats: dict[int, dict[int, int]] | None,
+    ) -> None:
+        if manual is None and pending is None and repeats is None:
+            self._rare = None
+        elif self._rare is None:
+            self._rare = _Rare(manual, pending, repeats)
+        else:
+            self._rare.manual, self._rare.pending, self._rare.repeats = manual, pending, repeats
 
     # ------------------------------------------------------------------ accessors
 
@@ -200,11 +251,6 @@ class UserBuffer:
     def watermark_ns(self) -> int | None:
         """Latest point end seen (event time), None before the first point."""
         return self._wm if self._wm >= 0 else None
-
-    @property
-    def first_ns(self) -> int | None:
-        """Earliest point start accepted, None before the first point."""
-        return self._first if self._first >= 0 else None
 
     @property
     def held_bins(self) -> int:
@@ -368,8 +414,6 @@ class UserBuffer:
             base = self._base
         if manual:
             self._count_manual(max(first, floor), last)
-        if start < self._first or self._first < 0:
-            self._first = start
         self._wm = wm
         if accepted:
             self._keys = self._keys + key  # exact size: no spare capacity per user
@@ -444,9 +488,6 @@ class UserBuffer:
         if self._meta[entry * ENT + 2]:
             for b, e in zip(first.tolist(), last.tolist(), strict=True):
                 self._count_manual(max(b, floor), e)
-        lo = int(start.min())
-        if lo < self._first or self._first < 0:
-            self._first = lo
         self._wm = wm
         accepted = int(np.count_nonzero(counted))
         if accepted:
@@ -1025,7 +1066,7 @@ class UserBuffer:
                 grid.speed_gap_s,
             ),
             _blob(self.user_id.encode()),
-            struct.pack("<qqq", self._base, self._wm, self._first),
+            struct.pack("<qqq", self._base, self._wm, -1),  # the third: reserved (layout kept)
             struct.pack("<H", len(self._names)),
         ]
         parts += [_blob(name.encode()) for name in self._names]
@@ -1058,7 +1099,7 @@ class UserBuffer:
         grid = GridSpec(*fields)
         user, at = _unblob(view, at)
         buffer = cls(user.decode(), grid)
-        buffer._base, buffer._wm, buffer._first = struct.unpack_from("<qqq", view, at)
+        buffer._base, buffer._wm, _ = struct.unpack_from("<qqq", view, at)
         at += 24
         (n_names,) = struct.unpack_from("<H", view, at)
         at += 2

@@ -26,6 +26,7 @@ from stream.sources import source_rank
 class _User:
     buffer: UserBuffer
     rejected: Counter[str] = field(default_factory=Counter)
+    first_ns: int | None = None  # earliest start of a batch the buffer took points from
 
 
 def inspect_results(
@@ -51,7 +52,11 @@ def inspect_results(
                 unattributed[rejection.code] += 1
         touched: set[str] = set()
         for batch in result.batches:
-            user(batch.user_id).buffer.add(batch, source_rank(batch.channel, batch.source))
+            state = user(batch.user_id)
+            added = state.buffer.add(batch, source_rank(batch.channel, batch.source))
+            if added.accepted:
+                start = int(batch.start_ns.min())
+                state.first_ns = start if state.first_ns is None else min(state.first_ns, start)
             touched.add(batch.user_id)
         for user_id in touched:
             users[user_id].buffer.pop_complete()  # windows are not needed, only their totals
@@ -66,7 +71,7 @@ def _summary(user_id: str, state: _User) -> dict[str, Any]:
     buffer = state.buffer
     totals = buffer.totals()
     used, shadowed = buffer.sources()
-    first, last = buffer.first_ns, buffer.watermark_ns
+    first, last = state.first_ns, buffer.watermark_ns
     return {
         "user_id": user_id,
         "start": None if first is None else format_rfc3339(first),
