@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from typing import Any
 
@@ -41,6 +42,11 @@ def run_worker(settings: Settings, *, loglevel: str = "warning", uvloop: bool = 
         use_uvloop()
     asyncio.set_event_loop(asyncio.new_event_loop())
     worker_app = create_app(settings)
+    # Faust, aiokafka, numpy and the model leave ~90,000 long-lived objects that every older-
+    # generation collection would walk again; frozen, they are skipped (measured: GC time per 36,000
+    # single-point messages 0.31 s -> 0.18 s).
+    gc.collect()
+    gc.freeze()
     if settings.metrics_port:
         worker_app.metrics.serve(settings.metrics_port, settings.metrics_host)
     logging.getLogger("lifeup").setLevel(loglevel.upper())
