@@ -30,7 +30,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from stream.hashing import mix, mix_np, seeded
+from stream.hashing import mix
 
 GRAM: Final = 4
 MIN_STEPS: Final = 10
@@ -55,20 +55,8 @@ TAIL: Final = struct.Struct("<BBq3I3I3H")
 to the gap before it, and its value (oldest first)."""
 _REC: Final = struct.Struct("<IH")
 REC: Final = _REC.size  # 6 bytes
-_RECORD: Final = np.dtype([("h", "<u4"), ("t", "<u2")])
 
 I64 = npt.NDArray[np.int64]
-
-
-# ---------------------------------------------------------------------- hashing (pure)
-
-
-def _code_np(q: I64, dur_ms: I64) -> I64:
-    return mix_np(mix_np(seeded(_SEED_C, q.shape[0]), q), dur_ms)
-
-
-def _link_np(c: I64, gap_ms: I64) -> I64:
-    return mix_np(mix_np(seeded(_SEED_D, c.shape[0]), c), gap_ms)
 
 
 # ---------------------------------------------------------------------- state blob
@@ -210,112 +198,78 @@ def observe_many(
 ) -> tuple[I64, I64, bytes]:
     """Step points of one source, in any order: the indices (into the arrays) of the points that
     end a gram repeating the history, the shift of each (as ``observe_one``), and the new blob.
-    Equals feeding ``observe_one`` the points in time order."""
+    Equals feeding ``observe_one`` the points in time order: the same walk of grams, with the
+    source's tail and the batch's new grams kept in locals and the blob rebuilt once (a loop of
+    machine-word arithmetic once compiled, cheaper than numpy's per-call overhead at these
+    sizes)."""
     n = start.shape[0]
     none = np.zeros(0, dtype=np.int64)
     if n == 0:
         return none, none, blob
     order = np.argsort(start, kind="stable")
-    s, e = start[order], end[order]
-    q = np.clip(np.rint(value[order]), 0, _QMAX).astype(np.int64)
-    dur = e - s
-    walking = (q >= MIN_STEPS) & (dur > 0) & (q * (60 * NS) >= MIN_RATE * dur)
+    starts: list[int] = start[order].tolist()
+    ends: list[int] = end[order].tolist()
+    counts: list[float] = value[order].tolist()
+    index: list[int] = order.tolist()
     tail = _find_tail(blob, entry)
-    if not walking.any():
-        return none, none, (_with_tail(blob, entry, None, None) if tail[1] else blob)
-    c = _code_np(q, dur // MS)
-    gap = np.empty(n, dtype=np.int64)
-    gap[1:] = s[1:] - e[:-1]
     held, last_end = tail[1], tail[2]
-    carry = bool(held and walking[0] and int(s[0]) >= last_end)
-    gap[0] = int(s[0]) - last_end if carry else -1
-    d = _link_np(c, gap // MS)
-    if carry:
-        k = held
-        cc = np.concatenate((np.asarray(tail[3 + 3 - k : 6], dtype=np.int64), c))
-        dd = np.concatenate((np.asarray(tail[6 + 3 - k : 9], dtype=np.int64), d))
-        qq = np.concatenate((np.asarray(tail[9 + 3 - k : 12], dtype=np.int64), q))
-        ww = np.concatenate((np.ones(k, dtype=np.bool_), walking))
-        linked = np.concatenate((np.ones(k, dtype=np.bool_), gap >= 0))
-        linked[0] = False
-    else:
-        k = 0
-        cc, dd, qq, ww = c, d, q, walking
-        linked = gap >= 0
-        linked[0] = False
-    m = cc.shape[0]
-    idx = np.arange(m)
-    prev_walk = np.concatenate(([False], ww[:-1]))
-    starts_run = ww & ~(linked & prev_walk)
-    run_from = np.maximum.accumulate(np.where(starts_run, idx, 0))
-    new_tail = _tail_after(entry, int(e[-1]), cc, dd, qq, ww, run_from)
-    if m < GRAM:
-        return none, none, _with_tail(blob, entry, new_tail, None)
-    j = np.flatnonzero(ww[GRAM - 1 :] & (idx[GRAM - 1 :] - run_from[GRAM - 1 :] >= GRAM - 1))
-    j += GRAM - 1
-    if j.shape[0]:
-        window = np.lib.stride_tricks.sliding_window_view(qq, GRAM)[j - (GRAM - 1)]
-        j = j[window.max(axis=1) - window.min(axis=1) >= MIN_SPREAD]
-    if j.shape[0] == 0:
-        return none, none, _with_tail(blob, entry, new_tail, None)
-    g = mix_np(seeded(_SEED_G, j.shape[0]), cc[j - 3])
-    for back in (2, 1, 0):
-        g = mix_np(g, dd[j - back])
-    h = g.astype(np.uint32)
-    tags = ((s[j - k] // MINUTE_NS) % _TAG_MOD).astype(np.uint16)
-    matched, shifts, history = _remember(blob, h, tags)
-    points = order[j[matched] - k].astype(np.int64)
-    return points, shifts[matched], _with_tail(blob, entry, new_tail, history)
-
-
-def _tail_after(
-    entry: int,
-    last_end: int,
-    cc: I64,
-    dd: I64,
-    qq: I64,
-    ww: npt.NDArray[np.bool_],
-    run_from: I64,
-) -> bytes | None:
-    """The tail a sequence leaves: its last walking run's last ``GRAM - 1`` points."""
-    m = cc.shape[0]
-    if not ww[-1]:
-        return None
-    keep = min(m - int(run_from[-1]), GRAM - 1)
-    pad = GRAM - 1 - keep
-    tc = [0] * pad + cc[m - keep :].tolist()
-    td = [0] * pad + dd[m - keep :].tolist()
-    tq = [0] * pad + qq[m - keep :].tolist()
-    return TAIL.pack(entry, keep, last_end, *tc, *td, *tq)
-
-
-def _remember(
-    blob: bytes, h: npt.NDArray[np.uint32], tags: npt.NDArray[np.uint16]
-) -> tuple[npt.NDArray[np.bool_], I64, bytes]:
-    """Which grams repeat the history or an earlier gram of the same batch at another time, by
-    what shift, and the history with the new grams appended (bounded)."""
+    c1, c2, c3, d1, d2, d3, q1, q2, q3 = tail[3:12]
     _, off = _tails(blob)
-    past = np.frombuffer(blob, dtype=_RECORD, offset=off) if len(blob) > off else None
-    n = h.shape[0]
-    ref = np.full(n, -1, dtype=np.int64)
-    known = np.zeros(n, dtype=np.bool_)
-    if past is not None and past.shape[0]:
-        ph = past["h"]
-        by = np.argsort(ph, kind="stable")  # the oldest of equal hashes first
-        pos = np.minimum(np.searchsorted(ph[by], h), ph.shape[0] - 1)
-        known = ph[by[pos]] == h
-        ref[known] = past["t"][by[pos[known]]]
-    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
-    first_of = first[inverse.ravel()]
-    earlier = (first_of < np.arange(n)) & ~known
-    ref[earlier] = tags[first_of[earlier]]
-    diff = (tags.astype(np.int64) - ref) % _TAG_MOD
-    matched = (ref >= 0) & (diff > NEAR_MIN) & (diff < _TAG_MOD - NEAR_MIN)
-    fresh = ~known & ~earlier
-    history = blob[off:]
-    if fresh.any():
-        rec = np.empty(int(np.count_nonzero(fresh)), dtype=_RECORD)
-        rec["h"] = h[fresh]
-        rec["t"] = tags[fresh]
-        history = (history + rec.tobytes())[-RECENT_LIMIT * REC :]
-    return matched, diff, history
+    fresh: dict[int, int] = {}  # this batch's new grams: hash -> tag
+    added: list[bytes] = []
+    hits: list[int] = []
+    shifts: list[int] = []
+    for i in range(n):
+        st, en = starts[i], ends[i]
+        q = round(counts[i])
+        dur = en - st
+        if q < MIN_STEPS or dur <= 0 or q * (60 * NS) < MIN_RATE * dur:
+            held = 0  # a pause ends the run
+            continue
+        if q > _QMAX:
+            q = _QMAX
+        c = mix(mix(_SEED_C, q), dur // MS)
+        if held and st >= last_end:
+            d = mix(mix(_SEED_D, c), (st - last_end) // MS)
+            gram = held >= GRAM - 1 and max(q1, q2, q3, q) - min(q1, q2, q3, q) >= MIN_SPREAD
+            h = mix(mix(mix(mix(_SEED_G, c1), d2), d3), d) if gram else -1
+            held = held + 1 if held < GRAM - 1 else held
+            c1, c2, c3, d1, d2, d3, q1, q2, q3 = c2, c3, c, d2, d3, d, q2, q3, q
+        else:
+            h = -1
+            held = 1
+            c1, c2, c3, d1, d2, d3, q1, q2, q3 = 0, 0, c, 0, 0, 0, 0, 0, q
+        last_end = en
+        if h < 0:
+            continue
+        tag = (st // MINUTE_NS) % _TAG_MOD
+        ref = fresh.get(h, -1)
+        if ref < 0:
+            ref = _history_tag(blob, off, h.to_bytes(4, "little"))
+        if ref < 0:
+            fresh[h] = tag
+            added.append(h.to_bytes(4, "little") + tag.to_bytes(2, "little"))
+            continue
+        shift = (tag - ref) % _TAG_MOD
+        if NEAR_MIN < shift < _TAG_MOD - NEAR_MIN:
+            hits.append(index[i])
+            shifts.append(shift)
+    new_tail = (
+        TAIL.pack(entry, held, last_end, c1, c2, c3, d1, d2, d3, q1, q2, q3) if held else None
+    )
+    history = None
+    if added:
+        history = (blob[off:] + b"".join(added))[-RECENT_LIMIT * REC :]
+    return (
+        np.array(hits, dtype=np.int64),
+        np.array(shifts, dtype=np.int64),
+        _with_tail(blob, entry, new_tail, history),
+    )
+
+
+def _history_tag(blob: bytes, off: int, key: bytes) -> int:
+    """The tag of the oldest history gram with this hash (-1: none); records are 6-byte aligned."""
+    found = blob.find(key, off)
+    while found >= 0 and (found - off) % REC:
+        found = blob.find(key, found + 1)
+    return -1 if found < 0 else int.from_bytes(blob[found + 4 : found + 6], "little")
