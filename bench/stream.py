@@ -12,9 +12,11 @@ One run, every figure beside its baseline measured in the same run, on the same 
 Faust and the worker are timed alike, from outside: a counter each exposes to Prometheus is
 polled, the clock starting when the first message is counted and stopping at the last one.
 The machine is shared, so one run of a side can land in another engineer's busy second: each
-message shape runs trivial, worker, worker, trivial (``ROUNDS`` pairs), so both sides see the same
+message shape runs trivial and worker in ABBA order (``ROUNDS`` pairs), so both sides see the same
 stretch of machine, and each side keeps its best run (noise only ever slows a run down); every
-run's rate is printed too (``*_runs``).
+run's rate is printed too (``*_runs_*``). Beside each rate, ``*_cpu_us_per_msg*``: the CPU (all
+threads of the process) it spent per message read, the least over its runs, which contention
+for the cores does not inflate as it does the wall clock.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +48,7 @@ SOURCE = "derived:com.google.step_count.delta:com.google.android.gms:estimated_s
 SINGLE_USERS, SINGLE_MINUTES = 400, 90  # 36,000 one-point messages; each user closes a window
 BATCH_USERS, BATCH_MESSAGES = 100, 25  # 2,500 messages x 100 points = 250,000 points
 LATENCY_SECONDS = 12.0
-ROUNDS = 2  # trivial/worker pairs per message shape, in ABBA order
+ROUNDS = 3  # trivial/worker pairs per message shape, in ABBA order
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -158,6 +161,35 @@ def poll_interval(counted: float, total: float) -> float:
     return COARSE_POLL_S
 
 
+@dataclass(frozen=True)
+class Timed:
+    """One timed run: wall seconds from first to last count, and the process's CPU meanwhile."""
+
+    seconds: float
+    startup_s: float
+    cpu_s: float | None  # None where /proc is missing
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """CPU seconds of every thread of ``pid`` so far (nanosecond schedstat; Linux only).
+
+    Beside the wall-clock rate, the CPU spent per message does not depend on how much of the
+    shared machine the run got, so it separates LifeUp's cost from the neighbours' noise.
+    """
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    total = 0
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as stat:
+                total += int(stat.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue  # a thread that just ended
+    return total / 1e9
+
+
 def timed_run(
     command: list[str],
     env: dict[str, str],
@@ -166,23 +198,27 @@ def timed_run(
     total: float,
     log: Path,
     timeout_s: float = 120.0,
-) -> tuple[float, float]:
-    """Starts a process, returns (seconds from first to last count, start-up seconds)."""
+) -> Timed:
+    """Starts a process and times it from its first count to ``total``."""
     with log.open("wb") as out:
         process = subprocess.Popen(
             command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=str(ROOT)
         )
     launched = time.perf_counter()
     first: float | None = None
+    cpu_first: float | None = None
     try:
         deadline = launched + timeout_s
         while time.perf_counter() < deadline:
             value = _counter(url, names)
             now = time.perf_counter()
             if value:
-                first = first or now
+                if first is None:
+                    first, cpu_first = now, process_cpu_s(process.pid)
                 if value >= total:
-                    return now - first, first - launched
+                    cpu_last = process_cpu_s(process.pid)
+                    cpu = None if cpu_first is None or cpu_last is None else cpu_last - cpu_first
+                    return Timed(now - first, first - launched, cpu)
             if process.poll() is not None:
                 break
             time.sleep(poll_interval(value or 0.0, total))
@@ -196,7 +232,7 @@ def timed_run(
             process.wait()
 
 
-def faust_trivial(bootstrap: str, topic: str, count: int, tmp: Path) -> float:
+def faust_trivial(bootstrap: str, topic: str, count: int, tmp: Path) -> Timed:
     port = free_port()
     command = [
         sys.executable,
@@ -207,7 +243,7 @@ def faust_trivial(bootstrap: str, topic: str, count: int, tmp: Path) -> float:
         str(port),
         f"trivial-{uuid.uuid4().hex[:8]}",
     ]
-    seconds, _ = timed_run(
+    return timed_run(
         command,
         dict(os.environ),
         f"http://127.0.0.1:{port}/metrics",
@@ -215,7 +251,6 @@ def faust_trivial(bootstrap: str, topic: str, count: int, tmp: Path) -> float:
         count,
         tmp / f"trivial-{topic}.log",
     )
-    return count / seconds
 
 
 def worker_env(bootstrap: str, topic: str, tmp: Path, **extra: str) -> dict[str, str]:
@@ -238,13 +273,13 @@ def worker_env(bootstrap: str, topic: str, tmp: Path, **extra: str) -> dict[str,
     return env
 
 
-def worker_rate(bootstrap: str, topic: str, points: int, tmp: Path, **extra: str) -> float:
-    """Seconds for the worker to account for every point (accepted, duplicate or late)."""
+def worker_rate(bootstrap: str, topic: str, points: int, tmp: Path, **extra: str) -> Timed:
+    """The worker, timed until it accounted for every point (accepted, duplicate or late)."""
     env = worker_env(bootstrap, topic, tmp, **extra)
     names = tuple(
         f'lifeup_events_total{{outcome="{o}"}}' for o in ("accepted", "duplicate", "late")
     )
-    seconds, _ = timed_run(
+    return timed_run(
         [sys.executable, "-m", "stream.cli", "worker"],
         env,
         f"http://127.0.0.1:{env['LIFEUP_METRICS_PORT']}/metrics",
@@ -252,7 +287,6 @@ def worker_rate(bootstrap: str, topic: str, points: int, tmp: Path, **extra: str
         points,
         tmp / f"worker-{topic}.log",
     )
-    return seconds
 
 
 def alert_latency(bootstrap: str, rate: float, tmp: Path) -> tuple[float, float, int]:
@@ -356,19 +390,59 @@ def alert_latency(bootstrap: str, rate: float, tmp: Path) -> tuple[float, float,
     return float(np.percentile(values, 50)), float(np.percentile(values, 99)), len(latencies)
 
 
+@dataclass(frozen=True)
+class Sides:
+    """Both sides of one message shape: best rates, least CPU per message, every run's rate."""
+
+    trivial_rate: float
+    worker_rate: float
+    trivial_cpu_us: float | None
+    worker_cpu_us: float | None
+    runs: str
+
+
 def interleaved(
-    trivial: Callable[[], float], worker: Callable[[], float], rounds: int = ROUNDS
-) -> tuple[float, float, str]:
-    """Best rate of each side over ``rounds`` ABBA-ordered pairs, and every run's rate."""
-    got: dict[str, list[float]] = {"trivial": [], "worker": []}
+    trivial: Callable[[], Timed],
+    worker: Callable[[], Timed],
+    messages: int,
+    units: int,
+    rounds: int = ROUNDS,
+) -> Sides:
+    """Runs the sides in ABBA order, ``rounds`` pairs; rates in ``units`` (messages or points)
+    per second, CPU per message of the ``messages`` each run reads."""
+    got: dict[str, list[Timed]] = {"trivial": [], "worker": []}
     for round_ in range(rounds):
         order = ("trivial", "worker") if round_ % 2 == 0 else ("worker", "trivial")
         for side in order:
             got[side].append((trivial if side == "trivial" else worker)())
+
+    def cpu_us(runs: list[Timed]) -> float | None:
+        found = [run.cpu_s for run in runs if run.cpu_s is not None]
+        return min(found) / messages * 1e6 if found else None
+
     shown = " ".join(
-        f"{side}:" + "/".join(f"{rate:.0f}" for rate in rates) for side, rates in got.items()
+        f"{side}:" + "/".join(f"{units / run.seconds:.0f}" for run in runs)
+        for side, runs in got.items()
     )
-    return max(got["trivial"]), max(got["worker"]), shown
+    return Sides(
+        max(units / run.seconds for run in got["trivial"]),
+        max(units / run.seconds for run in got["worker"]),
+        cpu_us(got["trivial"]),
+        cpu_us(got["worker"]),
+        shown,
+    )
+
+
+def _cpu_figures(prefix: str, sides: Sides) -> dict[str, float | int | str]:
+    if sides.trivial_cpu_us is None or sides.worker_cpu_us is None:
+        return {}
+    return {
+        f"faust_trivial_cpu_us_per_msg{prefix}": round(sides.trivial_cpu_us, 1),
+        f"worker_cpu_us_per_msg{prefix}": round(sides.worker_cpu_us, 1),
+        f"worker_cpu_ratio_to_faust_trivial{prefix}": round(
+            sides.trivial_cpu_us / sides.worker_cpu_us, 3
+        ),
+    }
 
 
 def run() -> dict[str, float | int | str]:
@@ -388,27 +462,35 @@ def run() -> dict[str, float | int | str]:
         figures["points_batched"] = n2 * 100
 
         raw = raw_consume_rate(bootstrap, single, n1)
-        trivial, worker, runs = interleaved(
+        one = interleaved(
             lambda: faust_trivial(bootstrap, single, n1, tmp),
-            lambda: n1 / worker_rate(bootstrap, single, n1, tmp),
+            lambda: worker_rate(bootstrap, single, n1, tmp),
+            n1,
+            n1,
         )
-        trivial_b, worker_b, runs_b = interleaved(
-            lambda: faust_trivial(bootstrap, batch, n2, tmp) * 100,
-            lambda: n2 * 100 / worker_rate(bootstrap, batch, n2 * 100, tmp),
+        hundred = interleaved(
+            lambda: faust_trivial(bootstrap, batch, n2, tmp),
+            lambda: worker_rate(bootstrap, batch, n2 * 100, tmp),
+            n2,
+            n2 * 100,
         )
+        trivial_b = hundred.trivial_rate  # points/s: 100 per message it counts
+        worker = one.worker_rate
         figures.update(
             {
                 "raw_consume_msgs_per_s": round(raw),
-                "faust_trivial_msgs_per_s": round(trivial),
-                "faust_trivial_ratio_to_raw": round(trivial / raw, 4),
+                "faust_trivial_msgs_per_s": round(one.trivial_rate),
+                "faust_trivial_ratio_to_raw": round(one.trivial_rate / raw, 4),
                 "worker_msgs_per_s": round(worker),
-                "worker_ratio_to_faust_trivial": round(worker / trivial, 3),
-                "single_runs_trivial_worker": runs,
+                "worker_ratio_to_faust_trivial": round(worker / one.trivial_rate, 3),
+                "single_runs_trivial_worker_msgs_per_s": one.runs,
+                **_cpu_figures("", one),
                 "faust_trivial_points_per_s_batched": round(trivial_b),
-                "worker_points_per_s_batched": round(worker_b),
-                "worker_batched_ratio_to_faust_trivial": round(worker_b / trivial_b, 3),
-                "worker_batched_ratio_to_target_150k": round(worker_b / 150_000, 3),
-                "batched_runs_trivial_worker": runs_b,
+                "worker_points_per_s_batched": round(hundred.worker_rate),
+                "worker_batched_ratio_to_faust_trivial": round(hundred.worker_rate / trivial_b, 3),
+                "worker_batched_ratio_to_target_150k": round(hundred.worker_rate / 150_000, 3),
+                "batched_runs_trivial_worker_points_per_s": hundred.runs,
+                **_cpu_figures("_batched", hundred),
             }
         )
         p50, p99, n = alert_latency(bootstrap, worker / 2, tmp)
