@@ -32,20 +32,35 @@ AFTER_BINS = 16  # the lateness and one bin: all the ring can hold after a windo
 def stack_context(windows: Sequence[Window]) -> tuple[F32, F32]:
     """``before [batch, 3, BEFORE_BINS]`` (right-aligned) and ``after [batch, 3, AFTER_BINS]``
     (left-aligned), NaN where nothing is known. Zero-width when no window has any."""
-    n = len(windows)
-    has_before = any(w.before is not None for w in windows)
-    has_after = any(w.after is not None for w in windows)
-    before = np.full((n, 3, BEFORE_BINS if has_before else 0), np.nan, dtype=np.float32)
-    after = np.full((n, 3, AFTER_BINS if has_after else 0), np.nan, dtype=np.float32)
-    for i, w in enumerate(windows):
-        if w.before is not None and has_before:
-            k = min(BEFORE_BINS, w.before.shape[1])
-            if k:
-                before[i, :, BEFORE_BINS - k :] = w.before[:, w.before.shape[1] - k :]
-        if w.after is not None and has_after:
-            k = min(AFTER_BINS, w.after.shape[1])
-            after[i, :, :k] = w.after[:, :k]
-    return before, after
+    befores = [w.before for w in windows]
+    afters = [w.after for w in windows]
+    return _stack_side(befores, BEFORE_BINS, True), _stack_side(afters, AFTER_BINS, False)
+
+
+def _stack_side(parts: list[F32 | None], width: int, right: bool) -> F32:
+    """One side of ``stack_context``: arrays of one width are copied in one assignment (the
+    buffer gives every before one width and every after another), not one per window."""
+    n = len(parts)
+    known = [(i, part) for i, part in enumerate(parts) if part is not None]
+    if not known:
+        return np.full((n, 3, 0), np.nan, dtype=np.float32)
+    out = np.full((n, 3, width), np.nan, dtype=np.float32)
+    widths = {part.shape[1] for _, part in known}
+    groups = (
+        [known] if len(widths) == 1 else [[x for x in known if x[1].shape[1] == w] for w in widths]
+    )
+    for group in groups:
+        have = group[0][1].shape[1]
+        k = min(width, have)
+        if not k:
+            continue
+        rows = [i for i, _ in group]
+        block = np.concatenate([part for _, part in group]).reshape(len(group), 3, have)
+        if right:
+            out[rows, :, width - k :] = block[:, :, have - k :]
+        else:
+            out[rows, :, :k] = block[:, :, :k]
+    return out
 
 
 def extend(values: F32, masks: Bool, before: F32, after: F32) -> tuple[F32, Bool, int, int]:
@@ -99,24 +114,24 @@ def reach(active: Bool, lo: int, hi: int, gap: int = 1) -> Bool:
 
 def fill_speed(values: F32, masks: Bool, gap: int) -> None:
     """Interpolates speed, in place, across bins between known values at most ``gap`` bins
-    apart, as the buffer does inside a window: the look-ahead holds raw samples only."""
+    apart, as the buffer does inside a window: the look-ahead holds raw samples only.
+    Works on the speed rows of the rows that have any, and writes back only filled bins."""
     rows = np.flatnonzero(masks[:, 2, :].any(axis=1))
-    if rows.size < masks.shape[0]:
-        if rows.size:
-            sub_values, sub_masks = values[rows], masks[rows]
-            fill_speed(sub_values, sub_masks, gap)
-            values[rows], masks[rows] = sub_values, sub_masks
+    if rows.size == 0:
         return
-    speed, known = values[:, 2, :], masks[:, 2, :]
-    bins = speed.shape[1]
-    pos = np.arange(bins)
-    prev = np.maximum.accumulate(np.where(known, pos, -1), axis=1)
-    nxt = np.minimum.accumulate(np.where(known, pos, bins)[:, ::-1], axis=1)[:, ::-1]
+    known = masks[rows, 2, :]
+    bins = known.shape[1]
+    pos = np.arange(bins, dtype=np.int32)
+    prev = np.maximum.accumulate(np.where(known, pos, np.int32(-1)), axis=1)
+    nxt = np.minimum.accumulate(np.where(known, pos, np.int32(bins))[:, ::-1], axis=1)[:, ::-1]
     fill = ~known & (prev >= 0) & (nxt < bins) & (nxt - prev <= gap)
     if not fill.any():
         return
-    rows, cols = np.nonzero(fill)
-    p, q = prev[rows, cols], nxt[rows, cols]
+    sub, cols = np.nonzero(fill)
+    p = prev[sub, cols].astype(np.int64)
+    q = nxt[sub, cols].astype(np.int64)
+    at = rows[sub]
+    speed = values[:, 2, :]
     share = (cols - p) / (q - p)
-    speed[rows, cols] = speed[rows, p] + share * (speed[rows, q] - speed[rows, p])
-    known[rows, cols] = True
+    speed[at, cols] = speed[at, p] + share * (speed[at, q] - speed[at, p])
+    masks[at, 2, cols] = True

@@ -16,11 +16,11 @@ import numpy as np
 from stream.points import CHANNEL_NAMES
 from stream.scoring.autoencoder import DEFAULT_MODEL_PATH, AutoencoderScorer, unusual_reason
 from stream.scoring.base import THRESHOLD, WindowScore
-from stream.scoring.features import Bool, stack_windows
+from stream.scoring.features import stack_windows
 from stream.scoring.plausibility import (
     PlausibilityScorer,
-    channel_shares,
     summarise,
+    top_shares,
     window_ratios_of,
 )
 from stream.windows import Window
@@ -46,22 +46,21 @@ class Detector:
         values, masks = stack_windows(windows)
         best, top, reasons = summarise(window_ratios_of(windows, values, masks, self.grid))
         ae_scores, ae_shares = self.autoencoder.score_arrays(values, masks)
-        present: Bool = np.asarray(masks.any(axis=2))
-        tops = top.tolist()
+        shares_of_top = top_shares(top, np.asarray(masks.any(axis=2)))
         rounded = np.round(ae_shares, 4).tolist()
-        zero = (0.0, 0.0, 0.0)
+        steps, distance, speed = CHANNEL_NAMES
         out: list[WindowScore] = []
         for i, (check, ae) in enumerate(zip(best.tolist(), ae_scores.tolist(), strict=True)):
             why = reasons[i]
             if ae >= THRESHOLD:
                 why = (*why, unusual_reason(ae_shares[i]))
             if ae > check:
-                shares = rounded[i]
+                s, d, v = rounded[i]
                 score = ae
             else:
-                shares = channel_shares(tops[i], present[i]) if check > 0.0 else zero
+                s, d, v = shares_of_top[i] if check > 0.0 else (0.0, 0.0, 0.0)
                 score = check
-            out.append(WindowScore(score, dict(zip(CHANNEL_NAMES, shares, strict=True)), why))
+            out.append(WindowScore(score, {steps: s, distance: d, speed: v}, why))
         return out
 
 

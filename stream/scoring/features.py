@@ -86,9 +86,11 @@ DEFAULT_NORMALISATION = Normalisation()
 
 def stack_windows(windows: Sequence[Window]) -> tuple[F32, Bool]:
     """Values ``[batch, 3, bins]`` float32 and masks ``[batch, 3, bins]`` bool of a batch."""
-    values = np.stack([w.values for w in windows]).astype(np.float32, copy=False)
-    masks = np.stack([w.mask for w in windows]).astype(np.bool_, copy=False)
-    return values, masks
+    n = len(windows)
+    # one concatenate, then a reshape: ``np.stack`` checks and expands each array on its own
+    values = np.concatenate([w.values for w in windows]).astype(np.float32, copy=False)
+    masks = np.concatenate([w.mask for w in windows]).astype(np.bool_, copy=False)
+    return values.reshape(n, 3, -1), masks.reshape(n, 3, -1)
 
 
 def vehicle_bins(values: F32, masks: Bool, norm: Normalisation = DEFAULT_NORMALISATION) -> Bool:

@@ -136,16 +136,41 @@ def cadence_ratio(
     if touch is None:
         touch = reach(cadence > 0, lo, hi)
     out = np.zeros(cadence.shape[0])
-    held = cadence  # held[:, t] = lowest cadence of minutes t .. t+k-1, grown one k at a time
+    for held, limit in zip(_rolling_mins(cadence), CADENCE_TIERS, strict=False):
+        inside = np.where(touch[:, : held.shape[1]], held, 0.0)
+        np.maximum(out, inside.max(axis=1, initial=0.0) / limit[1], out=out)
+    return out
+
+
+def _rolling_mins(cadence: F64) -> list[F64]:
+    """Per ``CADENCE_TIERS`` tier of ``k`` minutes, ``held[:, t]`` = the lowest cadence of
+    minutes ``t .. t+k-1`` (tiers longer than the row are left out). Minima of minima are
+    exact, so spans are doubled (1, 2, 3, 4, 8, 10: five passes) rather than grown one minute
+    at a time (nine)."""
+    bins = cadence.shape[1]
+    if CADENCE_TIERS != ((1, 300.0), (3, 240.0), (10, 210.0)) or bins < 10:
+        return _rolling_mins_stepwise(cadence)
+    two = np.minimum(cadence[:, :-1], cadence[:, 1:])
+    three = np.minimum(two[:, :-1], cadence[:, 2:])
+    four = np.minimum(two[:, :-2], two[:, 2:])
+    eight = np.minimum(four[:, :-4], four[:, 4:])
+    ten = np.minimum(eight[:, :-2], two[:, 8:])
+    return [cadence, three, ten]
+
+
+def _rolling_mins_stepwise(cadence: F64) -> list[F64]:
+    """``_rolling_mins`` grown one minute at a time: any tiers, any row length (the reference
+    the doubling is tested against)."""
+    out: list[F64] = []
+    held = cadence
     k = 1
-    for bins, limit in CADENCE_TIERS:
+    for bins, _ in CADENCE_TIERS:
         if cadence.shape[1] < bins:
             break
         while k < bins:
             held = np.minimum(held[:, :-1], cadence[:, k:])
             k += 1
-        inside = np.where(touch[:, : held.shape[1]], held, 0.0)
-        np.maximum(out, inside.max(axis=1, initial=0.0) / limit, out=out)
+        out.append(held)
     return out
 
 
@@ -214,17 +239,27 @@ def _walking(steps: F64) -> Bool:
     return walking
 
 
-def _spikes(dist: F64, steps: F64, lo: int, hi: int) -> F64:
+def _spikes(dist: F64, steps: F64, lo: int, hi: int, walking: Bool | None = None) -> F64:
     """Teleport jumps inside a walk: metres beyond the longest human step (``STRIDE_MAX_RUN``
     per step counted) in minutes that have steps and steps on both sides, summed over three
     neighbouring minutes (a jump is often split across two) around a minute of ``[lo, hi)``
     that holds part of it, divided by ``SPIKE_DISTANCE``.
     Vehicles take no steps, so a car's fast minutes, and the minute a walk turns into a ride,
-    never count."""
-    excess = np.where(_walking(steps), np.maximum(dist - STRIDE_MAX_RUN * steps, 0.0), 0.0)
-    pad = np.pad(excess, ((0, 0), (1, 1)))
-    local = np.where(excess > 0, pad[:, :-2] + pad[:, 1:-1] + pad[:, 2:], 0.0)
-    out: F64 = local[:, lo:hi].max(axis=1, initial=0.0) / SPIKE_DISTANCE
+    never count. Only rows with some excess are summed (few are); ``walking`` is
+    ``_walking(steps)`` when the caller has it."""
+    if walking is None:
+        walking = _walking(steps)
+    out: F64 = np.zeros(dist.shape[0])
+    excess = np.where(walking, np.maximum(dist - STRIDE_MAX_RUN * steps, 0.0), 0.0)
+    rows = np.flatnonzero(excess[:, lo:hi].any(axis=1))
+    if rows.size == 0:
+        return out
+    sub = excess[rows]
+    local = sub.copy()  # previous + this, then + next: the order a padded sum adds them in
+    local[:, 1:] = sub[:, :-1] + sub[:, 1:]
+    local[:, :-1] += sub[:, 1:]
+    local = np.where(sub > 0, local, 0.0)
+    out[rows] = local[:, lo:hi].max(axis=1, initial=0.0) / SPIKE_DISTANCE
     return out
 
 
@@ -233,26 +268,28 @@ def _human_pace_distance(dist: F64, stepless: Bool, bin_s: int, lo: int, hi: int
 
     Stretches of consecutive stepless minutes whose fastest minute exceeds ``HUMAN_PACE`` are a
     vehicle ride, honestly logged, and do not count; nor do stretches outside bins ``[lo, hi)``.
-    Vectorised over the batch: every stretch gets a global id, sums and maxima are gathered
-    per id.
+    Vectorised over the batch on the stepless minutes alone (few): every stretch gets an id,
+    sums and maxima are gathered per id.
     """
     rows, bins = dist.shape
-    free = stepless & (dist > 0)
-    begins = free.copy()
-    begins[:, 1:] &= ~free[:, :-1]
-    ids = np.where(free, np.cumsum(begins.ravel()).reshape(rows, bins), 0).ravel()
-    n = int(ids.max(initial=0)) + 1
-    metres = np.bincount(ids, weights=dist.ravel(), minlength=n)
-    fastest = np.zeros(n)
-    np.maximum.at(fastest, ids, dist.ravel())
-    row_of = np.zeros(n, dtype=np.int64)
-    row_of[ids] = np.repeat(np.arange(rows), bins)
-    touching = np.zeros(n, dtype=np.bool_)
-    touching[ids.reshape(rows, bins)[:, lo:hi]] = True
+    out: F64 = np.zeros(rows)
+    at = np.flatnonzero(stepless & (dist > 0))
+    if at.size == 0:
+        return out
+    col = at % bins
+    begins = (np.diff(at, prepend=-2) != 1) | (col == 0)  # a stretch never spans two rows
+    ids = np.cumsum(begins) - 1
+    first = np.flatnonzero(begins)
+    metres_at = dist.ravel()[at]
+    # summed in the order of the minutes, as a bincount over the whole batch adds them
+    metres = np.bincount(ids, weights=metres_at, minlength=first.size)
+    fastest = np.maximum.reduceat(metres_at, first)
+    touching = np.zeros(first.size, dtype=np.bool_)
+    touching[ids[(col >= lo) & (col < hi)]] = True
     human = (fastest <= HUMAN_PACE * bin_s) & touching
-    human[0] = False  # id 0: every minute outside a stretch
-    weights = np.where(human, metres, 0.0)
-    out: F64 = np.bincount(row_of, weights=weights, minlength=rows).astype(np.float64)
+    if human.any():
+        row_of = at[first] // bins
+        out += np.bincount(row_of[human], weights=metres[human], minlength=rows)
     return out
 
 
@@ -285,11 +322,11 @@ def _bout_stride_ratio(metres: F64, steps: F64, cadence: F64, lo: int, hi: int) 
     honest walk in the same hour would otherwise hide behind the hour's median."""
     paired = (steps > 0) & (metres > 0)
     out = np.zeros(paired.shape[0])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stride = metres / steps
-    odd = paired & ((stride < STRIDE_MIN) | (stride > stride_limit(cadence)))
+    row, col = np.nonzero(paired)  # strides of the paired minutes only
+    stride = metres[row, col] / steps[row, col]
+    odd = (stride < STRIDE_MIN) | (stride > stride_limit(cadence[row, col]))
     # a bout's median lies outside the range only if half its minutes (at least 3) do
-    enough = odd.sum(axis=1) >= (STRIDE_MIN_BINS + 1) // 2
+    enough = np.bincount(row[odd], minlength=paired.shape[0]) >= (STRIDE_MIN_BINS + 1) // 2
     if not enough.all():
         if enough.any():
             out[enough] = _bout_stride_ratio(metres[enough], steps[enough], cadence[enough], lo, hi)
@@ -410,12 +447,13 @@ def check_ratios(
     fast = moving & ((speed >= VEHICLE_SPEED) | (dist >= VEHICLE_SPEED * grid.bin_s))
     out[:, 2] = reach(fast, lo, hi).sum(axis=1) / VEHICLE_BINS
 
+    walking = _walking(steps)
     out[:, 3] = np.maximum.reduce(
         [
             dist[:, lo:hi].max(axis=1) / (TELEPORT_SPEED * grid.bin_s),
             speed[:, lo:hi].max(axis=1) / TELEPORT_SPEED,
-            np.where(_walking(steps), speed, 0.0)[:, lo:hi].max(axis=1) / WALK_JUMP_SPEED,
-            _spikes(dist, steps, lo, hi),
+            np.where(walking[:, lo:hi], speed[:, lo:hi], 0.0).max(axis=1) / WALK_JUMP_SPEED,
+            _spikes(dist, steps, lo, hi, walking),
         ]
     )
 
@@ -464,15 +502,28 @@ def summarise(ratios: F64) -> tuple[F64, npt.NDArray[np.intp], list[tuple[str, .
     return best, top, reasons
 
 
+def top_shares(top: npt.NDArray[np.intp], present: Bool) -> list[tuple[float, float, float]]:
+    """``channel_shares`` of each window's top check: a batch has at most ``len(CHECKS)`` x 8
+    distinct answers, so each is worked out once and looked up per window."""
+    codes = top * 8 + present[:, 0] * 4 + present[:, 1] * 2 + present[:, 2]
+    unique, inverse = np.unique(codes, return_inverse=True)
+    table = [
+        channel_shares(int(c) >> 3, np.array([c & 4, c & 2, c & 1], dtype=np.bool_))
+        for c in unique.tolist()
+    ]
+    return [table[j] for j in inverse.ravel().tolist()]
+
+
 def verdicts(ratios: F64, masks: Bool) -> list[WindowScore]:
     """One ``WindowScore`` per row of ``check_ratios``: the top ratio, codes of all that fire."""
     best, top, reasons = summarise(ratios)
-    present: Bool = np.asarray(masks.any(axis=2))
-    zero = (0.0, 0.0, 0.0)
+    shares = top_shares(top, np.asarray(masks.any(axis=2)))
+    steps, distance, speed = CHANNEL_NAMES
     out: list[WindowScore] = []
-    for i, (score, check) in enumerate(zip(best.tolist(), top.tolist(), strict=True)):
-        shares = channel_shares(check, present[i]) if score > 0.0 else zero
-        out.append(WindowScore(score, dict(zip(CHANNEL_NAMES, shares, strict=True)), reasons[i]))
+    for score, why, (s, d, v) in zip(best.tolist(), reasons, shares, strict=True):
+        if not score > 0.0:
+            s = d = v = 0.0
+        out.append(WindowScore(score, {steps: s, distance: d, speed: v}, why))
     return out
 
 

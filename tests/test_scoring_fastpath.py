@@ -1,0 +1,231 @@
+"""The vectorised paths of the checks against straightforward per-row references, bit for bit.
+
+The detector's speed comes from batch-wide numpy (spans doubled, stretches and spikes worked out
+on the few minutes that have any, one copy for a batch's context): each of those is checked
+here against a plain loop that reads like the rule it implements, on hypothesis-generated rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stream.scoring import plausibility as pl
+from stream.scoring.context import AFTER_BINS, BEFORE_BINS, stack_context
+from stream.windows import Window, WindowTotals
+
+F64 = npt.NDArray[np.float64]
+
+minutes = st.one_of(st.just(0.0), st.integers(1, 320).map(float), st.floats(0.01, 2_000))
+
+
+def rows_of(draw: st.DrawFn, min_bins: int, max_bins: int) -> F64:
+    bins = draw(st.integers(min_bins, max_bins))
+    count = draw(st.integers(1, 5))
+    row = st.lists(minutes, min_size=bins, max_size=bins)
+    return np.array(draw(st.lists(row, min_size=count, max_size=count)), dtype=np.float64)
+
+
+@st.composite
+def batches(draw: st.DrawFn, min_bins: int = 10, max_bins: int = 110) -> F64:
+    return rows_of(draw, min_bins, max_bins)
+
+
+@st.composite
+def paired_batches(draw: st.DrawFn) -> tuple[F64, F64, int, int]:
+    steps = rows_of(draw, 8, 80)
+    dist = np.array(draw(st.lists(minutes, min_size=steps.size, max_size=steps.size)))
+    dist = dist.reshape(steps.shape) * draw(st.sampled_from([0.0, 0.01, 1.0]))
+    lo = draw(st.integers(0, steps.shape[1] - 1))
+    hi = draw(st.integers(lo + 1, steps.shape[1]))
+    return steps, dist, lo, hi
+
+
+def slow_rolling_min(row: F64, k: int) -> F64:
+    return np.array([row[t : t + k].min() for t in range(row.size - k + 1)])
+
+
+@settings(max_examples=60, deadline=None)
+@given(batches())
+def test_doubled_spans_hold_the_same_minima_as_growing_them_a_minute_at_a_time(
+    cadence: F64,
+) -> None:
+    fast, stepwise = pl._rolling_mins(cadence), pl._rolling_mins_stepwise(cadence)
+    assert len(fast) == len(stepwise) == len(pl.CADENCE_TIERS)
+    for (k, _), held, reference in zip(pl.CADENCE_TIERS, fast, stepwise, strict=True):
+        np.testing.assert_array_equal(held, reference)
+        for r in range(cadence.shape[0]):
+            np.testing.assert_array_equal(held[r], slow_rolling_min(cadence[r], k))
+
+
+def slow_human_pace(dist: F64, stepless: npt.NDArray[np.bool_], lo: int, hi: int) -> F64:
+    out = np.zeros(dist.shape[0])
+    for r in range(dist.shape[0]):
+        t = 0
+        while t < dist.shape[1]:
+            if not (stepless[r, t] and dist[r, t] > 0):
+                t += 1
+                continue
+            end = t
+            metres, fastest = 0.0, 0.0
+            while end < dist.shape[1] and stepless[r, end] and dist[r, end] > 0:
+                metres += dist[r, end]
+                fastest = max(fastest, dist[r, end])
+                end += 1
+            if fastest <= pl.HUMAN_PACE * 60 and t < hi and end > lo:
+                out[r] += metres
+            t = end
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(paired_batches())
+def test_stepless_stretches_summed_on_their_minutes_alone(
+    case: tuple[F64, F64, int, int],
+) -> None:
+    steps, dist, lo, hi = case
+    steps = np.where(steps > 1_000, steps, 0.0)  # sparse: stepless stretches between them
+    stepless = (dist > 0) & ~pl._near(steps > 0)
+    got = pl._human_pace_distance(dist, stepless, 60, lo, hi)
+    np.testing.assert_array_equal(got, slow_human_pace(dist, stepless, lo, hi))
+
+
+def slow_spikes(dist: F64, steps: F64, lo: int, hi: int) -> F64:
+    out = np.zeros(dist.shape[0])
+    bins = dist.shape[1]
+    for r in range(dist.shape[0]):
+        walking = [
+            0 < t < bins - 1 and steps[r, t - 1] > 0 and steps[r, t] > 0 and steps[r, t + 1] > 0
+            for t in range(bins)
+        ]
+        excess = [
+            max(dist[r, t] - pl.STRIDE_MAX_RUN * steps[r, t], 0.0) if walking[t] else 0.0
+            for t in range(bins)
+        ]
+        padded = [0.0, *excess, 0.0]
+        best = 0.0
+        for t in range(lo, hi):
+            if excess[t] > 0:
+                best = max(best, padded[t] + padded[t + 1] + padded[t + 2])
+        out[r] = best / pl.SPIKE_DISTANCE
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(paired_batches())
+def test_spikes_summed_only_on_rows_that_have_any(case: tuple[F64, F64, int, int]) -> None:
+    steps, dist, lo, hi = case
+    dist = dist * 3.0  # reach beyond the longest stride in some minutes
+    np.testing.assert_array_equal(pl._spikes(dist, steps, lo, hi), slow_spikes(dist, steps, lo, hi))
+
+
+def slow_bout_stride(steps: F64, dist: F64, lo: int, hi: int) -> F64:
+    """Each bout of paired minutes (pausing at most one) reaching into ``[lo, hi)``: the median
+    stride and cadence of its paired minutes against the limits."""
+    out = np.zeros(steps.shape[0])
+    for r in range(steps.shape[0]):
+        paired = (steps[r] > 0) & (dist[r] > 0)
+        bins = paired.size
+        bridged = [
+            paired[t] or (0 < t < bins - 1 and paired[t - 1] and paired[t + 1]) for t in range(bins)
+        ]
+        t = 0
+        while t < bins:
+            if not bridged[t]:
+                t += 1
+                continue
+            end = t
+            while end < bins and bridged[end]:
+                end += 1
+            mins = [u for u in range(t, end) if paired[u]]
+            touches = any(lo <= u < hi for u in range(t, end))
+            total = sum(steps[r, u] for u in mins)
+            if touches and len(mins) >= pl.STRIDE_MIN_BINS and total >= pl.STRIDE_MIN_STEPS:
+                stride = float(np.median([dist[r, u] / steps[r, u] for u in mins]))
+                walked = float(np.median([steps[r, u] for u in mins]))
+                limit = float(pl.stride_limit(np.array([walked]))[0])
+                out[r] = max(out[r], stride / limit, pl.STRIDE_MIN / stride)
+            t = end
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(paired_batches())
+def test_bout_strides_judged_on_the_paired_minutes_alone(
+    case: tuple[F64, F64, int, int],
+) -> None:
+    steps, dist, lo, hi = case
+    dist = dist * 0.05  # strides below the shortest human step: bouts to judge
+    got = pl._bout_stride_ratio(dist, steps, steps, lo, hi)
+    np.testing.assert_array_equal(got, slow_bout_stride(steps, dist, lo, hi))
+
+
+def context_window(before: int | None, after: int | None, seed: int) -> Window:
+    rng = np.random.default_rng(seed)
+
+    def side(width: int | None) -> npt.NDArray[np.float32] | None:
+        if width is None:
+            return None
+        out = rng.uniform(0, 100, (3, width)).astype(np.float32)
+        out[rng.uniform(size=(3, width)) < 0.3] = np.nan
+        return out
+
+    zeros = np.zeros((3, 60), dtype=np.float32)
+    return Window(
+        "u", 0, 1, zeros, zeros > 0, WindowTotals(0, 0.0, 0), 0, False, side(before), side(after)
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.sampled_from([0, 5, BEFORE_BINS, BEFORE_BINS + 7])),
+            st.one_of(st.none(), st.sampled_from([0, 3, AFTER_BINS - 1, AFTER_BINS, 40])),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.integers(0, 1000),
+)
+def test_context_stacked_in_one_copy_per_width_as_window_by_window(
+    widths: list[tuple[int | None, int | None]], seed: int
+) -> None:
+    windows = [context_window(b, a, seed + i) for i, (b, a) in enumerate(widths)]
+    before, after = stack_context(windows)
+    assert before.shape[2] == (BEFORE_BINS if any(b is not None for b, _ in widths) else 0)
+    assert after.shape[2] == (AFTER_BINS if any(a is not None for _, a in widths) else 0)
+    for i, w in enumerate(windows):
+        if w.before is not None and w.before.shape[1]:
+            k = min(BEFORE_BINS, w.before.shape[1])
+            np.testing.assert_array_equal(before[i, :, BEFORE_BINS - k :], w.before[:, -k:])
+            assert np.isnan(before[i, :, : BEFORE_BINS - k]).all()
+        elif before.shape[2]:
+            assert np.isnan(before[i]).all()
+        if w.after is not None and w.after.shape[1]:
+            k = min(AFTER_BINS, w.after.shape[1])
+            np.testing.assert_array_equal(after[i, :, :k], w.after[:, :k])
+            assert np.isnan(after[i, :, k:]).all()
+        elif after.shape[2]:
+            assert np.isnan(after[i]).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, len(pl.CHECKS) - 1), st.lists(st.booleans(), min_size=3, max_size=3)
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_shares_looked_up_per_batch_as_worked_out_per_window(
+    rows: list[tuple[int, list[bool]]],
+) -> None:
+    top = np.array([t for t, _ in rows], dtype=np.intp)
+    present = np.array([p for _, p in rows], dtype=np.bool_)
+    want = [pl.channel_shares(t, present[i]) for i, t in enumerate(top.tolist())]
+    assert pl.top_shares(top, present) == want
