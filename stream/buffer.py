@@ -900,8 +900,9 @@ class UserBuffer:
     def _with_context(self, window: Window, after: npt.NDArray[np.void]) -> Window:
         """The window with its neighbours' bins for the plausibility checks (``Window.before``,
         ``Window.after``): the carried tail of the previous window when it is adjacent, and the
-        records following it in the ring (at most the lateness); then carries this window's
-        last ``TAIL_BINS`` bins as float16 (nothing when they hold no point)."""
+        records following it in the ring (at most the lateness, NaN-padded to that width so a
+        batch's look-aheads stack in one copy); then carries this window's last ``TAIL_BINS``
+        bins as float16 (nothing when they hold no point)."""
         plan = self._plan
         start = window.start_ns // plan.bin_ns
         tail = self._tail
@@ -909,24 +910,23 @@ class UserBuffer:
         if tail and _TAIL_END.unpack_from(tail)[0] == start:
             raw = np.frombuffer(tail, dtype="<f2", offset=_TAIL_END.size)
             before = raw.reshape(3, -1).astype(np.float32)
-        after = after[: plan.cap - plan.window_bins]
-        ahead = None
-        if after.shape[0] and after["src"].any():
-            ahead = np.full((3, after.shape[0]), np.nan, dtype=np.float32)
-            src = after["src"]
-            ahead[STEPS] = np.where(src[:, STEPS] != 0, after["steps"], np.nan)
-            ahead[DISTANCE] = np.where(src[:, DISTANCE] != 0, after["dist"], np.nan)
-            counts = after["scnt"]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                ahead[SPEED] = np.where(counts > 0, after["ssum"] / counts, np.nan)
-        mask = window.mask[:, -TAIL_BINS:]
-        if mask[:SPEED].any():
-            last = np.minimum(window.values[:, -TAIL_BINS:], _F16_MAX)
-            kept = np.where(mask, last, np.nan).astype("<f2")
-            self._tail = _TAIL_END.pack(start + plan.window_bins) + kept.tobytes()
-        else:
-            self._tail = b""
-        return replace(window, before=before, after=ahead)
+        width = plan.cap - plan.window_bins
+        after = after[:width]
+        src = after["src"]
+        ahead = _ahead(after, src, width) if src.any() else None
+        self._tail = _tail_of(window, start + plan.window_bins)
+        return Window(
+            window.user_id,
+            window.start_ns,
+            window.end_ns,
+            window.values,
+            window.mask,
+            window.totals,
+            window.manual_points,
+            window.repeats_earlier,
+            before,
+            ahead,
+        )
 
     # ------------------------------------------------------------------ helpers
 
@@ -1192,6 +1192,31 @@ def _window_bytes(window: Window) -> bytes:
         window.repeats_earlier,
     )
     return head + window.values.astype("<f4").tobytes() + window.mask.tobytes()
+
+
+def _ahead(
+    after: npt.NDArray[np.void], src: npt.NDArray[np.uint8], width: int
+) -> npt.NDArray[np.float32]:
+    """``Window.after`` from the ring's records after a window: NaN where no source counted."""
+    k = after.shape[0]
+    ahead = np.full((3, width), np.nan, dtype=np.float32)
+    ahead[STEPS, :k] = np.where(src[:, STEPS] != 0, after["steps"], np.nan)
+    ahead[DISTANCE, :k] = np.where(src[:, DISTANCE] != 0, after["dist"], np.nan)
+    counts = after["scnt"]
+    # divided by at least 1: the bins without a sample are NaN whatever the quotient
+    ahead[SPEED, :k] = np.where(counts > 0, after["ssum"] / np.maximum(counts, 1), np.nan)
+    return ahead
+
+
+def _tail_of(window: Window, end_bin: int) -> bytes:
+    """The window's last ``TAIL_BINS`` bins as float16 behind the bin where they end, or
+    nothing when they hold no step or distance point."""
+    mask = window.mask[:, -TAIL_BINS:]
+    if not mask[:SPEED].any():
+        return b""
+    last = np.minimum(window.values[:, -TAIL_BINS:], _F16_MAX)
+    kept = np.where(mask, last, np.nan).astype("<f2")
+    return _TAIL_END.pack(end_bin) + kept.tobytes()
 
 
 def _context_bytes(context: npt.NDArray[np.float32] | None) -> bytes:
