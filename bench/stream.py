@@ -6,8 +6,9 @@ One run, every figure beside its baseline measured in the same run, on the same 
 * ``faust_trivial_*``: a Faust agent that only counts (Faust's own cost, same event loop as the
   worker: uvloop), on single-point and on 100-point messages;
 * ``worker_*``: ``lifeup worker`` from events to alerts on the same messages;
-* ``alert_latency_p50_s``/``p99_s``: at a steady load of half the worker's peak (its median run), from
-  the Kafka timestamp of the event that completed a window to the alert's (its send time).
+* ``alert_latency_p50_s``/``p99_s``: at a steady load of half the worker's peak (its median
+  run), from the Kafka timestamp of the event that completed a window to the alert's (its send
+  time).
 
 Faust and the worker are timed alike, from outside: a counter each exposes to Prometheus is
 polled, the clock starting when the first message is counted and stopping at the last one.
