@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stream.scoring import plausibility as pl
-from stream.scoring.context import AFTER_BINS, BEFORE_BINS, stack_context
+from stream.scoring.context import AFTER_BINS, BEFORE_BINS, reach, stack_context
+from stream.scoring.features import DEFAULT_NORMALISATION, VEHICLE_SHARE, Bool, vehicle_bins
 from stream.windows import Window, WindowTotals
 
 F64 = npt.NDArray[np.float64]
@@ -229,3 +230,67 @@ def test_shares_looked_up_per_batch_as_worked_out_per_window(
     present = np.array([p for _, p in rows], dtype=np.bool_)
     want = [pl.channel_shares(t, present[i]) for i, t in enumerate(top.tolist())]
     assert pl.top_shares(top, present) == want
+
+
+def slow_reach(active: npt.NDArray[np.bool_], lo: int, hi: int) -> npt.NDArray[np.bool_]:
+    """Active bins of the runs (pausing at most one bin) that have a bin in ``[lo, hi)``."""
+    out = np.zeros_like(active)
+    bins = active.shape[1]
+    for r in range(active.shape[0]):
+        row = active[r]
+        bridged = [row[t] or (0 < t < bins - 1 and row[t - 1] and row[t + 1]) for t in range(bins)]
+        t = 0
+        while t < bins:
+            if not bridged[t]:
+                t += 1
+                continue
+            end = t
+            while end < bins and bridged[end]:
+                end += 1
+            if t < hi and end > lo:
+                out[r, t:end] = row[t:end]
+            t = end
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(paired_batches())
+def test_runs_touching_the_window_found_as_a_range_of_ids_per_row(
+    case: tuple[F64, F64, int, int],
+) -> None:
+    steps, dist, lo, hi = case
+    active = (steps > 0) & (dist > 0)
+    np.testing.assert_array_equal(reach(active, lo, hi), slow_reach(active, lo, hi))
+
+
+def slow_vehicle_bins(values: npt.NDArray[np.float32], masks: npt.NDArray[np.bool_]) -> Bool:
+    norm = DEFAULT_NORMALISATION
+    dist_limit, speed_limit = norm.scales()[1:] * norm.ceilings()[1:] * VEHICLE_SHARE
+    out = np.zeros((values.shape[0], values.shape[2]), dtype=np.bool_)
+    for r in range(values.shape[0]):
+        steps, dist, speed = values[r]
+        moving = (dist > 0) | (masks[r, 2] & (speed > 0))
+        free = moving & ~(steps > 0)
+        fast = (dist >= dist_limit) | (masks[r, 2] & (speed >= speed_limit))
+        t = 0
+        while t < free.size:
+            end = t
+            while end < free.size and free[end]:
+                end += 1
+            if end > t and fast[t:end].any():
+                out[r, t:end] = True
+            t = max(end, t + 1)
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(batches(3, 40), st.integers(0, 2**32 - 1))
+def test_vehicle_rides_found_on_the_stepless_moving_minutes_alone(rows: F64, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, bins = rows.shape
+    values = np.zeros((n, 3, bins), dtype=np.float32)
+    values[:, 0] = np.where(rng.uniform(size=(n, bins)) < 0.5, 0.0, rows)
+    values[:, 1] = rng.choice([0.0, 50.0, 400.0, 900.0], size=(n, bins))
+    values[:, 2] = rng.choice([0.0, 1.5, 7.0, 30.0], size=(n, bins))
+    masks = rng.uniform(size=(n, 3, bins)) < 0.7
+    np.testing.assert_array_equal(vehicle_bins(values, masks), slow_vehicle_bins(values, masks))

@@ -104,11 +104,12 @@ def reach(active: Bool, lo: int, hi: int, gap: int = 1) -> Bool:
     bridged = left & right
     begins = bridged.copy()
     begins[:, 1:] &= ~bridged[:, :-1]
-    ids = np.where(bridged, np.cumsum(begins.ravel()).reshape(rows, bins), 0)
-    touching = np.zeros(int(ids.max(initial=0)) + 1, dtype=np.bool_)
-    touching[ids[:, lo:hi]] = True
-    touching[0] = False
-    out: Bool = active & touching[ids]
+    # ids grow along each row, so the runs touching [lo, hi) are a range of ids per row: from
+    # the run holding bin lo (else the next to begin) to the last to begin before hi
+    ids = np.cumsum(begins.ravel(), dtype=np.int32).reshape(rows, bins)
+    first = ids[:, lo] + ~bridged[:, lo]
+    last = ids[:, hi - 1]
+    out: Bool = active & (ids >= first[:, None]) & (ids <= last[:, None])
     return out
 
 

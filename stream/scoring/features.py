@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -98,21 +99,23 @@ def vehicle_bins(values: F32, masks: Bool, norm: Normalisation = DEFAULT_NORMALI
     no step whose fastest minute is beyond human running (``VEHICLE_SHARE`` of the ceilings).
 
     They are hidden from the model: a car ride is normal, rare in any training set, and the
-    plausibility checks judge vehicles (steps credited at vehicle speed) on physics. Vectorised:
-    every stretch gets a global id, its fastest minute is gathered per id.
+    plausibility checks judge vehicles (steps credited at vehicle speed) on physics. Vectorised
+    on the stepless moving minutes alone: every stretch gets an id, and is flagged when any of
+    its minutes is fast.
     """
     rows, bins = values.shape[0], values.shape[2]
     moving = (values[:, 1, :] > 0) | (masks[:, 2, :] & (values[:, 2, :] > 0))
-    free = moving & ~(values[:, 0, :] > 0)
+    at = np.flatnonzero(moving & ~(values[:, 0, :] > 0))
+    out: Bool = np.zeros((rows, bins), dtype=np.bool_)
+    if at.size == 0:
+        return out
     limits = norm.scales()[1:] * norm.ceilings()[1:] * VEHICLE_SHARE
-    fast = (values[:, 1, :] >= limits[0]) | (masks[:, 2, :] & (values[:, 2, :] >= limits[1]))
-    begins = free.copy()
-    begins[:, 1:] &= ~free[:, :-1]
-    ids = np.where(free, np.cumsum(begins.ravel()).reshape(rows, bins), 0)
-    flagged = np.zeros(int(ids.max(initial=0)) + 1, dtype=np.bool_)
-    flagged[ids[free & fast]] = True
-    flagged[0] = False
-    out: Bool = flagged[ids]
+    r, c = np.divmod(at, bins)
+    fast = (values[r, 1, c] >= limits[0]) | (masks[r, 2, c] & (values[r, 2, c] >= limits[1]))
+    begins = (np.diff(at, prepend=-2) != 1) | (c == 0)  # a stretch never spans two rows
+    first = np.flatnonzero(begins)
+    flagged = np.logical_or.reduceat(fast, first)
+    out.ravel()[at] = flagged[np.cumsum(begins) - 1]
     return out
 
 
@@ -125,18 +128,30 @@ def error_weights(masks: Bool) -> F32:
     return weights
 
 
+@lru_cache(maxsize=8)
+def _per_bin(norm: Normalisation, bins: int) -> tuple[F32, F32]:
+    """Scales and ceilings spread over ``[3, bins]``: dividing by a whole row keeps numpy's
+    inner loop contiguous (a ``[None, :, None]`` broadcast makes it 60 bins at a time)."""
+    scales = np.repeat(norm.scales()[:, None], bins, axis=1)
+    ceilings = np.repeat(norm.ceilings()[:, None], bins, axis=1)
+    return scales, ceilings
+
+
 def features(
     values: F32, masks: Bool, norm: Normalisation = DEFAULT_NORMALISATION
 ) -> tuple[F32, F32]:
     """Model input ``[batch, 6, bins]`` and error weights ``[batch, 3, bins]`` from raw arrays."""
     weights = error_weights(masks)
     weights[:, 1:, :] *= ~vehicle_bins(values, masks, norm)[:, None, :]
-    ratio = np.minimum(
-        np.maximum(values, 0.0) / norm.scales()[None, :, None], norm.ceilings()[None, :, None]
-    )
-    scaled = np.minimum(np.log1p(ratio), norm.clip)
-    scaled *= weights
-    x = np.concatenate([scaled, weights], axis=1).astype(np.float32, copy=False)
+    scales, ceilings = _per_bin(norm, values.shape[2])
+    ratio = np.maximum(values, 0.0)
+    ratio /= scales
+    np.minimum(ratio, ceilings, out=ratio)
+    np.log1p(ratio, out=ratio)
+    np.minimum(ratio, norm.clip, out=ratio)
+    x = np.empty((values.shape[0], N_INPUTS, values.shape[2]), dtype=np.float32)
+    np.multiply(ratio, weights, out=x[:, :N_CHANNELS])
+    x[:, N_CHANNELS:] = weights
     return x, weights
 
 

@@ -63,6 +63,7 @@ code                             fires when (per window of the grid)            
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -124,25 +125,29 @@ _ATTRIBUTION: dict[str, tuple[float, float, float] | None] = {
 }
 
 F64 = npt.NDArray[np.float64]
+FloatRows = npt.NDArray[np.floating[Any]]  # float32 or float64 rows
 
 
 def cadence_ratio(
-    cadence: F64, lo: int = 0, hi: int | None = None, touch: Bool | None = None
+    cadence: FloatRows, lo: int = 0, hi: int | None = None, touch: Bool | None = None
 ) -> F64:
     """Per row the largest ``held cadence / limit`` over the ``CADENCE_TIERS``, of stretches
     in a bout that reaches into bins ``[lo, hi)`` (the window inside its context): a shaker
-    switched on at 10:59:40 leaves the 10:00 window one partial minute of its bout."""
+    switched on at 10:59:40 leaves the 10:00 window one partial minute of its bout.
+    Float32 rows give the same ratios (minima are exact; each is widened before dividing)
+    with half the memory traffic."""
     hi = cadence.shape[1] if hi is None else hi
     if touch is None:
         touch = reach(cadence > 0, lo, hi)
     out = np.zeros(cadence.shape[0])
     for held, limit in zip(_rolling_mins(cadence), CADENCE_TIERS, strict=False):
         inside = np.where(touch[:, : held.shape[1]], held, 0.0)
-        np.maximum(out, inside.max(axis=1, initial=0.0) / limit[1], out=out)
+        top = inside.max(axis=1, initial=0.0).astype(np.float64)  # float32 rows: exact
+        np.maximum(out, top / limit[1], out=out)
     return out
 
 
-def _rolling_mins(cadence: F64) -> list[F64]:
+def _rolling_mins(cadence: FloatRows) -> list[FloatRows]:
     """Per ``CADENCE_TIERS`` tier of ``k`` minutes, ``held[:, t]`` = the lowest cadence of
     minutes ``t .. t+k-1`` (tiers longer than the row are left out). Minima of minima are
     exact, so spans are doubled (1, 2, 3, 4, 8, 10: five passes) rather than grown one minute
@@ -158,10 +163,10 @@ def _rolling_mins(cadence: F64) -> list[F64]:
     return [cadence, three, ten]
 
 
-def _rolling_mins_stepwise(cadence: F64) -> list[F64]:
+def _rolling_mins_stepwise(cadence: FloatRows) -> list[FloatRows]:
     """``_rolling_mins`` grown one minute at a time: any tiers, any row length (the reference
     the doubling is tested against)."""
-    out: list[F64] = []
+    out: list[FloatRows] = []
     held = cadence
     k = 1
     for bins, _ in CADENCE_TIERS:
@@ -293,13 +298,14 @@ def _human_pace_distance(dist: F64, stepless: Bool, bin_s: int, lo: int, hi: int
     return out
 
 
-def _stride_ratio(metres: F64, steps: F64, cadence: F64) -> F64:
+def _stride_ratio(metres: F64, steps: F64, cadence: F64, paired: Bool | None = None) -> F64:
     """How far the median metres per step of the minutes with both lie outside the human range
     for their cadence (``stride_limit``); 0 with too few such minutes to judge.
 
     Speed samples are not used: phones report low, lagging speeds while walking (the Takeout
     sample: 0.3 m/s) and interpolation carries a vehicle's speed into the walk beside it."""
-    paired = (steps > 0) & (metres > 0)
+    if paired is None:  # else the minutes to judge, a subset of those with both
+        paired = (steps > 0) & (metres > 0)
     enough = (paired.sum(axis=1) >= STRIDE_MIN_BINS) & (
         np.where(paired, steps, 0.0).sum(axis=1) >= STRIDE_MIN_STEPS
     )
@@ -439,7 +445,7 @@ def check_ratios(
     out = np.zeros((n, len(CHECKS)), dtype=np.float64)
 
     bouts = reach(moving, lo, hi)  # minutes of the bouts that reach into the window
-    out[:, 0] = cadence_ratio(cadence, lo, hi, bouts)
+    out[:, 0] = cadence_ratio(ext[:, 0, :] if per_min == 1.0 else cadence, lo, hi, bouts)
 
     moving_gps = ext_masks[:, 2, :] & (ext[:, 2, :] >= STILL_SPEED)
     out[:, 1] = steady_ratio(cadence, lo, hi, moving_gps, bouts)
@@ -469,7 +475,7 @@ def check_ratios(
 
     paired = reach(moving & (dist > 0), lo, hi)
     out[:, 6] = np.maximum(
-        _stride_ratio(np.where(paired, dist, 0.0), np.where(paired, steps, 0.0), cadence),
+        _stride_ratio(dist, steps, cadence, paired),
         _bout_stride_ratio(dist, steps, cadence, lo, hi),
     )
 
