@@ -118,6 +118,9 @@ class Limits:
     # that buys no durability, while each checkpoint waits for the scoring beats before it and
     # writes every user it touched (measured with 1.0 s: ~12% of the agent's time in that wait).
     checkpoint_s: float = 2.5
+    # ... but a stream that pauses is checkpointed once it has been quiet this long, so its last
+    # state, recent alerts and offsets do not wait for the next 2.5 s mark.
+    quiet_s: float = 0.5
     idle_flush_s: float = 300.0
     expiry_s: float = 86_400.0
 
@@ -134,6 +137,7 @@ class _Batch:
     # user -> alert id -> alert: this batch's alerts, on top of the stored recent ones
     recent: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     started: float = 0.0
+    last_at: float = 0.0  # when the last message was handled
     windows_started: float = 0.0
     forced: bool = False
 
@@ -201,7 +205,7 @@ class Processor:
         batch = self._batch
         if not batch.events:
             return None
-        now = time.monotonic()
+        now = batch.last_at = time.monotonic()
         if (
             batch.forced
             or len(batch.events) >= self.limits.max_events
@@ -224,7 +228,11 @@ class Processor:
         waiting_windows = (
             bool(batch.windows) and now - batch.windows_started >= self.limits.max_age_s
         )
-        return waiting_windows or now - batch.started >= self.limits.checkpoint_s
+        return (
+            waiting_windows
+            or now - batch.started >= self.limits.checkpoint_s
+            or now - batch.last_at >= self.limits.quiet_s
+        )
 
     def _on_event(self, event: Event) -> None:
         message = event.message
