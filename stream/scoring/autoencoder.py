@@ -130,7 +130,9 @@ class AutoencoderScorer:
         live = np.flatnonzero(weights.any(axis=(1, 2)))
         errors = np.zeros(x.shape[0], dtype=np.float32)
         shares = np.zeros((x.shape[0], len(CHANNEL_NAMES)), dtype=np.float32)
-        if live.size:
+        if live.size == x.shape[0]:  # the usual batch: no copies
+            errors, shares = reconstruction_errors(x, self._run(x), weights)
+        elif live.size:
             xl = x[live]
             err, sh = reconstruction_errors(xl, self._run(xl), weights[live])
             errors[live] = err

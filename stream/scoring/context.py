@@ -41,26 +41,36 @@ def _stack_side(parts: list[F32 | None], width: int, right: bool) -> F32:
     """One side of ``stack_context``: arrays of one width are copied in one assignment (the
     buffer gives every before one width and every after another), not one per window."""
     n = len(parts)
-    known = [(i, part) for i, part in enumerate(parts) if part is not None]
+    known = [part for part in parts if part is not None]
     if not known:
         return np.full((n, 3, 0), np.nan, dtype=np.float32)
     out = np.full((n, 3, width), np.nan, dtype=np.float32)
-    widths = {part.shape[1] for _, part in known}
-    groups = (
-        [known] if len(widths) == 1 else [[x for x in known if x[1].shape[1] == w] for w in widths]
-    )
-    for group in groups:
-        have = group[0][1].shape[1]
-        k = min(width, have)
-        if not k:
-            continue
-        rows = [i for i, _ in group]
-        block = np.concatenate([part for _, part in group]).reshape(len(group), 3, have)
-        if right:
-            out[rows, :, width - k :] = block[:, :, have - k :]
-        else:
-            out[rows, :, :k] = block[:, :, :k]
+    rows = [i for i, part in enumerate(parts) if part is not None] if len(known) < n else None
+    try:
+        block = np.concatenate(known)  # fails unless every part has the same width
+    except ValueError:  # mixed widths (windows not from the buffer): one copy per width
+        at = [i for i, part in enumerate(parts) if part is not None] if rows is None else rows
+        for have in {part.shape[1] for part in known}:
+            pairs = [(i, part) for i, part in zip(at, known, strict=True) if part.shape[1] == have]
+            _place(out, [i for i, _ in pairs], np.concatenate([p for _, p in pairs]), right)
+        return out
+    _place(out, rows, block, right)
     return out
+
+
+def _place(out: F32, rows: list[int] | None, block: F32, right: bool) -> None:
+    """Copies ``block`` (``[len(rows) * 3, have]``) into ``rows`` of ``out`` (all when None),
+    right-aligned (the bins before a window) or left-aligned (after it)."""
+    width, have = out.shape[2], block.shape[1]
+    k = min(width, have)
+    if not k:
+        return
+    parts = block.reshape(-1, 3, have)
+    index = slice(None) if rows is None else rows
+    if right:
+        out[index, :, width - k :] = parts[:, :, have - k :]
+    else:
+        out[index, :, :k] = parts[:, :, :k]
 
 
 def extend(values: F32, masks: Bool, before: F32, after: F32) -> tuple[F32, Bool, int, int]:

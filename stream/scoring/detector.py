@@ -47,21 +47,28 @@ class Detector:
         best, top, reasons = summarise(window_ratios_of(windows, values, masks, self.grid))
         ae_scores, ae_shares = self.autoencoder.score_arrays(values, masks)
         shares_of_top = top_shares(top, np.asarray(masks.any(axis=2)))
-        rounded = np.round(ae_shares, 4).tolist()
+        ae = ae_scores.astype(np.float64)  # float32 widened: the same numbers as ``tolist``
+        model_wins = ae > best
+        scores = np.where(model_wins, ae, best).tolist()
+        why = list(reasons)
+        for i in np.flatnonzero(ae >= THRESHOLD).tolist():
+            why[i] = (*why[i], unusual_reason(ae_shares[i]))
+        zero = (0.0, 0.0, 0.0)
+        chosen = [
+            model if wins else (checks if check > 0.0 else zero)
+            for model, checks, wins, check in zip(
+                np.round(ae_shares, 4).tolist(),
+                shares_of_top,
+                model_wins.tolist(),
+                best.tolist(),
+                strict=True,
+            )
+        ]
         steps, distance, speed = CHANNEL_NAMES
-        out: list[WindowScore] = []
-        for i, (check, ae) in enumerate(zip(best.tolist(), ae_scores.tolist(), strict=True)):
-            why = reasons[i]
-            if ae >= THRESHOLD:
-                why = (*why, unusual_reason(ae_shares[i]))
-            if ae > check:
-                s, d, v = rounded[i]
-                score = ae
-            else:
-                s, d, v = shares_of_top[i] if check > 0.0 else (0.0, 0.0, 0.0)
-                score = check
-            out.append(WindowScore(score, {steps: s, distance: d, speed: v}, why))
-        return out
+        return [
+            WindowScore(score, {steps: s, distance: d, speed: v}, codes)
+            for score, (s, d, v), codes in zip(scores, chosen, why, strict=True)
+        ]
 
 
 def load_detector(path: Path | None = None) -> Detector:

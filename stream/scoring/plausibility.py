@@ -410,37 +410,56 @@ def check_ratios(
     ``before``/``after`` (``stream.scoring.context.stack_context``) are the bins around each
     window: stretches and runs are measured across them, and count when they reach into the
     window. Rows whose edges are quiet are judged without it (the same answer, cheaper)."""
+    gap = grid.speed_gap_s // grid.bin_s
+    if before is None or after is None or not before.shape[2] + after.shape[2]:
+        return _ratios(values, masks, manual_points, repeats, grid, before, after)
+    near = needs_context(values, masks, before, after, gap + 1)
+    if near.all():
+        return _ratios(values, masks, manual_points, repeats, grid, before, after)
+    out = np.empty((values.shape[0], len(CHECKS)), dtype=np.float64)
+    alone = ~near
+    out[alone] = _ratios(values[alone], masks[alone], manual_points[alone], repeats[alone], grid)
+    if near.any():
+        out[near] = _ratios(
+            values[near],
+            masks[near],
+            manual_points[near],
+            repeats[near],
+            grid,
+            before[near],
+            after[near],
+        )
+    return out
+
+
+def _ratios(
+    values: F32,
+    masks: Bool,
+    manual_points: npt.NDArray[np.int64],
+    repeats: Bool,
+    grid: GridSpec,
+    before: F32 | None = None,
+    after: F32 | None = None,
+) -> F64:
+    """``check_ratios`` of rows all judged the same way: with whatever context is given."""
     n = values.shape[0]
-    if before is not None and after is not None and before.shape[2] + after.shape[2]:
-        near = needs_context(values, masks, before, after, grid.speed_gap_s // grid.bin_s + 1)
-        if not near.all():
-            out = np.empty((n, len(CHECKS)), dtype=np.float64)
-            alone = ~near
-            out[alone] = check_ratios(
-                values[alone], masks[alone], manual_points[alone], repeats[alone], grid
-            )
-            if near.any():
-                out[near] = check_ratios(
-                    values[near],
-                    masks[near],
-                    manual_points[near],
-                    repeats[near],
-                    grid,
-                    before[near],
-                    after[near],
-                )
-            return out
-    empty = np.zeros((n, 3, 0), dtype=np.float32)
-    ext, ext_masks, lo, hi = extend(
-        values, masks, empty if before is None else before, empty if after is None else after
-    )
-    if after is not None and after.shape[2]:
-        fill_speed(ext, ext_masks, grid.speed_gap_s // grid.bin_s)
+    ext: F32
+    ext_masks: Bool
+    if (before is None or not before.shape[2]) and (after is None or not after.shape[2]):
+        # no context: the rows are the windows (read only; nothing to fill)
+        ext, ext_masks, lo, hi = values.astype(np.float32, copy=False), masks, 0, values.shape[2]
+    else:
+        empty = np.zeros((n, 3, 0), dtype=np.float32)
+        ext, ext_masks, lo, hi = extend(
+            values, masks, empty if before is None else before, empty if after is None else after
+        )
+        if after is not None and after.shape[2]:
+            fill_speed(ext, ext_masks, grid.speed_gap_s // grid.bin_s)
     per_min = 60.0 / grid.bin_s
     steps = ext[:, 0, :].astype(np.float64)
     dist = ext[:, 1, :].astype(np.float64)
     speed = np.where(ext_masks[:, 2, :], ext[:, 2, :], 0.0).astype(np.float64)
-    cadence = steps * per_min
+    cadence = steps if per_min == 1.0 else steps * per_min  # x * 1.0 == x, bit for bit
     moving = steps > 0
     out = np.zeros((n, len(CHECKS)), dtype=np.float64)
 
