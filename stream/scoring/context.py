@@ -75,12 +75,26 @@ def _place(out: F32, rows: list[int] | None, block: F32, right: bool) -> None:
 
 def extend(values: F32, masks: Bool, before: F32, after: F32) -> tuple[F32, Bool, int, int]:
     """The extended rows and where the window lies in them (``lo``, ``hi``)."""
-    ext_values = np.concatenate(
-        [np.nan_to_num(before, nan=0.0), values, np.nan_to_num(after, nan=0.0)], axis=2
-    ).astype(np.float32, copy=False)
-    ext_masks = np.concatenate([~np.isnan(before), masks, ~np.isnan(after)], axis=2)
     lo = before.shape[2]
-    return ext_values, ext_masks, lo, lo + values.shape[2]
+    hi = lo + values.shape[2]
+    if before.dtype != np.float32 or after.dtype != np.float32:
+        ext_values = np.concatenate(
+            [np.nan_to_num(before, nan=0.0), values, np.nan_to_num(after, nan=0.0)], axis=2
+        ).astype(np.float32, copy=False)
+        ext_masks = np.concatenate([~np.isnan(before), masks, ~np.isnan(after)], axis=2)
+        return ext_values, ext_masks, lo, hi
+    # float32 context: written into place, NaN cleared there (no intermediate copies)
+    shape = (values.shape[0], values.shape[1], hi + after.shape[2])
+    ext_values = np.empty(shape, dtype=np.float32)
+    ext_masks = np.empty(shape, dtype=np.bool_)
+    for side, at in ((before, slice(0, lo)), (after, slice(hi, None))):
+        ext_values[:, :, at] = side
+        np.isnan(side, out=ext_masks[:, :, at])
+        np.logical_not(ext_masks[:, :, at], out=ext_masks[:, :, at])
+        np.nan_to_num(ext_values[:, :, at], copy=False, nan=0.0)
+    ext_values[:, :, lo:hi] = values
+    ext_masks[:, :, lo:hi] = masks
+    return ext_values, ext_masks, lo, hi
 
 
 def needs_context(values: F32, masks: Bool, before: F32, after: F32, speed_edge: int) -> Bool:

@@ -322,17 +322,22 @@ def _stride_ratio(metres: F64, steps: F64, cadence: F64, paired: Bool | None = N
     return out
 
 
-def _bout_stride_ratio(metres: F64, steps: F64, cadence: F64, lo: int, hi: int) -> F64:
+def _bout_stride_ratio(
+    metres: F64, steps: F64, cadence: F64, lo: int, hi: int, paired: Bool | None = None
+) -> F64:
     """``_stride_ratio`` of each bout (a run of minutes with steps and distance, pausing at
     most a minute) touching bins ``[lo, hi)``, the worst per row: a spoofed stretch next to an
-    honest walk in the same hour would otherwise hide behind the hour's median."""
-    paired = (steps > 0) & (metres > 0)
+    honest walk in the same hour would otherwise hide behind the hour's median.
+    ``paired``: the minutes with both, when the caller has them."""
+    if paired is None:
+        paired = (steps > 0) & (metres > 0)
     out = np.zeros(paired.shape[0])
-    row, col = np.nonzero(paired)  # strides of the paired minutes only
-    stride = metres[row, col] / steps[row, col]
-    odd = (stride < STRIDE_MIN) | (stride > stride_limit(cadence[row, col]))
+    at = np.flatnonzero(paired)  # strides of the paired minutes only
+    stride = metres.ravel()[at] / steps.ravel()[at]
+    odd = (stride < STRIDE_MIN) | (stride > stride_limit(cadence.ravel()[at]))
     # a bout's median lies outside the range only if half its minutes (at least 3) do
-    enough = np.bincount(row[odd], minlength=paired.shape[0]) >= (STRIDE_MIN_BINS + 1) // 2
+    odd_rows = at[odd] // paired.shape[1]
+    enough = np.bincount(odd_rows, minlength=paired.shape[0]) >= (STRIDE_MIN_BINS + 1) // 2
     if not enough.all():
         if enough.any():
             out[enough] = _bout_stride_ratio(metres[enough], steps[enough], cadence[enough], lo, hi)
@@ -492,10 +497,11 @@ def _ratios(
     distanceless = np.where(reach(covered, lo, hi), steps, 0.0).sum(axis=1)
     out[:, 5] = distanceless / DISTANCELESS_STEPS
 
-    paired = reach(moving & (dist > 0), lo, hi)
+    both = moving & (dist > 0)
+    paired = reach(both, lo, hi)
     out[:, 6] = np.maximum(
         _stride_ratio(dist, steps, cadence, paired),
-        _bout_stride_ratio(dist, steps, cadence, lo, hi),
+        _bout_stride_ratio(dist, steps, cadence, lo, hi, both),
     )
 
     out[:, 7] = np.where(manual_points > 0, FLAG_SCORE, 0.0)
