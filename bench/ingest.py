@@ -33,6 +33,7 @@ import numpy.typing as npt
 import orjson
 import pandas as pd
 
+from bench._walkers import draw
 from stream.buffer import UserBuffer
 from stream.parsing import parse_message
 from stream.pipeline import apply
@@ -69,9 +70,7 @@ def _point(kind: int, minute: int, user: int, as_str: bool) -> dict[str, Any]:
     data_type, field, _ = KINDS[kind]
     start = START + user * 7 * NS + minute * MIN
     end = start if kind == 2 else start + MIN
-    # a walker's minute-to-minute variation, pseudo-random: a periodic pattern would be a replayed
-    # walk, and make the buffer do the replay detector's work on every point
-    noise = ((minute * 0x9E3779B1 + user * 0x85EBCA77) & 0xFFFFFFFF) >> 7
+    noise = draw(minute, user, 400)  # a walker's variation (bench._walkers)
     value: float | int = (40 + noise % 80) if kind == 0 else 1.3 + (noise % 5) * 0.1
     return {
         "dataTypeName": data_type,

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from bench._walkers import draw
 from stream.broker import EmbeddedBroker, free_port
 from stream.kafka import ensure_topics, producer_config
 from stream.settings import Settings
@@ -64,10 +65,15 @@ def _point(minute: int, steps: int) -> dict[str, Any]:
     }
 
 
+def _steps(minute: int, user: int) -> int:
+    """A walker's steps in a minute (``bench._walkers``: varying, never repeating)."""
+    return 60 + draw(minute, user, 60)
+
+
 def single_point_messages() -> list[tuple[bytes, bytes]]:
     """Users interleaved minute by minute, as live phones would send."""
     return [
-        (f"u{u:04d}".encode(), orjson.dumps({"user_id": f"u{u:04d}", **_point(m, 60 + u % 50)}))
+        (f"u{u:04d}".encode(), orjson.dumps({"user_id": f"u{u:04d}", **_point(m, _steps(m, u))}))
         for m in range(SINGLE_MINUTES)
         for u in range(SINGLE_USERS)
     ]
@@ -79,7 +85,7 @@ def batch_messages() -> list[tuple[bytes, bytes]]:
     for k in range(BATCH_MESSAGES):
         for u in range(BATCH_USERS):
             user = f"b{u:04d}"
-            points = [_point(k * 100 + i, 60 + (u + i) % 50) for i in range(100)]
+            points = [_point(k * 100 + i, _steps(k * 100 + i, u)) for i in range(100)]
             out.append(
                 (
                     user.encode(),
