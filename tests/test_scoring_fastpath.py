@@ -7,13 +7,15 @@ here against a plain loop that reads like the rule it implements, on hypothesis-
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import numpy.typing as npt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stream.scoring import plausibility as pl
-from stream.scoring.context import AFTER_BINS, BEFORE_BINS, reach, stack_context
+from stream.scoring.context import AFTER_BINS, BEFORE_BINS, fill_speed, reach, stack_context
 from stream.scoring.features import DEFAULT_NORMALISATION, VEHICLE_SHARE, Bool, vehicle_bins
 from stream.windows import Window, WindowTotals
 
@@ -294,3 +296,30 @@ def test_vehicle_rides_found_on_the_stepless_moving_minutes_alone(rows: F64, see
     values[:, 2] = rng.choice([0.0, 1.5, 7.0, 30.0], size=(n, bins))
     masks = rng.uniform(size=(n, 3, bins)) < 0.7
     np.testing.assert_array_equal(vehicle_bins(values, masks), slow_vehicle_bins(values, masks))
+
+
+def slow_fill_speed(values: npt.NDArray[np.float32], masks: Bool, gap: int) -> None:
+    """Every unknown bin between known neighbours at most ``gap`` apart, on a line."""
+    for r in range(values.shape[0]):
+        known = np.flatnonzero(masks[r, 2]).tolist()
+        for p, q in pairwise(known):
+            if 1 < q - p <= gap:
+                for c in range(p + 1, q):
+                    share = (c - p) / (q - p)
+                    lo, hi = values[r, 2, p], values[r, 2, q]  # float32: so is their difference
+                    values[r, 2, c] = float(lo) + share * float(hi - lo)
+                    masks[r, 2, c] = True
+
+
+@settings(max_examples=60, deadline=None)
+@given(batches(2, 40), st.integers(1, 6), st.integers(0, 2**32 - 1))
+def test_speed_filled_between_known_pairs_as_on_a_line(rows: F64, gap: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, bins = rows.shape
+    values = rng.uniform(0, 9, (n, 3, bins)).astype(np.float32)
+    masks = rng.uniform(size=(n, 3, bins)) < rng.uniform(0.05, 0.6)
+    want_values, want_masks = values.copy(), masks.copy()
+    slow_fill_speed(want_values, want_masks, gap)
+    fill_speed(values, masks, gap)
+    np.testing.assert_array_equal(values, want_values)
+    np.testing.assert_array_equal(masks, want_masks)

@@ -140,23 +140,26 @@ def reach(active: Bool, lo: int, hi: int, gap: int = 1) -> Bool:
 def fill_speed(values: F32, masks: Bool, gap: int) -> None:
     """Interpolates speed, in place, across bins between known values at most ``gap`` bins
     apart, as the buffer does inside a window: the look-ahead holds raw samples only.
-    Works on the speed rows of the rows that have any, and writes back only filled bins."""
-    rows = np.flatnonzero(masks[:, 2, :].any(axis=1))
-    if rows.size == 0:
+    Worked out on the known bins alone: each pair of consecutive ones in a row, 2 to ``gap``
+    bins apart, fills the bins between them."""
+    bins = masks.shape[2]
+    at = np.flatnonzero(masks[:, 2, :])
+    if at.size < 2:
         return
-    known = masks[rows, 2, :]
-    bins = known.shape[1]
-    pos = np.arange(bins, dtype=np.int32)
-    prev = np.maximum.accumulate(np.where(known, pos, np.int32(-1)), axis=1)
-    nxt = np.minimum.accumulate(np.where(known, pos, np.int32(bins))[:, ::-1], axis=1)[:, ::-1]
-    fill = ~known & (prev >= 0) & (nxt < bins) & (nxt - prev <= gap)
-    if not fill.any():
+    step = np.diff(at)
+    pair = (step > 1) & (step <= gap) & (at[1:] // bins == at[:-1] // bins)
+    if not pair.any():
         return
-    sub, cols = np.nonzero(fill)
-    p = prev[sub, cols].astype(np.int64)
-    q = nxt[sub, cols].astype(np.int64)
-    at = rows[sub]
+    p, q = at[:-1][pair], at[1:][pair]
+    lengths = q - p - 1
+    first = np.repeat(p, lengths)
+    pos = (
+        first + 1 + np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    )
+    rows, cols = np.divmod(pos, bins)
+    pc = first - rows * bins
+    qc = np.repeat(q, lengths) - rows * bins
     speed = values[:, 2, :]
-    share = (cols - p) / (q - p)
-    speed[at, cols] = speed[at, p] + share * (speed[at, q] - speed[at, p])
-    masks[at, 2, cols] = True
+    share = (cols - pc) / (qc - pc)
+    speed[rows, cols] = speed[rows, pc] + share * (speed[rows, qc] - speed[rows, pc])
+    masks[rows, 2, cols] = True
