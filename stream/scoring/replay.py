@@ -55,6 +55,7 @@ TAIL: Final = struct.Struct("<BBq3I3I3H")
 to the gap before it, and its value (oldest first)."""
 _REC: Final = struct.Struct("<IH")
 REC: Final = _REC.size  # 6 bytes
+_RECORD: Final = np.dtype([("h", "<u4"), ("t", "<u2")])
 
 I64 = npt.NDArray[np.int64]
 
@@ -216,6 +217,9 @@ def observe_many(
     c1, c2, c3, d1, d2, d3, q1, q2, q3 = tail[3:12]
     _, off = _tails(blob)
     fresh: dict[int, int] = {}  # this batch's new grams: hash -> tag
+    grams: list[int] = []
+    tags: list[int] = []
+    ends_gram: list[int] = []  # the index of the point each gram ends with
     added: list[bytes] = []
     hits: list[int] = []
     shifts: list[int] = []
@@ -240,11 +244,16 @@ def observe_many(
             held = 1
             c1, c2, c3, d1, d2, d3, q1, q2, q3 = 0, 0, c, 0, 0, 0, 0, 0, q
         last_end = en
-        if h < 0:
-            continue
-        tag = (st // MINUTE_NS) % _TAG_MOD
+        if h >= 0:
+            grams.append(h)
+            tags.append((st // MINUTE_NS) % _TAG_MOD)
+            ends_gram.append(index[i])
+    # one vectorised membership test against the history instead of a scan of it per gram
+    known = _in_history(blob, off, grams)
+    for k in range(len(grams)):
+        h, tag = grams[k], tags[k]
         ref = fresh.get(h, -1)
-        if ref < 0:
+        if ref < 0 and known[k]:
             ref = _history_tag(blob, off, h.to_bytes(4, "little"))
         if ref < 0:
             fresh[h] = tag
@@ -252,7 +261,7 @@ def observe_many(
             continue
         shift = (tag - ref) % _TAG_MOD
         if NEAR_MIN < shift < _TAG_MOD - NEAR_MIN:
-            hits.append(index[i])
+            hits.append(ends_gram[k])
             shifts.append(shift)
     new_tail = (
         TAIL.pack(entry, held, last_end, c1, c2, c3, d1, d2, d3, q1, q2, q3) if held else None
@@ -265,6 +274,16 @@ def observe_many(
         np.array(shifts, dtype=np.int64),
         _with_tail(blob, entry, new_tail, history),
     )
+
+
+def _in_history(blob: bytes, off: int, grams: list[int]) -> list[bool]:
+    """Which grams the history holds (a hash match; ``_history_tag`` then finds the record)."""
+    count = max(len(blob) - off, 0) // REC
+    if not grams or count == 0:
+        return [False] * len(grams)
+    history = np.frombuffer(blob, dtype=_RECORD, count=count, offset=off)["h"]
+    found: list[bool] = np.isin(np.array(grams, dtype=np.uint32), history).tolist()
+    return found
 
 
 def _history_tag(blob: bytes, off: int, key: bytes) -> int:
