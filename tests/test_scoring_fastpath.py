@@ -15,7 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stream.scoring import plausibility as pl
-from stream.scoring.context import AFTER_BINS, BEFORE_BINS, fill_speed, reach, stack_context
+from stream.scoring.context import (
+    AFTER_BINS,
+    BEFORE_BINS,
+    extend,
+    fill_speed,
+    reach,
+    stack_context,
+)
 from stream.scoring.features import DEFAULT_NORMALISATION, VEHICLE_SHARE, Bool, vehicle_bins
 from stream.windows import Window, WindowTotals
 
@@ -323,3 +330,25 @@ def test_speed_filled_between_known_pairs_as_on_a_line(rows: F64, gap: int, seed
     fill_speed(values, masks, gap)
     np.testing.assert_array_equal(values, want_values)
     np.testing.assert_array_equal(masks, want_masks)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.booleans())
+def test_extended_rows_zero_unknown_context_as_nan_to_num_does(seed: int, infinite: bool) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 6))
+    values = rng.uniform(0, 9, (n, 3, 60)).astype(np.float32)
+    masks = rng.uniform(size=(n, 3, 60)) < 0.5
+    before = rng.uniform(0, 9, (n, 3, BEFORE_BINS)).astype(np.float32)
+    after = rng.uniform(0, 9, (n, 3, AFTER_BINS)).astype(np.float32)
+    for side in (before, after):
+        side[rng.uniform(size=side.shape) < 0.4] = np.nan
+        if infinite:
+            side[0, 1, 0] = np.inf
+    ext, ext_masks, lo, hi = extend(values, masks, before, after)
+    assert (lo, hi) == (BEFORE_BINS, BEFORE_BINS + 60)
+    want = np.concatenate([np.nan_to_num(before), values, np.nan_to_num(after)], axis=2)
+    np.testing.assert_array_equal(ext, want)
+    np.testing.assert_array_equal(
+        ext_masks, np.concatenate([~np.isnan(before), masks, ~np.isnan(after)], axis=2)
+    )

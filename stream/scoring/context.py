@@ -77,23 +77,20 @@ def extend(values: F32, masks: Bool, before: F32, after: F32) -> tuple[F32, Bool
     """The extended rows and where the window lies in them (``lo``, ``hi``)."""
     lo = before.shape[2]
     hi = lo + values.shape[2]
-    if before.dtype != np.float32 or after.dtype != np.float32:
+    if np.isinf(before).any() or np.isinf(after).any():  # nan_to_num's finite stand-ins
         ext_values = np.concatenate(
             [np.nan_to_num(before, nan=0.0), values, np.nan_to_num(after, nan=0.0)], axis=2
         ).astype(np.float32, copy=False)
         ext_masks = np.concatenate([~np.isnan(before), masks, ~np.isnan(after)], axis=2)
         return ext_values, ext_masks, lo, hi
-    # float32 context: written into place, NaN cleared there (no intermediate copies)
-    shape = (values.shape[0], values.shape[1], hi + after.shape[2])
-    ext_values = np.empty(shape, dtype=np.float32)
-    ext_masks = np.empty(shape, dtype=np.bool_)
-    for side, at in ((before, slice(0, lo)), (after, slice(hi, None))):
-        ext_values[:, :, at] = side
-        np.isnan(side, out=ext_masks[:, :, at])
-        np.logical_not(ext_masks[:, :, at], out=ext_masks[:, :, at])
-        np.nan_to_num(ext_values[:, :, at], copy=False, nan=0.0)
-    ext_values[:, :, lo:hi] = values
-    ext_masks[:, :, lo:hi] = masks
+    # finite context: each NaN test made once, serving both the values and the masks
+    unknown_before, unknown_after = np.isnan(before), np.isnan(after)
+    zero = np.float32(0.0)
+    ext_values = np.concatenate(
+        [np.where(unknown_before, zero, before), values, np.where(unknown_after, zero, after)],
+        axis=2,
+    ).astype(np.float32, copy=False)
+    ext_masks = np.concatenate([~unknown_before, masks, ~unknown_after], axis=2)
     return ext_values, ext_masks, lo, hi
 
 
