@@ -207,10 +207,13 @@ def steady_ratio(
     if rows.size == 0:
         return out
     sub = cadence[rows]
-    zero = np.zeros((rows.size, 1))
-    cs = np.concatenate([zero, np.cumsum(sub, axis=1)], axis=1)
-    cs2 = np.concatenate([zero, np.cumsum(sub * sub, axis=1)], axis=1)
-    act = np.concatenate([zero, np.cumsum(counted[rows], axis=1)], axis=1)
+    # cumulative sums behind a zero column, written in place (no concatenated copies)
+    cs = np.zeros((rows.size, sub.shape[1] + 1))
+    cs2 = np.zeros_like(cs)
+    act = np.zeros_like(cs)
+    np.cumsum(sub, axis=1, out=cs[:, 1:])
+    np.cumsum(sub * sub, axis=1, out=cs2[:, 1:])
+    np.cumsum(counted[rows], axis=1, out=act[:, 1:])
     best = np.zeros(rows.size)
     for k, limit in STEADY_TIERS:
         if sub.shape[1] < k:
