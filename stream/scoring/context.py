@@ -134,13 +134,14 @@ def reach(active: Bool, lo: int, hi: int, gap: int = 1) -> Bool:
     return out
 
 
-def fill_speed(values: F32, masks: Bool, gap: int) -> None:
+def fill_speed(values: F32, masks: Bool, gap: int, rows: Bool | None = None) -> None:
     """Interpolates speed, in place, across bins between known values at most ``gap`` bins
     apart, as the buffer does inside a window: the look-ahead holds raw samples only.
     Worked out on the known bins alone: each pair of consecutive ones in a row, 2 to ``gap``
-    bins apart, fills the bins between them."""
+    bins apart, fills the bins between them. Only in ``rows`` when given."""
     bins = masks.shape[2]
-    at = np.flatnonzero(masks[:, 2, :])
+    known = masks[:, 2, :] if rows is None else masks[:, 2, :] & rows[:, None]
+    at = np.flatnonzero(known)
     if at.size < 2:
         return
     step = np.diff(at)
