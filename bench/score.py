@@ -9,7 +9,8 @@
   join + interpolation and a 3 → 8 → 3 autoencoder per user-hour) on the same events, handed to
   it already decoded (which flatters the baseline); ``speedup_vs_seed_method`` is the ratio.
 
-``autoencoder_windows_per_s`` isolates the model (features + onnxruntime) and
+``autoencoder_windows_per_s`` isolates the model (features + onnxruntime),
+``plausibility_windows_per_s`` the physical checks (with each window's context), and
 ``scoring_share_of_score_cli`` says how much of ``lifeup score`` is scoring at all (the rest is
 reading, parsing, de-duplication and windowing).
 
@@ -78,8 +79,13 @@ def run() -> dict[str, float | int | str]:
         for i in range(0, len(pool), BATCH):
             detector.autoencoder.score(pool[i : i + BATCH])
 
+    def checks_only() -> None:
+        for i in range(0, len(pool), BATCH):
+            detector.plausibility.score(pool[i : i + BATCH])
+
     batched_s = _best(batched)
     model_s = _best(model_only)
+    checks_s = _best(checks_only)
     unbatched_s = _best(unbatched, 1)
     scoring_s = _best(lambda: detector.score(windows), 2)  # this file's windows, for the share
 
@@ -113,6 +119,7 @@ def run() -> dict[str, float | int | str]:
         "unbatched_windows_per_s": round(unbatched_per_s, 1),
         "batch_speedup": round(windows_per_s / unbatched_per_s, 2),
         "autoencoder_windows_per_s": round(len(pool) / model_s, 1),
+        "plausibility_windows_per_s": round(len(pool) / checks_s, 1),
         "points": points,
         "points_per_s": round(points_per_s, 1),
         "seed_method_points_per_s": round(seed_per_s, 1),
