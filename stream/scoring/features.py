@@ -112,7 +112,10 @@ def vehicle_bins(values: F32, masks: Bool, norm: Normalisation = DEFAULT_NORMALI
     limits = norm.scales()[1:] * norm.ceilings()[1:] * VEHICLE_SHARE
     r, c = np.divmod(at, bins)
     fast = (values[r, 1, c] >= limits[0]) | (masks[r, 2, c] & (values[r, 2, c] >= limits[1]))
-    begins = (np.diff(at, prepend=-2) != 1) | (c == 0)  # a stretch never spans two rows
+    begins = np.empty(at.shape[0], dtype=np.bool_)  # a stretch never spans two rows
+    begins[:1] = True
+    np.not_equal(at[1:] - at[:-1], 1, out=begins[1:])
+    begins |= c == 0
     first = np.flatnonzero(begins)
     flagged = np.logical_or.reduceat(fast, first)
     out.ravel()[at] = flagged[np.cumsum(begins) - 1]
@@ -182,8 +185,10 @@ def reconstruction_errors(x: F32, recon: F32, weights: F32) -> tuple[F32, F32]:
     per_bin /= np.maximum(present, 1.0)
     k = min(TOP_BINS, per_bin.shape[1])
     worst = np.argpartition(-per_bin, k - 1, axis=1)[:, :k]
-    errors = np.take_along_axis(per_bin, worst, axis=1).mean(axis=1).astype(np.float32)
-    per_channel = np.take_along_axis(sq, worst[:, None, :], axis=2).sum(axis=2)
+    rows = np.arange(per_bin.shape[0])[:, None]  # indexing as take_along_axis does, directly
+    errors = per_bin[rows, worst].mean(axis=1).astype(np.float32)
+    per_channel = sq[rows[:, :, None], np.arange(sq.shape[1])[None, :, None], worst[:, None, :]]
+    per_channel = per_channel.sum(axis=2)
     total = per_channel.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         shares = np.where(total > 0, per_channel / total, 0.0)

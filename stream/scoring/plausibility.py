@@ -286,7 +286,7 @@ def _human_pace_distance(dist: F64, stepless: Bool, bin_s: int, lo: int, hi: int
     if at.size == 0:
         return out
     col = at % bins
-    begins = (np.diff(at, prepend=-2) != 1) | (col == 0)  # a stretch never spans two rows
+    begins = _run_starts(at, col)
     ids = np.cumsum(begins) - 1
     first = np.flatnonzero(begins)
     metres_at = dist.ravel()[at]
@@ -300,6 +300,16 @@ def _human_pace_distance(dist: F64, stepless: Bool, bin_s: int, lo: int, hi: int
         row_of = at[first] // bins
         out += np.bincount(row_of[human], weights=metres[human], minlength=rows)
     return out
+
+
+def _run_starts(at: npt.NDArray[np.intp], col: npt.NDArray[np.intp]) -> Bool:
+    """Which of the sorted flat positions ``at`` begin a run of consecutive bins (a run never
+    spans two rows: ``col`` 0 always begins one)."""
+    begins = np.empty(at.shape[0], dtype=np.bool_)
+    begins[:1] = True
+    np.not_equal(at[1:] - at[:-1], 1, out=begins[1:])
+    begins |= col == 0
+    return begins
 
 
 def _stride_ratio(metres: F64, steps: F64, cadence: F64, paired: Bool | None = None) -> F64:
@@ -391,8 +401,9 @@ def _row_median(values: F64) -> F64:
     goes through masked arrays and costs several times more."""
     ordered = np.sort(values, axis=1)  # NaN sort last
     count = np.count_nonzero(~np.isnan(values), axis=1)
-    lo = np.take_along_axis(ordered, ((count - 1) // 2)[:, None], axis=1)[:, 0]
-    hi = np.take_along_axis(ordered, (count // 2)[:, None], axis=1)[:, 0]
+    rows = np.arange(values.shape[0])
+    lo = ordered[rows, (count - 1) // 2]
+    hi = ordered[rows, count // 2]
     out: F64 = (lo + hi) / 2.0
     return out
 
