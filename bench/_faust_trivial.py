@@ -11,7 +11,7 @@ from typing import Any
 
 
 def main(argv: list[str]) -> None:
-    bootstrap, topic, metrics_port, app_id = argv
+    bootstrap, topic, metrics_port, app_id, datadir = argv
     from stream.worker.run import faust_worker, use_uvloop
 
     use_uvloop()  # the worker runs on uvloop too: same loop, fair ratio
@@ -25,6 +25,7 @@ def main(argv: list[str]) -> None:
         app_id,
         broker=f"kafka://{bootstrap}",
         store="memory://",
+        datadir=datadir,  # Faust's default is ./{app_id}-data, wherever the bench was started
         broker_session_timeout=6.0,
         broker_heartbeat_interval=1.0,
         broker_rebalance_timeout=3.0,

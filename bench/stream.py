@@ -242,6 +242,7 @@ def timed_run(
 
 def faust_trivial(bootstrap: str, topic: str, count: int, tmp: Path) -> Timed:
     port = free_port()
+    app_id = f"trivial-{uuid.uuid4().hex[:8]}"
     command = [
         sys.executable,
         "-m",
@@ -249,7 +250,8 @@ def faust_trivial(bootstrap: str, topic: str, count: int, tmp: Path) -> Timed:
         bootstrap,
         topic,
         str(port),
-        f"trivial-{uuid.uuid4().hex[:8]}",
+        app_id,
+        str(tmp / f"{app_id}-data"),
     ]
     return timed_run(
         command,
