@@ -128,26 +128,56 @@ def history_size(blob: bytes) -> int:
 # ---------------------------------------------------------------------- single points
 
 
+def _walking(q: int, dur: int) -> bool:
+    """A point that can be part of a gram: enough steps, a duration, at least a slow walk."""
+    return q >= MIN_STEPS and dur > 0 and q * (60 * NS) >= MIN_RATE * dur
+
+
+def _code(q: int, dur: int) -> int:
+    """A point's own fingerprint: its count (capped by the caller at ``_QMAX``) and duration."""
+    return mix(mix(_SEED_C, q), dur // MS)
+
+
+def _link(c: int, gap: int) -> int:
+    """A point's fingerprint joined to the gap before it."""
+    return mix(mix(_SEED_D, c), gap // MS)
+
+
+def _gram(c1: int, d2: int, d3: int, d4: int) -> int:
+    """Four walking points: the first one's code, then the other three linked to their gaps."""
+    return mix(mix(mix(mix(_SEED_G, c1), d2), d3), d4)
+
+
+def _spread(q1: int, q2: int, q3: int, q4: int) -> bool:
+    return max(q1, q2, q3, q4) - min(q1, q2, q3, q4) >= MIN_SPREAD
+
+
+def _shift(tag: int, ref: int) -> int:
+    """Minutes between a gram and its earlier copy; -1 when too near to be a replay."""
+    shift = (tag - ref) % _TAG_MOD
+    return shift if NEAR_MIN < shift < _TAG_MOD - NEAR_MIN else -1
+
+
 def observe_one(blob: bytes, entry: int, start: int, end: int, value: float) -> tuple[int, bytes]:
     """One step point of source ``entry``: the shift (minutes modulo ``_TAG_MOD``) by which the
-    gram it ends repeats the history (-1: it does not), and the new blob. Plain Python, mixing
-    inlined and the tail rewritten in place: this is the single-point event's hot path."""
+    gram it ends repeats the history (-1: it does not), and the new blob: the single-point
+    event's hot path, so the tail is read and rewritten in place rather than through
+    ``observe_many``'s loop (the steps, ``_walking`` to ``_shift``, are the same functions)."""
     q = round(value)
     dur = end - start
     n = blob[0] if blob else 0
     at = 1 if n and blob[1] == entry else _tail_offset(blob, entry, n)
-    if q < MIN_STEPS or dur <= 0 or q * (60 * NS) < MIN_RATE * dur:
+    if not _walking(q, dur):
         if at and blob[at + 1]:  # a pause ends the run
             return -1, blob[: at + 1] + b"\0" + blob[at + 2 :]
         return -1, blob
-    if q > _QMAX:
-        q = _QMAX
-    c = mix(mix(_SEED_C, q), dur // MS)
+    q = min(q, _QMAX)
+    c = _code(q, dur)
     held = 0
     if at:
         _, held, last_end, c1, c2, c3, _d1, d2, d3, q1, q2, q3 = TAIL.unpack_from(blob, at)
     if held and start >= last_end:
-        d = mix(mix(_SEED_D, c), (start - last_end) // MS)
+        d = _link(c, start - last_end)
         tail = TAIL.pack(
             entry, held + 1 if held < GRAM - 1 else held, end, c2, c3, c, d2, d3, d, q2, q3, q
         )
@@ -166,17 +196,14 @@ def observe_one(blob: bytes, entry: int, start: int, end: int, value: float) -> 
             )
         else:
             blob = bytes((n + 1,)) + blob[1 : 1 + n * TAIL.size] + tail + blob[1 + n * TAIL.size :]
-    if held < GRAM - 1 or max(q1, q2, q3, q) - min(q1, q2, q3, q) < MIN_SPREAD:
+    if held < GRAM - 1 or not _spread(q1, q2, q3, q):
         return -1, blob
-    key = mix(mix(mix(mix(_SEED_G, c1), d2), d3), d).to_bytes(4, "little")
+    key = _gram(c1, d2, d3, d).to_bytes(4, "little")
     off = 1 + blob[0] * TAIL.size
     tag = (start // MINUTE_NS) % _TAG_MOD
-    found = blob.find(key, off)
-    while found >= 0 and (found - off) % REC:
-        found = blob.find(key, found + 1)
-    if found >= 0:
-        shift = (tag - int.from_bytes(blob[found + 4 : found + 6], "little")) % _TAG_MOD
-        return -1 if shift <= NEAR_MIN or shift >= _TAG_MOD - NEAR_MIN else shift, blob
+    ref = _history_tag(blob, off, key)
+    if ref >= 0:
+        return _shift(tag, ref), blob
     if len(blob) - off >= RECENT_LIMIT * REC:
         return -1, blob[:off] + blob[off + REC :] + key + tag.to_bytes(2, "little")
     return -1, blob + key + tag.to_bytes(2, "little")
@@ -227,16 +254,14 @@ def observe_many(
         st, en = starts[i], ends[i]
         q = round(counts[i])
         dur = en - st
-        if q < MIN_STEPS or dur <= 0 or q * (60 * NS) < MIN_RATE * dur:
+        if not _walking(q, dur):
             held = 0  # a pause ends the run
             continue
-        if q > _QMAX:
-            q = _QMAX
-        c = mix(mix(_SEED_C, q), dur // MS)
+        q = min(q, _QMAX)
+        c = _code(q, dur)
         if held and st >= last_end:
-            d = mix(mix(_SEED_D, c), (st - last_end) // MS)
-            gram = held >= GRAM - 1 and max(q1, q2, q3, q) - min(q1, q2, q3, q) >= MIN_SPREAD
-            h = mix(mix(mix(mix(_SEED_G, c1), d2), d3), d) if gram else -1
+            d = _link(c, st - last_end)
+            h = _gram(c1, d2, d3, d) if held >= GRAM - 1 and _spread(q1, q2, q3, q) else -1
             held = held + 1 if held < GRAM - 1 else held
             c1, c2, c3, d1, d2, d3, q1, q2, q3 = c2, c3, c, d2, d3, d, q2, q3, q
         else:
@@ -259,8 +284,8 @@ def observe_many(
             fresh[h] = tag
             added.append(h.to_bytes(4, "little") + tag.to_bytes(2, "little"))
             continue
-        shift = (tag - ref) % _TAG_MOD
-        if NEAR_MIN < shift < _TAG_MOD - NEAR_MIN:
+        shift = _shift(tag, ref)
+        if shift >= 0:
             hits.append(ends_gram[k])
             shifts.append(shift)
     new_tail = (
