@@ -11,15 +11,14 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from stream.hashing import mix, mix_np, seeded
+from stream.hashing import MASK, mix, mix_np, seeded
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 
-_KEY_SEED: Final = 0x3C6EF372 & ((1 << 30) - 1)
-_DURATION_BITS: Final = (
-    1 << 22
-) - 1  # the duration's low bits share a lane with the entry (8 bits)
+_KEY_SEED: Final = 0x3C6EF372 & MASK
+# the duration's low bits share a 30-bit lane with the source entry (8 bits)
+_DURATION_BITS: Final = (1 << 22) - 1
 # Above this many steps in one point, step * overlap could overflow int64: use exact Python ints.
 EXACT_INT_LIMIT: Final = (1 << 62) // (1 << 37)
 

@@ -75,12 +75,8 @@ def apply(
     for batch in result.batches:
         buffer = touched.get(batch.user_id)
         if buffer is None:
-            buffer = buffers.get(batch.user_id) or UserBuffer(batch.user_id, grid)
-            touched[batch.user_id] = buffer
-        added = buffer.add(batch, source_rank(batch.channel, batch.source))
-        outcomes.accepted += added.accepted
-        outcomes.duplicate += added.duplicate
-        outcomes.late += added.late
+            buffer = touched[batch.user_id] = _buffer_of(buffers, batch.user_id, grid)
+        _add(buffer, batch, outcomes)
     windows: list[Window] = []
     for user_id, buffer in touched.items():
         windows.extend(buffer.pop_complete())
@@ -94,16 +90,25 @@ def _apply_one(
     grid: GridSpec,
     outcomes: Outcomes,
 ) -> list[Window]:
-    user_id = batch.user_id
-    held = buffers.get(user_id)
-    buffer = UserBuffer(user_id, grid) if held is None else held
-    added = buffer.add(batch, source_rank(batch.channel, batch.source))
-    outcomes.accepted = added.accepted
-    outcomes.duplicate = added.duplicate
-    outcomes.late = added.late
+    buffer = _buffer_of(buffers, batch.user_id, grid)
+    _add(buffer, batch, outcomes)
     windows = buffer.pop_complete()
-    buffers[user_id] = buffer  # write back: a Faust table only persists on assignment
+    buffers[batch.user_id] = buffer  # write back: a Faust table only persists on assignment
     return windows
+
+
+def _buffer_of(
+    buffers: MutableMapping[str, UserBuffer], user_id: str, grid: GridSpec
+) -> UserBuffer:
+    held = buffers.get(user_id)
+    return UserBuffer(user_id, grid) if held is None else held
+
+
+def _add(buffer: UserBuffer, batch: PointBatch, outcomes: Outcomes) -> None:
+    added = buffer.add(batch, source_rank(batch.channel, batch.source))
+    outcomes.accepted += added.accepted
+    outcomes.duplicate += added.duplicate
+    outcomes.late += added.late
 
 
 @dataclass(slots=True)
