@@ -383,7 +383,9 @@ def manual_distance(rng: np.random.Generator, ctx: Context, health_connect: bool
     if health_connect:
         pt = RawPoint("distance", s, e, metres, ctx.profile.sources.hc_origin, "MANUAL_ENTRY")
     else:
-        pt = RawPoint("distance", s, e, metres, USER_INPUT_DISTANCE)
+        # Health Connect carries a Fit user_input point as MANUAL_ENTRY (the emitter reads it
+        # for Health Connect users; Google Fit shapes keep the user_input stream id)
+        pt = RawPoint("distance", s, e, metres, USER_INPUT_DISTANCE, "MANUAL_ENTRY")
     return Injection(start, start + dur, points=[pt])
 
 

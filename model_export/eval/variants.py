@@ -39,7 +39,7 @@ from stream.scoring.plausibility import CHECKS, window_ratios
 
 F64 = npt.NDArray[np.float64]
 DEFAULT_OUT = Path("docs") / "variants.md"
-MODEL = "autoencoder"
+RULES: tuple[str, ...] = (*CHECKS, "autoencoder")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +70,9 @@ class VariantResult:
 
     figures: FamilyResult
     reasons: Counter[str] = field(default_factory=Counter)
-    nearest: Counter[str] = field(default_factory=Counter)  # nearest rule of each missed window
-    nearest_ratio: dict[str, float] = field(default_factory=dict)  # its median ratio
+    missed: int = 0  # windows of the variant that did not alert
+    nearest: Counter[str] = field(default_factory=Counter)  # the top rule of each missed window
+    near: dict[str, float] = field(default_factory=dict)  # each rule's median over the misses
 
 
 @dataclass(slots=True)
@@ -160,20 +161,15 @@ def real_variants(users: list[realdata.RealUser], seed: int, names: Sequence[str
     return Injected([m for *_, m in timed], spans, float(user_days))
 
 
-def nearest_rules(
-    detector: Detector, lw: LabeledWindows, missed: npt.NDArray[np.bool_]
-) -> tuple[list[str], F64]:
-    """Per missed window, the rule (or the model) with the highest ratio to its limit."""
+def miss_ratios(detector: Detector, lw: LabeledWindows, missed: npt.NDArray[np.bool_]) -> F64:
+    """``[missed windows, rules]``: each check's ratio to its limit and the model's score."""
     idx = np.flatnonzero(missed)
     if idx.size == 0:
-        return [], np.zeros(0)
+        return np.zeros((0, len(RULES)))
     windows = [lw.windows[i] for i in idx]
     ratios, _ = window_ratios(windows, detector.grid)
     ae = np.array([v.score for v in detector.autoencoder.score(windows)], dtype=np.float64)
-    table = np.column_stack([ratios, ae])
-    names = [*CHECKS, MODEL]
-    best = table.argmax(axis=1)
-    return [names[int(b)] for b in best], table[np.arange(idx.size), best]
+    return np.column_stack([ratios, ae])
 
 
 def score_bench(name: str, data: Injected, detector: Detector) -> BenchResult:
@@ -191,12 +187,11 @@ def score_bench(name: str, data: Injected, detector: Detector) -> BenchResult:
         vr = VariantResult(figures)
         for i in np.flatnonzero(mask & flags):
             vr.reasons.update(reasons[i])
-        rules, ratio = nearest_rules(detector, lw, mask & ~flags)
-        vr.nearest.update(rules)
-        for rule in vr.nearest:
-            vr.nearest_ratio[rule] = float(
-                np.median([r for n, r in zip(rules, ratio, strict=True) if n == rule])
-            )
+        table = miss_ratios(detector, lw, mask & ~flags)
+        vr.missed = table.shape[0]
+        if vr.missed:
+            vr.nearest.update(RULES[int(b)] for b in table.argmax(axis=1))
+            vr.near = dict(zip(RULES, np.median(table, axis=0).tolist(), strict=True))
         out[variant] = vr
     return BenchResult(name, len(windows), data.user_days, result.false_alerts, out)
 
