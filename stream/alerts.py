@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -94,8 +94,22 @@ class Alert:
         )
 
 
+class Span(Protocol):
+    """What an alert names of its window: a ``Window``, or the span of one scored earlier (a
+    retroactive alert, ``stream.scoring.retro``)."""
+
+    @property
+    def user_id(self) -> str: ...
+
+    @property
+    def start_ns(self) -> int: ...
+
+    @property
+    def end_ns(self) -> int: ...
+
+
 def make_alert(
-    window: Window, verdict: WindowScore, model_version: str, detected_at: datetime | None = None
+    window: Span, verdict: WindowScore, model_version: str, detected_at: datetime | None = None
 ) -> Alert:
     """The alert for one anomalous window (the caller decides it is anomalous)."""
     return Alert(

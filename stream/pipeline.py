@@ -14,6 +14,7 @@ from stream.buffer import UserBuffer
 from stream.grid import DEFAULT_GRID, GridSpec
 from stream.points import ParseResult, PointBatch, Rejection
 from stream.scoring.base import WindowScore, WindowScorer
+from stream.scoring.retro import carry_back
 from stream.sources import source_rank
 from stream.windows import Window
 
@@ -125,7 +126,9 @@ def score_results(
     grid: GridSpec = DEFAULT_GRID,
     batch_windows: int = 1024,
 ) -> OfflineRun:
-    """Scores inputs as the worker would, then flushes every user as an idle flush would."""
+    """Scores inputs as the worker would, then flushes every user as an idle flush would; a
+    window not alerted gets the retroactive verdict its next window carries back
+    (``stream.scoring.retro``), as the worker sends it."""
     buffers: dict[str, UserBuffer] = {}
     outcomes = Outcomes()
     verdicts: list[tuple[Window, WindowScore]] = []
@@ -141,7 +144,7 @@ def score_results(
         pending.extend(buffer.flush())
     verdicts.extend(_score(pending, scorer))
     verdicts.sort(key=lambda v: (v[0].user_id, v[0].start_ns))
-    return OfflineRun(outcomes, verdicts)
+    return OfflineRun(outcomes, carry_back(verdicts))
 
 
 def _score(windows: list[Window], scorer: WindowScorer) -> Iterator[tuple[Window, WindowScore]]:

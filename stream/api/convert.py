@@ -195,6 +195,7 @@ def verdict(
             if score.anomalous
             else None
         ),
+        "carried_reasons": list(score.reasons) if score.carried else [],
         "series": series_of(window, bin_s) if series else None,
     }
 

@@ -124,6 +124,11 @@ class WindowVerdict(BaseModel):
     alert_id: str | None = Field(
         default=None, description="The worker's alert id, for anomalous windows."
     )
+    carried_reasons: list[str] = Field(
+        default_factory=list,
+        description="Reasons carried back from the next window: a bout that began in this "
+        "window and was judged whole in the next (a retroactive alert; see the README).",
+    )
     series: ChannelSeries | None = Field(
         default=None, description="Per-bin values, with ?series=true."
     )

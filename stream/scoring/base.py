@@ -22,11 +22,16 @@ class WindowScore:
 
     ``channels`` maps "steps", "distance", "speed" to that channel's share of the score (sums to
     1 when the score is positive). ``reasons`` are the machine-readable codes listed in the README.
+    ``back``: what this window's findings say of the previous window, when the bout behind them
+    began there (``stream.scoring.retro.carry`` decides whether that becomes an alert).
+    ``carried``: this verdict is such a finding, carried back from the next window.
     """
 
     score: float
     channels: dict[str, float] = field(default_factory=dict)
     reasons: tuple[str, ...] = ()
+    back: WindowScore | None = None
+    carried: bool = False
 
     @property
     def anomalous(self) -> bool:

@@ -21,7 +21,8 @@ from stream.scoring.plausibility import (
     PlausibilityScorer,
     summarise,
     top_shares,
-    window_ratios_of,
+    window_findings,
+    with_back,
 )
 from stream.windows import Window
 
@@ -44,7 +45,8 @@ class Detector:
         if not windows:
             return []
         values, masks = stack_windows(windows)
-        best, top, reasons = summarise(window_ratios_of(windows, values, masks, self.grid))
+        ratios, found = window_findings(windows, values, masks, self.grid)
+        best, top, reasons = summarise(ratios)
         ae_scores, ae_shares = self.autoencoder.score_arrays(values, masks)
         shares_of_top = top_shares(top, np.asarray(masks.any(axis=2)))
         ae = ae_scores.astype(np.float64)  # float32 widened: the same numbers as ``tolist``
@@ -65,10 +67,11 @@ class Detector:
             )
         ]
         steps, distance, speed = CHANNEL_NAMES
-        return [
+        out = [
             WindowScore(score, {steps: s, distance: d, speed: v}, codes)
             for score, (s, d, v), codes in zip(scores, chosen, why, strict=True)
         ]
+        return with_back(out, found) if any(f is not None for f in found) else out
 
 
 def load_detector(path: Path | None = None) -> Detector:

@@ -63,6 +63,7 @@ code                             fires when (per window of the grid)            
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -110,6 +111,26 @@ CHECKS: tuple[str, ...] = (
     "stride_implausible",
     "manual_entry",
     "replayed_activity",
+)
+
+# Checks whose findings are bouts or stretches that can begin in the previous window, and so
+# are carried back to it (``back_ratios``). Not ``gps_teleport`` (judged on the window's own
+# minutes), ``manual_entry`` (the window's own points) or ``replayed_activity`` (judged with
+# the neighbouring windows already, ``stream.scoring.replay``).
+CARRIED = np.array(
+    [
+        c
+        in {
+            "cadence_above_human_limit",
+            "cadence_without_variation",
+            "speed_above_human_limit",
+            "distance_without_steps",
+            "steps_without_distance",
+            "stride_implausible",
+        }
+        for c in CHECKS
+    ],
+    dtype=np.bool_,
 )
 
 # Which channels each finding implicates (steps, distance, speed); None = the channels present.
@@ -354,7 +375,9 @@ def _bout_stride_ratio(
     enough = np.bincount(odd_rows, minlength=paired.shape[0]) >= (STRIDE_MIN_BINS + 1) // 2
     if not enough.all():
         if enough.any():
-            out[enough] = _bout_stride_ratio(metres[enough], steps[enough], cadence[enough], lo, hi)
+            out[enough] = _bout_stride_ratio(
+                metres[enough], steps[enough], cadence[enough], lo, hi, paired[enough]
+            )
         return out
     rows, bins = paired.shape
     left, right = paired.copy(), paired.copy()
@@ -478,9 +501,12 @@ def _ratios(
     before: F32 | None = None,
     after: F32 | None = None,
     fill: Bool | None = None,
+    back: bool = False,
 ) -> F64:
     """``check_ratios`` of rows all judged the same way: with whatever context is given
-    (speed filled across it in ``fill`` rows, default all)."""
+    (speed filled across it in ``fill`` rows, default all). With ``back``, each bout-based
+    check counts only bouts that also reach into ``before`` (``back_ratios``); the others
+    give 0."""
     n = values.shape[0]
     ext: F32
     ext_masks: Bool
@@ -502,45 +528,112 @@ def _ratios(
     moving = steps > 0
     out = np.zeros((n, len(CHECKS)), dtype=np.float64)
 
-    bouts = reach(moving, lo, hi)  # minutes of the bouts that reach into the window
+    bouts = _touching(moving, lo, hi, back)  # minutes of the bouts reaching into the window
     out[:, 0] = cadence_ratio(ext[:, 0, :] if per_min == 1.0 else cadence, lo, hi, bouts)
 
     moving_gps = ext_masks[:, 2, :] & (ext[:, 2, :] >= STILL_SPEED)
     out[:, 1] = steady_ratio(cadence, lo, hi, moving_gps, bouts)
 
     fast = moving & ((speed >= VEHICLE_SPEED) | (dist >= VEHICLE_SPEED * grid.bin_s))
-    out[:, 2] = reach(fast, lo, hi).sum(axis=1) / VEHICLE_BINS
+    out[:, 2] = _touching(fast, lo, hi, back).sum(axis=1) / VEHICLE_BINS
 
     walking = _walking(steps)
-    out[:, 3] = np.maximum.reduce(
-        [
-            dist[:, lo:hi].max(axis=1) / (TELEPORT_SPEED * grid.bin_s),
-            speed[:, lo:hi].max(axis=1) / TELEPORT_SPEED,
-            np.where(walking[:, lo:hi], speed[:, lo:hi], 0.0).max(axis=1) / WALK_JUMP_SPEED,
-            _spikes(dist, steps, lo, hi, walking),
-        ]
+    out[:, 3] = (
+        0.0
+        if back
+        else np.maximum.reduce(
+            [
+                dist[:, lo:hi].max(axis=1) / (TELEPORT_SPEED * grid.bin_s),
+                speed[:, lo:hi].max(axis=1) / TELEPORT_SPEED,
+                np.where(walking[:, lo:hi], speed[:, lo:hi], 0.0).max(axis=1) / WALK_JUMP_SPEED,
+                _spikes(dist, steps, lo, hi, walking),
+            ]
+        )
     )
 
     stepless = (dist > 0) & ~_near(moving)
+    if back:  # stretches are runs of stepless minutes with no pause
+        stepless &= reach(stepless, 0, lo, gap=0)
     walked_no_steps = _human_pace_distance(dist, stepless, grid.bin_s, lo, hi)
     out[:, 4] = walked_no_steps / STEPLESS_DISTANCE
 
     # Only minutes that distance data cover: a treadmill sends no distance at all, which is
     # honest; a source that covers the walk yet reports (almost) nothing is not.
     covered = ext_masks[:, 1, :] & moving & (dist < steps * STRIDE_MIN * 0.4)
-    distanceless = np.where(reach(covered, lo, hi), steps, 0.0).sum(axis=1)
+    distanceless = np.where(_touching(covered, lo, hi, back), steps, 0.0).sum(axis=1)
     out[:, 5] = distanceless / DISTANCELESS_STEPS
 
     both = moving & (dist > 0)
+    if back:  # bouts pausing at most a minute, as ``_bout_stride_ratio`` joins them
+        both &= reach(both, 0, lo)
     paired = reach(both, lo, hi)
     out[:, 6] = np.maximum(
         _stride_ratio(dist, steps, cadence, paired),
         _bout_stride_ratio(dist, steps, cadence, lo, hi, both),
     )
 
-    out[:, 7] = np.where(manual_points > 0, FLAG_SCORE, 0.0)
-    out[:, 8] = np.where(repeats, FLAG_SCORE, 0.0)
+    if not back:
+        out[:, 7] = np.where(manual_points > 0, FLAG_SCORE, 0.0)
+        out[:, 8] = np.where(repeats, FLAG_SCORE, 0.0)
     return np.clip(np.nan_to_num(out, nan=0.0, posinf=MAX_RATIO, neginf=0.0), 0.0, MAX_RATIO)
+
+
+def _touching(active: Bool, lo: int, hi: int, back: bool) -> Bool:
+    """``reach(active, lo, hi)``; with ``back``, only runs that also reach into ``[0, lo)``."""
+    joined = reach(active, lo, hi)
+    if back:
+        joined &= reach(active, 0, lo)
+    return joined
+
+
+def back_ratios(
+    ratios: F64,
+    values: F32,
+    masks: Bool,
+    before: F32,
+    after: F32,
+    grid: GridSpec = DEFAULT_GRID,
+) -> F64:
+    """Per window and check, the ratio of the findings whose bout reaches back into ``before``
+    (the previous window's bins): 0 but for rows where a ``CARRIED`` check fires and
+    ``before`` holds steps or distance, which are measured again, bouts restricted to those
+    that touch both. Alerts are rare, so this costs the batch nearly nothing."""
+    out = np.zeros_like(ratios)
+    if not before.shape[2]:
+        return out
+    known = ~np.isnan(before[:, :2, :]) & (before[:, :2, :] > 0)
+    rows = np.flatnonzero((ratios[:, CARRIED] >= 1.0).any(axis=1) & known.any(axis=(1, 2)))
+    if rows.size == 0:
+        return out
+    none = np.zeros(rows.size, dtype=np.int64)
+    out[rows] = _ratios(
+        values[rows], masks[rows], none, none > 0, grid, before[rows], after[rows], back=True
+    )
+    return out
+
+
+def back_findings(ratios: F64, back: F64) -> list[tuple[float, tuple[str, ...]] | None]:
+    """Per window, what it carries back to the previous one: the top ratio and the codes of
+    the ``CARRIED`` checks that fire both for the window and on bouts reaching into the
+    previous window (``back_ratios``), highest first; None when nothing does."""
+    carried = np.where((ratios >= 1.0) & (back >= 1.0), back, 0.0)
+    carried[:, ~CARRIED] = 0.0
+    out: list[tuple[float, tuple[str, ...]] | None] = [None] * ratios.shape[0]
+    for i in np.flatnonzero(carried.max(axis=1, initial=0.0) >= 1.0).tolist():
+        fired = np.flatnonzero(carried[i] >= 1.0)
+        order = fired[np.argsort(-carried[i, fired], kind="stable")]
+        out[i] = (float(carried[i].max()), tuple(CHECKS[j] for j in order.tolist()))
+    return out
+
+
+def with_back(
+    verdicts: list[WindowScore], found: list[tuple[float, tuple[str, ...]] | None]
+) -> list[WindowScore]:
+    """The verdicts, each carrying its ``back_findings`` (channels: the verdict's own)."""
+    return [
+        v if f is None else replace(v, back=WindowScore(f[0], dict(v.channels), f[1]))
+        for v, f in zip(verdicts, found, strict=True)
+    ]
 
 
 def channel_shares(check: int, present: Bool) -> tuple[float, float, float]:
@@ -602,10 +695,19 @@ def window_ratios_of(
     windows: Sequence[Window], values: F32, masks: Bool, grid: GridSpec = DEFAULT_GRID
 ) -> F64:
     """``check_ratios`` of windows whose values and masks are already stacked."""
+    return window_findings(windows, values, masks, grid)[0]
+
+
+def window_findings(
+    windows: Sequence[Window], values: F32, masks: Bool, grid: GridSpec = DEFAULT_GRID
+) -> tuple[F64, list[tuple[float, tuple[str, ...]] | None]]:
+    """``check_ratios`` and ``back_findings`` of windows whose values and masks are stacked."""
     manual = np.fromiter((w.manual_points for w in windows), dtype=np.int64, count=len(windows))
     repeats = np.fromiter((w.repeats_earlier for w in windows), dtype=np.bool_, count=len(windows))
     before, after = stack_context(windows)
-    return check_ratios(values, masks, manual, repeats, grid, before, after)
+    ratios = check_ratios(values, masks, manual, repeats, grid, before, after)
+    back = back_ratios(ratios, values, masks, before, after, grid)
+    return ratios, back_findings(ratios, back)
 
 
 class PlausibilityScorer:
@@ -619,5 +721,6 @@ class PlausibilityScorer:
     def score(self, windows: Sequence[Window]) -> list[WindowScore]:
         if not windows:
             return []
-        ratios, masks = window_ratios(windows, self.grid)
-        return verdicts(ratios, masks)
+        values, masks = stack_windows(windows)
+        ratios, found = window_findings(windows, values, masks, self.grid)
+        return with_back(verdicts(ratios, masks), found)

@@ -6,13 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from stream.alerts import make_alert
+from stream.alerts import Span, make_alert
 from stream.grid import DEFAULT_GRID, GridSpec
 from stream.parsing import parse_message
 from stream.points import ParseResult
 from stream.scoring.base import WindowScore, WindowScorer
 from stream.settings import Settings
-from stream.windows import Window
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,5 +48,5 @@ class AlertFactory:
     def __init__(self, model_version: str) -> None:
         self.model_version = model_version
 
-    def __call__(self, window: Window, verdict: WindowScore) -> dict[str, Any]:
+    def __call__(self, window: Span, verdict: WindowScore) -> dict[str, Any]:
         return make_alert(window, verdict, self.model_version).to_dict()

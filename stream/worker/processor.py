@@ -35,6 +35,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from stream.alerts import Span
 from stream.buffer import UserBuffer
 from stream.grid import GridSpec
 from stream.kafka import home_partition
@@ -42,6 +43,7 @@ from stream.metrics import WorkerMetrics
 from stream.pipeline import apply
 from stream.points import ParseResult
 from stream.scoring.base import WindowScore, WindowScorer
+from stream.scoring.retro import carry, previous_span
 from stream.windows import Window
 from stream.worker.dlq import rejection_records
 from stream.worker.state import UserState
@@ -92,7 +94,7 @@ class Sink(Protocol):
 
 
 Parse = Callable[[bytes, bytes | None], ParseResult]
-MakeAlert = Callable[[Window, WindowScore], dict[str, Any]]
+MakeAlert = Callable[[Span, WindowScore], dict[str, Any]]
 Clock = Callable[[], float]
 
 
@@ -427,17 +429,28 @@ class Processor:
             metrics.anomaly_score.observe(verdict.score)
             if not verdict.anomalous:
                 continue
-            alert = self.make_alert(window, verdict)
-            await self.sink.alert(window.user_id, orjson.dumps(alert), completed)
-            for reason in verdict.reasons or ("anomaly_score",):
-                reasons[reason] = reasons.get(reason, 0) + 1
-            kept = recent.get(window.user_id)
+            user_id = window.user_id
+            kept = recent.get(user_id)
             if kept is None:
-                stored = self.recent_alerts.get(window.user_id) or []
-                kept = recent[window.user_id] = {a["alert_id"]: a for a in stored}
-            kept[alert["alert_id"]] = alert  # a re-sent alert replaces itself
+                stored = self.recent_alerts.get(user_id) or []
+                kept = recent[user_id] = {a["alert_id"]: a for a in stored}
+            sent: list[tuple[dict[str, Any], WindowScore]] = []
+            if verdict.back is not None:
+                # the previous window was scored earlier: its alert, if any, is among the
+                # user's recent ones (this batch's included), under the id it would have
+                span = previous_span(window)
+                alerted = self.make_alert(span, verdict.back)["alert_id"] in kept
+                retro = carry(verdict, alerted)
+                if retro is not None:
+                    sent.append((self.make_alert(span, retro), retro))
+            sent.append((self.make_alert(window, verdict), verdict))
+            for alert, said in sent:
+                await self.sink.alert(user_id, orjson.dumps(alert), completed)
+                for reason in said.reasons or ("anomaly_score",):
+                    reasons[reason] = reasons.get(reason, 0) + 1
+                kept[alert["alert_id"]] = alert  # a re-sent alert replaces itself
             if len(kept) > 2 * RECENT_ALERTS:  # a user alerting all day: keep memory bounded
-                recent[window.user_id] = {a["alert_id"]: a for a in _latest(kept)}
+                kept = recent[user_id] = {a["alert_id"]: a for a in _latest(kept)}
         for reason, count in reasons.items():
             metrics.alerts.labels(reason).inc(count)
 
