@@ -29,9 +29,11 @@ from stream.parsing import parse_obj
 from stream.points import ParseResult
 from stream.scoring.base import WindowScore
 from stream.scoring.detector import Detector, load_detector
+from stream.scoring.retro import carry_back
 from stream.windows import Window
 
 F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
 DEFAULT_OUT = Path("docs") / "evaluation"  # relative to where it runs: the repository's root
 IF_TRAIN_SEED = 1101  # the simulated seed the autoencoder is trained on
 
@@ -67,6 +69,10 @@ class DatasetResult:
     results: dict[str, ScorerResult]
     reasons: list[tuple[str, ...]]
     notes: dict[str, Any] = field(default_factory=dict)
+    # per scorer that carries findings back: when each window's alert would be sent (event
+    # time, ns), and how many windows were flagged retroactively
+    sent_ns: dict[str, I64] = field(default_factory=dict)
+    carried: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -91,6 +97,7 @@ class Evaluation:
                     "windows": len(d.labeled.windows),
                     "user_days": d.labeled.user_days,
                     "notes": d.notes,
+                    "carried_back": d.carried,
                     "scorers": {s: asdict(r) for s, r in d.results.items()},
                 }
                 for name, d in self.datasets.items()
@@ -109,22 +116,47 @@ def seed_scores(results: list[ParseResult], windows: list[Window]) -> F64:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Carried:
+    """A scorer's verdicts after the retroactive carry (``stream.scoring.retro``), as the
+    worker sends them: each window's verdict, and when its alert would leave (the end of the
+    window, or of the next one for an alert carried back from it)."""
+
+    verdicts: list[WindowScore]
+    sent_ns: I64
+    count: int
+
+
+def carried(windows: list[Window], verdicts: list[WindowScore]) -> Carried:
+    """``carry_back`` over a run's windows (sorted by user and start, as ``label`` has them)."""
+    run = carry_back(list(zip(windows, verdicts, strict=True)))
+    sent = np.array([w.end_ns for w in windows], dtype=np.int64)
+    back = [i for i, (_, v) in enumerate(run) if v.carried]
+    for i in back:
+        sent[i] = windows[i + 1].end_ns
+    return Carried([v for _, v in run], sent, len(back))
+
+
 def scorer_scores(
     detector: Detector, forest: IsolationForestScorer, windows: list[Window]
-) -> tuple[dict[str, F64], list[tuple[str, ...]]]:
-    """Scores of the four window scorers, and the combined detector's reasons per window."""
-    combined = detector.score(windows)
+) -> tuple[dict[str, F64], list[tuple[str, ...]], dict[str, Carried]]:
+    """Scores of the four window scorers, the combined detector's reasons per window, and the
+    carry of the two that carry findings back (the detector and its checks)."""
 
     def arr(verdicts: list[WindowScore]) -> F64:
         return np.array([v.score for v in verdicts], dtype=np.float64)
 
+    carries = {
+        "combined": carried(windows, detector.score(windows)),
+        "plausibility": carried(windows, detector.plausibility.score(windows)),
+    }
     scores = {
-        "combined": arr(combined),
+        "combined": arr(carries["combined"].verdicts),
         "autoencoder": arr(detector.autoencoder.score(windows)),
-        "plausibility": arr(detector.plausibility.score(windows)),
+        "plausibility": arr(carries["plausibility"].verdicts),
         "isolation_forest": arr(forest.score(windows)),
     }
-    return scores, [v.reasons for v in combined]
+    return scores, [v.reasons for v in carries["combined"].verdicts], carries
 
 
 def run_dataset(
@@ -142,13 +174,16 @@ def run_dataset(
     lw = label(name, windows, spans, user_days)
     timings[f"{name}_windows"] = time.perf_counter() - t
     t = time.perf_counter()
-    scores, reasons = scorer_scores(detector, forest(lw), windows)
+    scores, reasons, carries = scorer_scores(detector, forest(lw), windows)
     timings[f"{name}_score"] = time.perf_counter() - t
     t = time.perf_counter()
     scores["seed_method"] = seed_scores(parsed, windows)
     timings[f"{name}_seed_method"] = time.perf_counter() - t
-    results = {s: evaluate_scores(lw, s, v) for s, v in scores.items()}
-    return DatasetResult(lw, scores, results, reasons)
+    sent = {s: c.sent_ns for s, c in carries.items()}
+    results = {s: evaluate_scores(lw, s, v, sent.get(s)) for s, v in scores.items()}
+    return DatasetResult(
+        lw, scores, results, reasons, sent_ns=sent, carried={s: c.count for s, c in carries.items()}
+    )
 
 
 def normal_windows(lw: LabeledWindows, exclude_users: set[str]) -> list[Window]:

@@ -71,18 +71,31 @@ def tpr_at_fpr(positive: F64, negative: F64, fpr: float) -> float:
     return float((positive > cut).mean())
 
 
-def span_delays(lw: LabeledWindows, flags: npt.NDArray[np.bool_], idx: list[int]) -> list[float]:
-    """Minutes from each detected span's start to the end of its first flagged window."""
+def span_delays(
+    lw: LabeledWindows,
+    flags: npt.NDArray[np.bool_],
+    idx: list[int],
+    sent_ns: npt.NDArray[np.int64] | None = None,
+) -> list[float]:
+    """Minutes from each detected span's start to its first alert: the end of the flagged
+    window, or ``sent_ns`` (an alert carried back from the next window leaves at its end)."""
     out: list[float] = []
     for k in idx:
         hit = [i for i in lw.span_windows[k] if flags[i]]
         if hit:
-            first = min(lw.windows[i].end_ns for i in hit)
+            first = min(lw.windows[i].end_ns if sent_ns is None else int(sent_ns[i]) for i in hit)
             out.append(max(0.0, (first - lw.spans[k].start_ns) / MINUTE_NS))
     return out
 
 
-def evaluate_scores(lw: LabeledWindows, scorer: str, scores: F64) -> ScorerResult:
+def evaluate_scores(
+    lw: LabeledWindows,
+    scorer: str,
+    scores: F64,
+    sent_ns: npt.NDArray[np.int64] | None = None,
+) -> ScorerResult:
+    """The figures of one scorer; ``sent_ns``: when each window's alert would be sent, when
+    not at the window's end (``span_delays``)."""
     flags = scores >= THRESHOLD
     normal = lw.normal
     cheat = np.array([c is not None for c in lw.cheat_family], dtype=bool)
@@ -93,7 +106,7 @@ def evaluate_scores(lw: LabeledWindows, scorer: str, scores: F64) -> ScorerResul
         any(flags[i] and lw.cheat_family[i] is None for i in lw.span_windows[k]) for k in legit_idx
     ]
     cheat_idx = [k for k, s in enumerate(lw.spans) if s.cheat]
-    delays = span_delays(lw, flags, cheat_idx)
+    delays = span_delays(lw, flags, cheat_idx, sent_ns)
     result = ScorerResult(
         scorer=scorer,
         precision=float((flags & cheat).sum() / flagged) if flagged else None,
@@ -115,7 +128,7 @@ def evaluate_scores(lw: LabeledWindows, scorer: str, scores: F64) -> ScorerResul
         mask = lw.family_mask(family)
         idx = [k for k in cheat_idx if lw.spans[k].family == family]
         detected = [any(flags[i] for i in lw.span_windows[k]) for k in idx]
-        fam_delays = span_delays(lw, flags, idx)
+        fam_delays = span_delays(lw, flags, idx, sent_ns)
         core = mask & (np.asarray(lw.cheat_overlap_ns) >= CORE_OVERLAP_NS)
         result.families[family] = FamilyResult(
             windows=int(mask.sum()),

@@ -293,6 +293,25 @@ def missed_lines(d: DatasetResult) -> list[str]:
     ]
 
 
+def carried_lines(d: DatasetResult) -> list[str]:
+    """How many windows were flagged only retroactively (``stream.scoring.retro``)."""
+    n = d.carried.get("combined", 0)
+    if not n:
+        return []
+    cheats = sum(
+        1
+        for i, v in enumerate(d.sent_ns["combined"].tolist())
+        if v != d.labeled.windows[i].end_ns and d.labeled.cheat_family[i] is not None
+    )
+    return [
+        f"The combined detector flagged {n} windows retroactively ({cheats} of them overlap a "
+        "cheat): the next window judged a bout whole that began in them, which they had seen "
+        "only in part. They count as flags of the earlier window; their delay runs to the end "
+        "of the next window, when the alert is sent.",
+        "",
+    ]
+
+
 def dataset_section(d: DatasetResult, folder: Path) -> list[str]:
     lw = d.labeled
     n_cheats = sum(s.cheat for s in lw.spans)
@@ -312,6 +331,7 @@ def dataset_section(d: DatasetResult, folder: Path) -> list[str]:
         "",
         *family_table(d),
         "",
+        *carried_lines(d),
         *missed_lines(d),
         "### Precision, false alerts, legitimate-unusual activity, delay",
         "",
@@ -390,8 +410,10 @@ def write_report(evaluation: Evaluation, folder: Path, seconds: float) -> Path:
         "cheat is positive; one overlapping only a legitimate-unusual bout (long run, long hike, "
         "night walk, treadmill) must stay silent; every other window is normal time, where an "
         "alert is a false alert. Precision counts flagged legitimate-unusual windows as false "
-        "positives. Delay: from a cheat's start to the end of its first flagged window (event "
-        "time; the worker adds the grid's lateness of 15 min, or the idle flush). Scorers: "
+        "positives. Delay: from a cheat's start to the end of its first flagged window, or, for a "
+        "window alerted retroactively (a bout that began in it, judged whole by the next "
+        "window), to the end of the window that carried the alert back (event time; the worker "
+        "adds the grid's lateness of 15 min, or the idle flush). Scorers: "
         "`autoencoder` and `plausibility` are the two parts of the shipped detector, `combined` "
         "the detector itself; `isolation_forest` sees per-channel summaries of the same windows, "
         "trained on normal windows and calibrated at the same false-alert rate; `seed_method` is "

@@ -601,8 +601,10 @@ def back_ratios(
     out = np.zeros_like(ratios)
     if not before.shape[2]:
         return out
-    known = ~np.isnan(before[:, :2, :]) & (before[:, :2, :] > 0)
-    rows = np.flatnonzero((ratios[:, CARRIED] >= 1.0).any(axis=1) & known.any(axis=(1, 2)))
+    fired = np.flatnonzero((ratios[:, CARRIED] >= 1.0).any(axis=1))
+    if fired.size == 0:
+        return out
+    rows = fired[(before[fired, :2, :] > 0).any(axis=(1, 2))]  # NaN > 0 is False
     if rows.size == 0:
         return out
     none = np.zeros(rows.size, dtype=np.int64)
@@ -616,9 +618,11 @@ def back_findings(ratios: F64, back: F64) -> list[tuple[float, tuple[str, ...]] 
     """Per window, what it carries back to the previous one: the top ratio and the codes of
     the ``CARRIED`` checks that fire both for the window and on bouts reaching into the
     previous window (``back_ratios``), highest first; None when nothing does."""
+    out: list[tuple[float, tuple[str, ...]] | None] = [None] * ratios.shape[0]
+    if not back.any():  # nearly every batch
+        return out
     carried = np.where((ratios >= 1.0) & (back >= 1.0), back, 0.0)
     carried[:, ~CARRIED] = 0.0
-    out: list[tuple[float, tuple[str, ...]] | None] = [None] * ratios.shape[0]
     for i in np.flatnonzero(carried.max(axis=1, initial=0.0) >= 1.0).tolist():
         fired = np.flatnonzero(carried[i] >= 1.0)
         order = fired[np.argsort(-carried[i, fired], kind="stable")]
