@@ -13,6 +13,49 @@ if TYPE_CHECKING:
 
 TARGET = 0.97
 
+# Why each variant is missed, from the statistics the rules use (measured on the runs of
+# 2026-11-25, seeds as in ``RunConfig``); proposals and their evidence: variants_proposals.md.
+DIAGNOSIS: dict[str, str] = {
+    "shaker_jitter": "The steady rule wants std/mean <= 0.7 % (20 min) / 0.9 % / 1.3 % (40 min); a "
+    "motor with 2-6 % jitter sits at 0.45 of it. Cadence 120-200 stays under 210/min. In steps "
+    "alone it is a treadmill run (Fitabase's steadiest 40 min vary 2.6 %): no step-only rule "
+    "separates it without flagging treadmills.",
+    "shaker_slow_drift": "The rate is machine-smooth minute to minute (0.2-0.5 %) but drifts, "
+    "and std/mean about one mean counts the drift: 0.55 of the limit. Successive differences "
+    "ignore a slow drift.",
+    "shaker_duty_cycle": "Off phases of 1-2 min break every stretch before 20 active minutes, "
+    "so the steady rule never measures; the model gets to 0.74 of its threshold.",
+    "shaker_night": "Caught when its per-minute jitter stays near 1 %; at 1-3 % the steady "
+    "rule reaches ~0.8 of its limit. Hours of unbroken stepping are the signal, not the jitter.",
+    "vehicle_city_bus": "Caught through distance (stride_implausible, gps_teleport). Missed "
+    "when the ride has speed samples only (3-8 m/s stays under the 7 m/s vehicle limit and the "
+    "stride check needs distance) or neither (30-90 irregular bumps/min are a slow walk).",
+    "vehicle_bike_pedal": "As the bus: missed with speed only (4-8 m/s < 7 m/s) or with no "
+    "location data at all.",
+    "injected_human_cadence": "Nothing physical is wrong: a human cadence with human variation, "
+    "no distance stream (a treadmill looks the same). Only the source (a third-party app) "
+    "differs, and the windows do not carry it.",
+    "injected_hour_block": "Caught: an hour-long point is spread evenly, so its minutes are "
+    "identical (cadence_without_variation). Misses are slivers in a neighbouring hour.",
+    "injected_over_zero": "Caught by steps_without_distance only when the phone's 0 m distance "
+    "covers >= 1,500 of the steps. The phone's own 0 steps are shadowed by the higher-ranked "
+    "app source per bin, so the contradiction never reaches the window.",
+    "teleport_jump": "Missed: speed spikes of 15-25 m/s (walk-jump limit 25 m/s), and jumps "
+    "spread over a 2-15 min lost fix (1 km over 10 min is 100 m/min, inside the 2.5 m/step "
+    "allowance of a walker's ~100 steps/min).",
+    "teleport_spoofed_route": "Caught; the one miss is an edge sliver (core recall 100 %).",
+    "replay_noisy": "The replay fingerprint is exact (values, durations, gaps of 4 points); "
+    "+-1-2 steps per point breaks every gram.",
+    "replay_stretched": "Stretching changes every duration and gap, so no gram repeats; the "
+    "values do repeat, but the shift then drifts with time.",
+    "replay_resegmented": "New point boundaries: no gram repeats. At the minute grid the copy "
+    "is no closer to its original than honest walks of one user are to each other.",
+    "manual_fit_distance": "Caught (manual_entry); the misses are the first hour of a long "
+    "entry sent at its end: that part arrives after the window closed (late) and is dropped, "
+    "so the window holds none of it.",
+    "manual_hc_distance": "Caught (manual_entry, distance_without_steps).",
+}
+
 FRAMING = """\
 These variants were written **after** the detector's rules and its model, by a red team that
 read the rules, as a generalisation check: each is a way the cheat family is met in the field that
@@ -110,6 +153,8 @@ def write_report(
             f"| `{name}` | {v.family} | {v.field_note} | {cell(s)} | {cell(r)} | "
             f"{top(reasons)} | {'; '.join(misses) or '–'} |"
         )
+    lines += ["", "## Why each variant is missed", ""]
+    lines += [f"- `{name}`: {DIAGNOSIS.get(name, '–')}" for name in VARIANTS]
     low = below_target(benches)
     lines += [
         "",
