@@ -219,8 +219,9 @@ def api() -> Iterator[TestClient]:
         yield client
 
 
-def _answer(api: TestClient, events: list[Any], path: str = "/v1/score") -> dict[str, Any]:
-    response = api.post(path, content=orjson.dumps(events), headers=AUTH)
+def _answer(api: TestClient, body: Any, path: str = "/v1/score") -> dict[str, Any]:
+    headers = {**AUTH, "content-type": "application/json"}
+    response = api.post(path, content=orjson.dumps(body), headers=headers)
     assert response.status_code == 200, response.text
     answer: dict[str, Any] = response.json()
     return answer
@@ -228,9 +229,7 @@ def _answer(api: TestClient, events: list[Any], path: str = "/v1/score") -> dict
 
 def _entry(answer: dict[str, Any], user: str, hour: int = SHAKEN_HOUR) -> dict[str, Any]:
     start = f"2026-03-02T{hour:02d}:00:00Z"
-    return next(
-        w for w in answer["windows"] if w["user_id"] == user and w["window_start"] == start
-    )
+    return next(w for w in answer["windows"] if w["user_id"] == user and w["window_start"] == start)
 
 
 def test_the_api_alerts_the_same_hour_with_the_same_id(api: TestClient, detector: Detector) -> None:
@@ -240,9 +239,7 @@ def test_the_api_alerts_the_same_hour_with_the_same_id(api: TestClient, detector
     assert entry["anomalous"] and entry["alert_id"] == _hour_id(detector, "u-retro")
 
 
-def test_the_api_carries_back_what_the_hour_cannot_see(
-    api: TestClient, detector: Detector
-) -> None:
+def test_the_api_carries_back_what_the_hour_cannot_see(api: TestClient, detector: Detector) -> None:
     """Switched on at 14:57:30, the first steady 20 minutes end after 14:00's look-ahead; the
     answer says which reasons were carried back from 15:00, in both endpoints' windows."""
     entry = _entry(_answer(api, _day(LATE)), "u-late")
@@ -253,6 +250,22 @@ def test_the_api_carries_back_what_the_hour_cannot_see(
     assert _entry(_answer(api, _calm_day()), CALM, 12)["carried_reasons"] == []
     offline = _verdict(_offline(detector, _day(LATE)), "u-late", SHAKEN_HOUR)
     assert offline.carried and list(offline.reasons) == entry["reasons"]
+
+
+def test_the_earlier_apis_request_carries_back_too(api: TestClient, detector: Detector) -> None:
+    steps = [e for e in _day(LATE) if e["dataTypeName"] == "com.google.step_count.delta"]
+    request = {
+        "user_id": "u-late",
+        "step_count": {
+            "values": [e["value"][0]["intVal"] for e in steps],
+            "timestamps": [int(e["startTimeNanos"]) for e in steps],
+        },
+    }
+    answer = _answer(api, request, "/detect_anomalies/")
+    assert answer["anomalies_detected"] == 1
+    entry = _entry(answer, "u-late")
+    assert entry["alert_id"] == _hour_id(detector, "u-late")
+    assert "cadence_without_variation" in entry["carried_reasons"]
 
 
 # ------------------------------------------------------------------ the worker
