@@ -9,6 +9,8 @@ their steadiest 40 minutes vary by 2.6 %).
 Each window is judged with its context (``stream.scoring.context``): stretches and runs are
 measured across the previous window's tail and the look-ahead, and a finding counts for the
 window when its bout (a run of active minutes, pausing at most a minute) reaches into it.
+A finding whose bout also reaches back into the previous window's bins is reported as the
+verdict's ``back`` (``back_ratios``): ``stream.scoring.retro`` may alert that window for it.
 
 Reason codes (every code LifeUp emits; the README copies this table):
 
