@@ -107,3 +107,17 @@ def test_quick_report_names_every_variant(tmp_path: Path) -> None:
         real_cells = [r.split(" | ")[4] for r in rows]
         assert sum(c != "–" for c in real_cells) >= 12
     assert QUICK.sim_users * QUICK.sim_days >= len(VARIANTS)
+
+
+def test_quick_report_skips_real_data_when_absent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ../shared the real benchmark is skipped and said so; the simulated one still runs."""
+    monkeypatch.setattr(realdata, "DATA_ROOT", tmp_path / "no-shared")
+    out = tmp_path / "variants.md"
+    assert main(["--quick", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "real: skipped" in text
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    assert all(r.split(" | ")[4] == "–" for r in rows)  # no real figure
+    assert sum(r.split(" | ")[3] != "–" for r in rows) >= 12  # simulated figures are there
