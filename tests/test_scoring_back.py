@@ -10,6 +10,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stream.scoring import plausibility as pl
 from stream.scoring.detector import load_detector
@@ -86,3 +88,41 @@ def test_back_findings_do_not_depend_on_the_batch() -> None:
     assert alone.back == among.back and alone.back is not None
     detector = load_detector()
     assert detector.score([carrying])[0].back == detector.score([*others, carrying])[-1].back
+
+
+@st.composite
+def minutes(draw: st.DrawFn, n: int) -> list[float]:
+    """Steps per minute: rests, walks that drift, and mechanical stretches, in any order."""
+    out: list[float] = []
+    while len(out) < n:
+        k = draw(st.integers(1, 25))
+        kind = draw(st.sampled_from(("rest", "walk", "steady")))
+        cadence = draw(st.integers(40, 320))
+        if kind == "rest":
+            out += [0.0] * k
+        elif kind == "steady":
+            out += [float(cadence + i % 2) for i in range(k)]
+        else:
+            drift = draw(st.lists(st.integers(-15, 15), min_size=k, max_size=k))
+            out += [float(max(0, cadence + d)) for d in drift]
+    return out[:n]
+
+
+@settings(max_examples=60, deadline=None)
+@given(core=minutes(60), behind=minutes(30), known=st.booleans())
+def test_back_findings_are_bouts_crossing_the_edge_that_fire_for_the_window(
+    core: list[float], behind: list[float], known: bool
+) -> None:
+    """Whatever the minutes: a back finding fires for the window itself too, names only
+    carried checks, scores at least 1.0, and needs a bout crossing the hour (active minutes on
+    both sides of it, at most one still minute apart) from a previous window that sent points."""
+    w = replace(window(np.array(core)), before=rows(behind) if known else None)
+    verdict = pl.PlausibilityScorer().score([w])[0]
+    back = verdict.back
+    if back is None:
+        return
+    carried = {c for c, on in zip(pl.CHECKS, pl.CARRIED.tolist(), strict=True) if on}
+    assert known and back.score >= 1.0
+    assert set(back.reasons) <= set(verdict.reasons) & carried
+    joined = np.array(behind[-2:] + core[:2]) > 0
+    assert joined[1:3].any() and (joined[:2].any() and joined[2:].any())
