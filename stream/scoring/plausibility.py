@@ -539,11 +539,9 @@ def _ratios(
     fast = moving & ((speed >= VEHICLE_SPEED) | (dist >= VEHICLE_SPEED * grid.bin_s))
     out[:, 2] = _touching(fast, lo, hi, back).sum(axis=1) / VEHICLE_BINS
 
-    walking = _walking(steps)
-    out[:, 3] = (
-        0.0
-        if back
-        else np.maximum.reduce(
+    if not back:  # judged on the window's own minutes: never carried
+        walking = _walking(steps)
+        out[:, 3] = np.maximum.reduce(
             [
                 dist[:, lo:hi].max(axis=1) / (TELEPORT_SPEED * grid.bin_s),
                 speed[:, lo:hi].max(axis=1) / TELEPORT_SPEED,
@@ -551,7 +549,6 @@ def _ratios(
                 _spikes(dist, steps, lo, hi, walking),
             ]
         )
-    )
 
     stepless = (dist > 0) & ~_near(moving)
     if back:  # stretches are runs of stepless minutes with no pause
