@@ -77,24 +77,30 @@ class RecordingSink:
         pass
 
 
-def _processor(limits: Limits) -> tuple[Processor, InMemoryStore]:
+def build_processor(
+    limits: Limits, states: InMemoryStore, recent: InMemoryStore, sink: RecordingSink
+) -> Processor:
+    """A processor with the shipped model over in-memory stores (no Kafka: unit tests only)."""
     settings = Settings()
     scoring = load_scoring(settings)
-    states = InMemoryStore()
-    processor = Processor(
+    return Processor(
         topics=Topics("events", "events-by-user", "ticks", PARTITIONS),
         grid=scoring.grid,
         scorer=scoring.scorer,
         make_alert=AlertFactory(scoring.model_version),
         parse=scoring.parse(settings.max_message_bytes),
         states=states,
-        recent_alerts=InMemoryStore(),
-        sink=RecordingSink(),
+        recent_alerts=recent,
+        sink=sink,
         metrics=WorkerMetrics(),
         executor=ThreadPoolExecutor(max_workers=1),
         limits=limits,
     )
-    return processor, states
+
+
+def _processor(limits: Limits) -> tuple[Processor, InMemoryStore]:
+    states = InMemoryStore()
+    return build_processor(limits, states, InMemoryStore(), RecordingSink()), states
 
 
 def _event(user: str, minute: int, offset: int) -> _Event:

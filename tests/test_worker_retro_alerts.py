@@ -10,40 +10,29 @@ from __future__ import annotations
 
 import asyncio
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
 
 from stream.alerts import alerts_for
 from stream.kafka import home_partition
-from stream.metrics import WorkerMetrics
 from stream.pipeline import score_results
-from stream.settings import Settings
-from stream.worker.alerting import AlertFactory, load_scoring
-from stream.worker.processor import Limits, Processor, Topics
+from stream.worker.processor import Limits, Processor
 from tests.test_retro import DAY_S, HOUR_S, NS, RETRO, SHAKEN_HOUR, TWICE, _day
-from tests.test_worker_checkpoints import PARTITIONS, InMemoryStore, RecordingSink, _Event, _Message
+from tests.test_worker_checkpoints import (
+    PARTITIONS,
+    InMemoryStore,
+    RecordingSink,
+    _Event,
+    _Message,
+    build_processor,
+)
 
 
 def _processor(states: InMemoryStore, recent: InMemoryStore) -> tuple[Processor, RecordingSink]:
-    settings = Settings()
-    scoring = load_scoring(settings)
     sink = RecordingSink()
-    processor = Processor(
-        topics=Topics("events", "events-by-user", "ticks", PARTITIONS),
-        grid=scoring.grid,
-        scorer=scoring.scorer,
-        make_alert=AlertFactory(scoring.model_version),
-        parse=scoring.parse(settings.max_message_bytes),
-        states=states,
-        recent_alerts=recent,
-        sink=sink,
-        metrics=WorkerMetrics(),
-        executor=ThreadPoolExecutor(max_workers=1),
-        limits=Limits(checkpoint_s=60.0, quiet_s=60.0),
-    )
-    return processor, sink
+    limits = Limits(checkpoint_s=60.0, quiet_s=60.0)
+    return build_processor(limits, states, recent, sink), sink
 
 
 def _events(day: list[Any], first_offset: int) -> list[_Event]:
