@@ -25,6 +25,7 @@ from model_export.sim.unusual import (
     Injection,
     at_local,
     bout,
+    past_walk_and_shift,
 )
 
 F64 = npt.NDArray[np.float64]
@@ -292,18 +293,7 @@ def teleport_spoofed_route(rng: np.random.Generator, ctx: Context) -> Injection:
 
 def replay_base(rng: np.random.Generator, ctx: Context) -> tuple[Bout, int] | None:
     """A past walk of 6+ minutes and a shift (same time of day or another), as the family."""
-    candidates = [w for w in ctx.past_walks if w.end_s - w.start_s >= 6 * MINUTE and w.points]
-    if not candidates:
-        return None
-    orig = candidates[int(rng.integers(len(candidates)))]
-    if rng.random() < 0.5:
-        shift = round((ctx.day_start_utc - orig.start_s) / 86_400 + 0.5) * 86_400.0
-        shift += float(rng.choice([0.0, 60.0, 300.0]))
-    else:
-        shift = at_local(rng, ctx, 7, 21) - orig.start_s
-    if orig.start_s + shift < ctx.day_start_utc - 12 * HOUR:
-        return None
-    return orig, int(shift * NS)
+    return past_walk_and_shift(rng, ctx, (0.0, 60.0, 300.0))
 
 
 def as_injection(pts: list[RawPoint]) -> Injection:

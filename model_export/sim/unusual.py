@@ -180,20 +180,31 @@ def distance_mismatch(rng: np.random.Generator, ctx: Context) -> Injection:
     return Injection(b.start_s, b.end_s, bouts=[b])
 
 
-def replayed_walk(rng: np.random.Generator, ctx: Context) -> Injection | None:
-    """An earlier real walk's points sent again, shifted in time (same day-time or not)."""
+def past_walk_and_shift(
+    rng: np.random.Generator, ctx: Context, extra_shifts: tuple[float, ...]
+) -> tuple[Bout, int] | None:
+    """A past walk of 6+ minutes and how far to move it (ns): to the same time of day on this
+    day plus one of ``extra_shifts`` seconds, or to another time of day; None when none fits."""
     candidates = [w for w in ctx.past_walks if w.end_s - w.start_s >= 6 * MINUTE and w.points]
     if not candidates:
         return None
     orig = candidates[int(rng.integers(len(candidates)))]
     if rng.random() < 0.5:
         shift = round((ctx.day_start_utc - orig.start_s) / 86_400 + 0.5) * 86_400.0
-        shift += float(rng.choice([0.0, 0.0, 60.0, 300.0]))
+        shift += float(rng.choice(list(extra_shifts)))
     else:
         shift = at_local(rng, ctx, 7, 21) - orig.start_s
     if orig.start_s + shift < ctx.day_start_utc - 12 * HOUR:
         return None
-    dt = int(shift * NS)
+    return orig, int(shift * NS)
+
+
+def replayed_walk(rng: np.random.Generator, ctx: Context) -> Injection | None:
+    """An earlier real walk's points sent again, shifted in time (same day-time or not)."""
+    got = past_walk_and_shift(rng, ctx, (0.0, 0.0, 60.0, 300.0))
+    if got is None:
+        return None
+    orig, dt = got
     pts = [RawPoint(x.kind, x.start_ns + dt, x.end_ns + dt, x.value, x.source) for x in orig.points]
     first = min(x.start_ns for x in pts) / NS
     last = max(x.end_ns for x in pts) / NS
