@@ -1,0 +1,112 @@
+"""The rules added for the red team's cheat variants (issue 3, ``docs/variants.md``): each fires on
+a case built for it, carries back a bout that began in the previous window, and stays silent on
+normal walks and on the simulator's legitimate-unusual bouts (long runs, hikes, night walks,
+treadmill sessions)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+from model_export.sim.types import LabeledSpan
+from stream.scoring import plausibility as pl
+from stream.windows import Window
+from tests.scoring_cases import normal_walk, walk, window
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+
+
+def verdict_of(w: Window) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The window's reasons and what it carries back."""
+    v = pl.PlausibilityScorer().score([w])[0]
+    return v.reasons, () if v.back is None else v.back.reasons
+
+
+def context(steps: F64, distance: F64 | None = None, speed: F64 | None = None) -> F32:
+    """A ``[3, k]`` context row (NaN: nothing sent)."""
+    out = np.full((3, steps.shape[0]), np.nan, dtype=np.float32)
+    out[0] = steps
+    if distance is not None:
+        out[1] = distance
+    if speed is not None:
+        out[2] = speed
+    return out
+
+
+@lru_cache(maxsize=1)
+def legit_unusual() -> tuple[Window, ...]:
+    """Windows overlapping the simulator's legitimate-unusual bouts (through the pipeline)."""
+    from model_export.simulate import simulate
+    from model_export.windowing import windows_of
+
+    data = simulate(24, 4, 20261125, cheats=False, legit_unusual=True)
+    spans = [s for s in data.spans if not s.cheat]
+    assert {s.family for s in spans} == {"long_run", "long_hike", "night_walk", "treadmill"}
+    return tuple(w for w in windows_of(data.events) if any(overlap(w, s) for s in spans))
+
+
+def overlap(w: Window, span: LabeledSpan) -> bool:
+    return span.user_id == w.user_id and span.start_ns < w.end_ns and w.start_ns < span.end_ns
+
+
+def fired(code: str, windows: tuple[Window, ...] | list[Window]) -> list[Window]:
+    verdicts = pl.PlausibilityScorer().score(list(windows))
+    return [w for w, v in zip(windows, verdicts, strict=True) if code in v.reasons]
+
+
+# --- P1: successive-difference variation ------------------------------------------------------
+
+
+def drifting_swing(minutes: int = 45, start: int = 5, seed: int = 0) -> F64:
+    """A pedometer swing running down: 100 -> 78 steps/min, smooth (0.3 %) minute to minute."""
+    rng = np.random.default_rng(seed)
+    steps = np.zeros(60)
+    rate = np.linspace(100.0, 78.0, minutes) * (1 + 0.003 * rng.standard_normal(minutes))
+    steps[start : start + minutes] = np.round(rate)
+    return steps
+
+
+def test_a_drifting_swing_fires_on_successive_differences_only() -> None:
+    steps = drifting_swing()
+    for k, limit in pl.STEADY_TIERS:  # every stretch varies beyond the std/mean tiers
+        stretches = np.lib.stride_tricks.sliding_window_view(steps[5:50], k)
+        assert (stretches.std(axis=1) / stretches.mean(axis=1) > limit).all()
+    assert pl.steady_ratio(steps[None])[0] >= 1.0
+    assert "cadence_without_variation" in verdict_of(window(steps))[0]
+
+
+def test_a_human_pace_change_is_not_a_machine() -> None:
+    """A treadmill walk at 3 % per-minute variation, its belt sped up halfway: silent."""
+    steps = walk(0, 30, 105.0, cv=0.03, seed=2) + walk(30, 30, 125.0, cv=0.03, seed=3)
+    assert pl.steady_ratio(steps[None])[0] < 1.0
+
+
+def test_a_drifting_swing_begun_in_the_previous_window_is_carried_back() -> None:
+    steps = drifting_swing(40, 0)
+    before = np.full(30, np.nan)
+    before[22:] = np.round(np.linspace(101.0, 100.2, 8))
+    w = replace(window(steps), before=context(before))
+    reasons, back = verdict_of(w)
+    assert "cadence_without_variation" in reasons and "cadence_without_variation" in back
+
+
+# --- silent where people are honest -----------------------------------------------------------
+
+NEW_FINDINGS = ("cadence_without_variation",)
+
+
+def test_silent_on_legitimate_unusual_bouts() -> None:
+    windows = legit_unusual()
+    assert len(windows) > 40
+    for code in NEW_FINDINGS:
+        assert fired(code, windows) == [], code
+
+
+def test_silent_on_normal_walks() -> None:
+    walks = [normal_walk(seed) for seed in range(20)]
+    for code in NEW_FINDINGS:
+        assert fired(code, walks) == [], code
