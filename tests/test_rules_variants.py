@@ -94,9 +94,61 @@ def test_a_drifting_swing_begun_in_the_previous_window_is_carried_back() -> None
     assert "cadence_without_variation" in reasons and "cadence_without_variation" in back
 
 
+# --- P4: the step a speed sample implies ------------------------------------------------------
+
+
+def bus(start: int = 10, minutes: int = 20, seed: int = 0) -> tuple[F64, F64]:
+    """A city bus logged as walking: bumps of 30-90 "steps" a minute at 3-8 m/s, speed only."""
+    rng = np.random.default_rng(seed)
+    steps = np.zeros(60)
+    speed = np.full(60, np.nan)
+    steps[start : start + minutes] = rng.integers(30, 90, minutes)
+    speed[start : start + minutes] = rng.uniform(3.0, 8.0, minutes)
+    return steps, speed
+
+
+def test_a_ride_sending_speed_only_has_an_implausible_stride() -> None:
+    steps, speed = bus()
+    assert "stride_implausible" in verdict_of(window(steps, None, speed))[0]
+
+
+def test_speed_with_distance_is_judged_by_the_metres() -> None:
+    """The same minutes with their distance: the metres decide (a bus's metres fire anyway, so
+    the case is a runner whose lagging speed overshoots while the distance is honest)."""
+    steps = walk(10, 30, 120.0, 0.04, seed=1)
+    speed = np.where(steps > 0, 4.0, np.nan)  # 2 m per step at 120/min, if believed
+    assert "stride_implausible" in verdict_of(window(steps, None, speed))[0]
+    assert "stride_implausible" not in verdict_of(window(steps, steps * 0.8, speed))[0]
+
+
+def test_a_runner_at_speed_is_plausible() -> None:
+    steps = walk(0, 60, 172.0, 0.03, seed=5)
+    speed = np.where(steps > 0, 4.2, np.nan)  # 1.47 m per step
+    assert "stride_implausible" not in verdict_of(window(steps, None, speed))[0]
+
+
+def test_two_fast_minutes_beside_a_walk_are_not_a_ride() -> None:
+    steps = walk(10, 30, 100.0, 0.05, seed=6)
+    speed = np.full(60, np.nan)
+    speed[38:40] = 6.0  # a lagging sample from the bus the walker boards after
+    assert "stride_implausible" not in verdict_of(window(steps, None, speed))[0]
+
+
+def test_a_ride_begun_in_the_previous_window_is_carried_back() -> None:
+    steps, speed = bus(0, 15, seed=2)
+    rng = np.random.default_rng(3)
+    before_steps = np.full(30, np.nan)
+    before_speed = np.full(30, np.nan)
+    before_steps[24:] = rng.integers(30, 90, 6)
+    before_speed[24:] = rng.uniform(3.0, 8.0, 6)
+    w = replace(window(steps, None, speed), before=context(before_steps, None, before_speed))
+    reasons, back = verdict_of(w)
+    assert "stride_implausible" in reasons and "stride_implausible" in back
+
+
 # --- silent where people are honest -----------------------------------------------------------
 
-NEW_FINDINGS = ("cadence_without_variation",)
+NEW_FINDINGS = ("cadence_without_variation", "stride_implausible")
 
 
 def test_silent_on_legitimate_unusual_bouts() -> None:

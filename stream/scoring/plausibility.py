@@ -53,7 +53,10 @@ code                             fires when (per window of the grid)            
                                  too (the window's, or one bout's), the median metres
                                  per step is below 0.25 or above the longest human step
                                  at that cadence: 1.2 m walking (<= 130/min) rising to
-                                 2.5 m running (>= 170/min)
+                                 2.5 m running (>= 170/min); or 3 minutes or more with
+                                 no distance, at least 20 steps and a speed of 2.5 m/s
+                                 or more implying such a step, in a bout reaching into
+                                 the window (a ride sending speed samples only)
 ``manual_entry``                 the window holds manually entered points (Health        checks
                                  Connect ``MANUAL_ENTRY``, Google Fit ``user_input``)
 ``replayed_activity``            three or more runs of 4 walking step points (values,    checks
@@ -107,6 +110,12 @@ STRIDE_MIN_BINS = 5
 STRIDE_MAX_WALK = 1.2  # metres per step at walking cadence (<= 130/min)
 STRIDE_MAX_RUN = 2.5  # metres per step at running cadence (>= 170/min)
 STRIDE_MIN = 0.25
+# A speed sample with no distance still prices the step: at 2.5 m/s or more a person's cadence is
+# ~150 or more, so a ride at 5 m/s logging 50 "steps"/min implies a 6 m step. 20 steps/min and
+# 3 minutes keep one lagging sample beside a walk from judging it.
+SPEED_STRIDE_SPEED = 2.5  # m/s
+SPEED_STRIDE_MIN_STEPS = 20.0  # steps/min
+SPEED_STRIDE_BINS = 3
 FLAG_SCORE = 2.0  # score of a yes/no finding (manual entry, replay)
 MAX_RATIO = 100.0  # scores are capped: beyond 100x a limit, "how much" carries no meaning
 ONE_PASS_ROWS = 256  # up to this many windows, quiet and context rows share one pass
@@ -438,6 +447,20 @@ def _bout_stride_ratio(
     return out
 
 
+def _speed_strides(speed: F64, steps: F64, cadence: F64, dist: F64, bin_s: int) -> Bool:
+    """Minutes with no distance whose speed (``SPEED_STRIDE_SPEED`` or more) implies a step
+    longer than ``stride_limit`` at their cadence: a ride logged as steps, its location sent
+    as speed samples only. Minutes with distance are judged by their metres instead."""
+    fast = (speed >= SPEED_STRIDE_SPEED) & (steps >= SPEED_STRIDE_MIN_STEPS) & (dist <= 0.0)
+    out: Bool = fast
+    if fast.any():
+        at = np.flatnonzero(fast)
+        implied = speed.ravel()[at] * bin_s / steps.ravel()[at]
+        out = np.zeros_like(fast)
+        out.ravel()[at] = implied > stride_limit(cadence.ravel()[at])
+    return out
+
+
 def _group_median(group: npt.NDArray[np.int64], values: F64, count: npt.NDArray[np.int64]) -> F64:
     """Median of ``values`` per group id (``count`` per id; NaN for empty groups)."""
     ordered = values[np.lexsort((values, group))]
@@ -594,9 +617,13 @@ def _ratios(
     if back:  # bouts pausing at most a minute, as ``_bout_stride_ratio`` joins them
         both &= reach(both, 0, lo)
     paired = reach(both, lo, hi)
-    out[:, 6] = np.maximum(
-        _stride_ratio(dist, steps, cadence, paired),
-        _bout_stride_ratio(dist, steps, cadence, lo, hi, both),
+    out[:, 6] = np.maximum.reduce(
+        [
+            _stride_ratio(dist, steps, cadence, paired),
+            _bout_stride_ratio(dist, steps, cadence, lo, hi, both),
+            (_speed_strides(speed, steps, cadence, dist, grid.bin_s) & bouts).sum(axis=1)
+            / SPEED_STRIDE_BINS,
+        ]
     )
 
     if not back:
