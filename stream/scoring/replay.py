@@ -49,6 +49,7 @@ _SEED_C: Final = 0x243F6A8
 _SEED_D: Final = 0x13198A2E
 _SEED_G: Final = 0x2409382
 _QMAX: Final = 65_535
+_EXACT: Final = float(2**53)  # below this, numpy's rint rounds as Python's round does
 
 TAIL: Final = struct.Struct("<BBq3I3I3H")
 """Per source: entry, points held (0-3), last end (ns), then per point its code, its code linked
@@ -128,9 +129,17 @@ def history_size(blob: bytes) -> int:
 # ---------------------------------------------------------------------- single points
 
 
+_WALK_NS: Final = 60 * NS // MIN_RATE  # the longest a step may take at a slow walk
+assert _WALK_NS * MIN_RATE == 60 * NS
+
+
 def _walking(q: int, dur: int) -> bool:
-    """A point that can be part of a gram: enough steps, a duration, at least a slow walk."""
-    return q >= MIN_STEPS and dur > 0 and q * (60 * NS) >= MIN_RATE * dur
+    """A point that can be part of a gram: enough steps, a duration, at least a slow walk.
+
+    ``q * 60 s >= MIN_RATE * dur`` without the product: for ``dur > 0`` it reads ``q >
+    (dur - 1) // _WALK_NS`` exactly, and a factor beyond 2**30 would take mypyc's bignum path
+    on every point."""
+    return q >= MIN_STEPS and dur > 0 and (dur - 1) // _WALK_NS < q
 
 
 def _code(q: int, dur: int) -> int:
@@ -149,7 +158,9 @@ def _gram(c1: int, d2: int, d3: int, d4: int) -> int:
 
 
 def _spread(q1: int, q2: int, q3: int, q4: int) -> bool:
-    return max(q1, q2, q3, q4) - min(q1, q2, q3, q4) >= MIN_SPREAD
+    """Values not all alike. Pairwise ``min``/``max`` (mypyc compiles only the two-argument
+    forms; four arguments box every value for the builtin)."""
+    return max(max(q1, q2), max(q3, q4)) - min(min(q1, q2), min(q3, q4)) >= MIN_SPREAD
 
 
 def _shift(tag: int, ref: int) -> int:
@@ -237,7 +248,7 @@ def observe_many(
     order = np.argsort(start, kind="stable")
     starts: list[int] = start[order].tolist()
     ends: list[int] = end[order].tolist()
-    counts: list[float] = value[order].tolist()
+    counts = _rounded(value[order])
     index: list[int] = order.tolist()
     tail = _find_tail(blob, entry)
     held, last_end = tail[1], tail[2]
@@ -247,12 +258,12 @@ def observe_many(
     grams: list[int] = []
     tags: list[int] = []
     ends_gram: list[int] = []  # the index of the point each gram ends with
-    added: list[bytes] = []
+    added: list[int] = []  # indices into grams of the new ones
     hits: list[int] = []
     shifts: list[int] = []
     for i in range(n):
         st, en = starts[i], ends[i]
-        q = round(counts[i])
+        q = counts[i]
         dur = en - st
         if not _walking(q, dur):
             held = 0  # a pause ends the run
@@ -282,7 +293,7 @@ def observe_many(
             ref = _history_tag(blob, off, h.to_bytes(4, "little"))
         if ref < 0:
             fresh[h] = tag
-            added.append(h.to_bytes(4, "little") + tag.to_bytes(2, "little"))
+            added.append(k)
             continue
         shift = _shift(tag, ref)
         if shift >= 0:
@@ -293,12 +304,29 @@ def observe_many(
     )
     history = None
     if added:
-        history = (blob[off:] + b"".join(added))[-RECENT_LIMIT * REC :]
+        history = (blob[off:] + _records(grams, tags, added))[-RECENT_LIMIT * REC :]
     return (
         np.array(hits, dtype=np.int64),
         np.array(shifts, dtype=np.int64),
         _with_tail(blob, entry, new_tail, history),
     )
+
+
+def _rounded(value: npt.NDArray[np.float64]) -> list[int]:
+    """``round`` of each count (half to even), in one numpy call where that is exact."""
+    if value.shape[0] and float(np.abs(value).max()) < _EXACT:
+        found: list[int] = np.rint(value).astype(np.int64).tolist()
+        return found
+    return [round(v) for v in value.tolist()]  # NaN and infinities raise, as round does
+
+
+def _records(grams: list[int], tags: list[int], which: list[int]) -> bytes:
+    """History records (``REC`` bytes each) of the grams at indices ``which``."""
+    at = np.array(which, dtype=np.int64)
+    records = np.empty(at.shape[0], dtype=_RECORD)
+    records["h"] = np.array(grams, dtype=np.uint32)[at]
+    records["t"] = np.array(tags, dtype=np.uint16)[at]
+    return records.tobytes()
 
 
 def _in_history(blob: bytes, off: int, grams: list[int]) -> list[bool]:

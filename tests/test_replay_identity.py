@@ -1,0 +1,363 @@
+"""The replay fingerprints are bit-identical to the implementation they were optimised from.
+
+``_Before`` below is ``stream.scoring.replay`` as of commit 7710d98 (plain Python, verbatim but
+for the names it imports), kept as the oracle: the compiled batch and single-point paths must
+give the same hits, shifts and state blobs on any input, including the awkward ones (counts above
+the 16-bit cap or with halves to round, zero and negative durations, overlapping and unsorted
+points, several sources past ``MAX_TAILS``, a history at ``RECENT_LIMIT``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stream.hashing import mix
+from stream.scoring import replay
+from stream.scoring.replay import (
+    _QMAX,
+    _RECORD,
+    _SEED_C,
+    _SEED_D,
+    _SEED_G,
+    _TAG_MOD,
+    GRAM,
+    MAX_TAILS,
+    MIN_RATE,
+    MIN_SPREAD,
+    MIN_STEPS,
+    MINUTE_NS,
+    MS,
+    NEAR_MIN,
+    NS,
+    REC,
+    RECENT_LIMIT,
+    TAIL,
+)
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+# ---------------------------------------------------------------- the oracle (before)
+
+
+def _tails(blob: bytes) -> tuple[int, int]:
+    """(tail count, offset of the history)."""
+    n = blob[0] if blob else 0
+    return n, 1 + n * TAIL.size
+
+
+def _with_tail(blob: bytes, entry: int, tail: bytes | None, history: bytes | None) -> bytes:
+    """The blob with ``entry``'s tail replaced (None: dropped) and, if given, a new history."""
+    n, off = _tails(blob)
+    kept = [
+        blob[1 + i * TAIL.size : 1 + (i + 1) * TAIL.size]
+        for i in range(n)
+        if blob[1 + i * TAIL.size] != entry
+    ]
+    if tail is not None:
+        kept.append(tail)
+    kept = kept[-MAX_TAILS:]
+    rest = blob[off:] if history is None else history
+    return bytes((len(kept),)) + b"".join(kept) + rest
+
+
+def _find_tail(blob: bytes, entry: int) -> tuple[int, ...]:
+    """``entry``'s tail fields (``TAIL``), zeros when it has none."""
+    n, _ = _tails(blob)
+    for i in range(n):
+        at = 1 + i * TAIL.size
+        if blob[at] == entry:
+            fields: tuple[int, ...] = TAIL.unpack_from(blob, at)
+            return fields
+    return (entry, *([0] * 11))
+
+
+def _walking(q: int, dur: int) -> bool:
+    """A point that can be part of a gram: enough steps, a duration, at least a slow walk."""
+    return q >= MIN_STEPS and dur > 0 and q * (60 * NS) >= MIN_RATE * dur
+
+
+def _code(q: int, dur: int) -> int:
+    """A point's own fingerprint: its count (capped by the caller at ``_QMAX``) and duration."""
+    return mix(mix(_SEED_C, q), dur // MS)
+
+
+def _link(c: int, gap: int) -> int:
+    """A point's fingerprint joined to the gap before it."""
+    return mix(mix(_SEED_D, c), gap // MS)
+
+
+def _gram(c1: int, d2: int, d3: int, d4: int) -> int:
+    """Four walking points: the first one's code, then the other three linked to their gaps."""
+    return mix(mix(mix(mix(_SEED_G, c1), d2), d3), d4)
+
+
+def _spread(q1: int, q2: int, q3: int, q4: int) -> bool:
+    return max(q1, q2, q3, q4) - min(q1, q2, q3, q4) >= MIN_SPREAD
+
+
+def _shift(tag: int, ref: int) -> int:
+    """Minutes between a gram and its earlier copy; -1 when too near to be a replay."""
+    shift = (tag - ref) % _TAG_MOD
+    return shift if NEAR_MIN < shift < _TAG_MOD - NEAR_MIN else -1
+
+
+def before_observe_one(
+    blob: bytes, entry: int, start: int, end: int, value: float
+) -> tuple[int, bytes]:
+    """One step point of source ``entry``: the shift (minutes modulo ``_TAG_MOD``) by which the
+    gram it ends repeats the history (-1: it does not), and the new blob: the single-point
+    event's hot path, so the tail is read and rewritten in place rather than through
+    the batch loop (the steps, ``_walking`` to ``_shift``, are the same functions)."""
+    q = round(value)
+    dur = end - start
+    n = blob[0] if blob else 0
+    at = 1 if n and blob[1] == entry else _tail_offset(blob, entry, n)
+    if not _walking(q, dur):
+        if at and blob[at + 1]:  # a pause ends the run
+            return -1, blob[: at + 1] + b"\0" + blob[at + 2 :]
+        return -1, blob
+    q = min(q, _QMAX)
+    c = _code(q, dur)
+    held = 0
+    if at:
+        _, held, last_end, c1, c2, c3, _d1, d2, d3, q1, q2, q3 = TAIL.unpack_from(blob, at)
+    if held and start >= last_end:
+        d = _link(c, start - last_end)
+        tail = TAIL.pack(
+            entry, held + 1 if held < GRAM - 1 else held, end, c2, c3, c, d2, d3, d, q2, q3, q
+        )
+    else:
+        held = 0
+        tail = TAIL.pack(entry, 1, end, 0, 0, c, 0, 0, 0, 0, 0, q)
+    if at:
+        blob = blob[:at] + tail + blob[at + TAIL.size :]
+    else:
+        if n >= MAX_TAILS:  # forget the first source followed
+            blob = (
+                bytes((n,))
+                + blob[1 + TAIL.size : 1 + n * TAIL.size]
+                + tail
+                + blob[1 + n * TAIL.size :]
+            )
+        else:
+            blob = bytes((n + 1,)) + blob[1 : 1 + n * TAIL.size] + tail + blob[1 + n * TAIL.size :]
+    if held < GRAM - 1 or not _spread(q1, q2, q3, q):
+        return -1, blob
+    key = _gram(c1, d2, d3, d).to_bytes(4, "little")
+    off = 1 + blob[0] * TAIL.size
+    tag = (start // MINUTE_NS) % _TAG_MOD
+    ref = _history_tag(blob, off, key)
+    if ref >= 0:
+        return _shift(tag, ref), blob
+    if len(blob) - off >= RECENT_LIMIT * REC:
+        return -1, blob[:off] + blob[off + REC :] + key + tag.to_bytes(2, "little")
+    return -1, blob + key + tag.to_bytes(2, "little")
+
+
+def _tail_offset(blob: bytes, entry: int, n: int) -> int:
+    """Where ``entry``'s tail starts in the blob (0: it has none)."""
+    for i in range(n):
+        at = 1 + i * TAIL.size
+        if blob[at] == entry:
+            return at
+    return 0
+
+
+# ---------------------------------------------------------------------- batches
+
+
+def before_observe_many(
+    blob: bytes, entry: int, start: I64, end: I64, value: npt.NDArray[np.float64]
+) -> tuple[I64, I64, bytes]:
+    """Step points of one source, in any order: the indices (into the arrays) of the points that
+    end a gram repeating the history, the shift of each (as ``observe_one``), and the new blob.
+    Equals feeding ``observe_one`` the points in time order: the same walk of grams, with the
+    source's tail and the batch's new grams kept in locals and the blob rebuilt once (a loop of
+    machine-word arithmetic once compiled, cheaper than numpy's per-call overhead at these
+    sizes)."""
+    n = start.shape[0]
+    none = np.zeros(0, dtype=np.int64)
+    if n == 0:
+        return none, none, blob
+    order = np.argsort(start, kind="stable")
+    starts: list[int] = start[order].tolist()
+    ends: list[int] = end[order].tolist()
+    counts: list[float] = value[order].tolist()
+    index: list[int] = order.tolist()
+    tail = _find_tail(blob, entry)
+    held, last_end = tail[1], tail[2]
+    c1, c2, c3, d1, d2, d3, q1, q2, q3 = tail[3:12]
+    _, off = _tails(blob)
+    fresh: dict[int, int] = {}  # this batch's new grams: hash -> tag
+    grams: list[int] = []
+    tags: list[int] = []
+    ends_gram: list[int] = []  # the index of the point each gram ends with
+    added: list[bytes] = []
+    hits: list[int] = []
+    shifts: list[int] = []
+    for i in range(n):
+        st, en = starts[i], ends[i]
+        q = round(counts[i])
+        dur = en - st
+        if not _walking(q, dur):
+            held = 0  # a pause ends the run
+            continue
+        q = min(q, _QMAX)
+        c = _code(q, dur)
+        if held and st >= last_end:
+            d = _link(c, st - last_end)
+            h = _gram(c1, d2, d3, d) if held >= GRAM - 1 and _spread(q1, q2, q3, q) else -1
+            held = held + 1 if held < GRAM - 1 else held
+            c1, c2, c3, d1, d2, d3, q1, q2, q3 = c2, c3, c, d2, d3, d, q2, q3, q
+        else:
+            h = -1
+            held = 1
+            c1, c2, c3, d1, d2, d3, q1, q2, q3 = 0, 0, c, 0, 0, 0, 0, 0, q
+        last_end = en
+        if h >= 0:
+            grams.append(h)
+            tags.append((st // MINUTE_NS) % _TAG_MOD)
+            ends_gram.append(index[i])
+    # one vectorised membership test against the history instead of a scan of it per gram
+    known = _in_history(blob, off, grams)
+    for k in range(len(grams)):
+        h, tag = grams[k], tags[k]
+        ref = fresh.get(h, -1)
+        if ref < 0 and known[k]:
+            ref = _history_tag(blob, off, h.to_bytes(4, "little"))
+        if ref < 0:
+            fresh[h] = tag
+            added.append(h.to_bytes(4, "little") + tag.to_bytes(2, "little"))
+            continue
+        shift = _shift(tag, ref)
+        if shift >= 0:
+            hits.append(ends_gram[k])
+            shifts.append(shift)
+    new_tail = (
+        TAIL.pack(entry, held, last_end, c1, c2, c3, d1, d2, d3, q1, q2, q3) if held else None
+    )
+    history = None
+    if added:
+        history = (blob[off:] + b"".join(added))[-RECENT_LIMIT * REC :]
+    return (
+        np.array(hits, dtype=np.int64),
+        np.array(shifts, dtype=np.int64),
+        _with_tail(blob, entry, new_tail, history),
+    )
+
+
+def _in_history(blob: bytes, off: int, grams: list[int]) -> list[bool]:
+    """Which grams the history holds (a hash match; ``_history_tag`` then finds the record)."""
+    count = max(len(blob) - off, 0) // REC
+    if not grams or count == 0:
+        return [False] * len(grams)
+    history = np.sort(np.frombuffer(blob, dtype=_RECORD, count=count, offset=off)["h"])
+    wanted = np.array(grams, dtype=np.uint32)
+    at = np.minimum(np.searchsorted(history, wanted), count - 1)
+    found: list[bool] = (history[at] == wanted).tolist()  # sort + search: 25x np.isin here
+    return found
+
+
+def _history_tag(blob: bytes, off: int, key: bytes) -> int:
+    """The tag of the oldest history gram with this hash (-1: none); records are 6-byte aligned."""
+    found = blob.find(key, off)
+    while found >= 0 and (found - off) % REC:
+        found = blob.find(key, found + 1)
+    return -1 if found < 0 else int.from_bytes(blob[found + 4 : found + 6], "little")
+
+
+# ---------------------------------------------------------------- inputs
+
+WALK_NS = 60 * NS
+T0 = 1_709_280_000 * NS
+
+
+@st.composite
+def step_points(draw: st.DrawFn, max_n: int = 60) -> tuple[I64, I64, F64]:
+    """Walk-like points with every awkward case mixed in, often repeating earlier counts and
+    durations so that grams repeat (the hits are what the marks come from)."""
+    n = draw(st.integers(0, max_n))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    dur = rng.choice([0, 1, 30, 45, 60, 60, 60, 90, 600], n) * NS + rng.integers(-2, 3, n) * MS
+    dur[rng.random(n) < 0.03] *= -1  # end before start
+    gap = rng.choice([0, 0, 0, 5, 60, 3600], n) * NS
+    start = T0 + np.cumsum(np.abs(dur) + gap)
+    start[rng.random(n) < 0.1] -= rng.integers(0, 5, 1) * WALK_NS  # overlaps, out of order
+    value = rng.choice([0.0, 9.0, 10.0, 29.5, 30.5, 60.0, 80.0, 80.0, 100.0, 120.5, 1e5, 7e11], n)
+    value = value + rng.choice([0.0, 0.0, 1.0, 2.0, 0.5], n)
+    motif = rng.random(n) < 0.5  # the same few points over and over: grams that repeat
+    value[motif] = np.resize([80.0, 90.0, 100.0, 85.0], n)[motif]
+    dur[motif] = WALK_NS
+    end = start + dur
+    return start.astype(np.int64), end.astype(np.int64), value.astype(np.float64)
+
+
+def _history_blob(grams: int, seed: int) -> bytes:
+    """A blob whose history already holds ``grams`` records (some of them the motif's)."""
+    rng = np.random.default_rng(seed)
+    records = np.zeros(grams, dtype=_RECORD)
+    records["h"] = rng.integers(0, 1 << 30, grams)
+    records["t"] = rng.integers(0, _TAG_MOD, grams)
+    return b"\0" + records.tobytes()
+
+
+def _assert_same(got: tuple[I64, I64, bytes], want: tuple[I64, I64, bytes]) -> None:
+    assert got[0].tolist() == want[0].tolist()
+    assert got[1].tolist() == want[1].tolist()
+    assert got[2] == want[2]
+
+
+# ---------------------------------------------------------------- tests
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    batches=st.lists(st.tuples(st.integers(1, 6), step_points()), min_size=1, max_size=6),
+    history=st.sampled_from([0, 10, RECENT_LIMIT - 5, RECENT_LIMIT]),
+    seed=st.integers(0, 1000),
+    shift_min=st.integers(-(10**6), 10**6),
+)
+def test_batches_give_the_oracles_hits_shifts_and_blob(
+    batches: list[tuple[int, tuple[I64, I64, F64]]], history: int, seed: int, shift_min: int
+) -> None:
+    new = old = _history_blob(history, seed) if history else b""
+    for entry, (s, e, v) in batches:
+        for shift in (0, shift_min * MINUTE_NS + seed * MS):  # the walk, then sent again
+            got = replay.observe_many(new, entry, s + shift, e + shift, v)
+            want = before_observe_many(old, entry, s + shift, e + shift, v)
+            _assert_same(got, want)
+            new, old = got[2], want[2]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    points=step_points(max_n=40),
+    entries=st.lists(st.integers(1, MAX_TAILS + 2), min_size=1, max_size=40),
+    history=st.sampled_from([0, RECENT_LIMIT]),
+)
+def test_single_points_give_the_oracles_shift_and_blob(
+    points: tuple[I64, I64, F64], entries: list[int], history: int
+) -> None:
+    s, e, v = points
+    new = old = _history_blob(history, 7) if history else b""
+    for repeat in range(2):  # the second pass repeats every gram of the first
+        for i in range(s.shape[0]):
+            entry = entries[i % len(entries)]
+            start, end = int(s[i]) + repeat * 86_400 * NS, int(e[i]) + repeat * 86_400 * NS
+            got = replay.observe_one(new, entry, start, end, float(v[i]))
+            want = before_observe_one(old, entry, start, end, float(v[i]))
+            assert got == want
+            new, old = got[1], want[1]
+
+
+def test_the_oracle_comparison_sees_repeats() -> None:
+    """The inputs above do make hits (else the comparison would prove little)."""
+    s = T0 + np.arange(12, dtype=np.int64) * WALK_NS
+    v = np.resize([80.0, 90.0, 100.0, 85.0, 95.0], 12)
+    _, _, blob = before_observe_many(b"", 1, s, s + WALK_NS, v)
+    hits, shifts, _ = replay.observe_many(blob, 1, s + 86_400 * NS, s + 86_400 * NS + WALK_NS, v)
+    assert len(hits) == len(shifts) > 0
