@@ -146,6 +146,15 @@ def _replay() -> Window:
     return window(steps, steps * 0.7, repeats=True)
 
 
+def _duty_cycle() -> Window:
+    """A timer-driven shaker at ~164/min, 0.3 % jitter: on 5 minutes, off 2."""
+    rng = np.random.default_rng(7)
+    steps = np.zeros(60)
+    on = (np.arange(60) % 7) < 5
+    steps[on] = np.round(164.0 * (1 + 0.003 * rng.standard_normal(int(on.sum()))))
+    return window(steps)
+
+
 CASES: dict[str, Callable[[], Window]] = {
     "cadence_above_human_limit": _cadence,
     "cadence_without_variation": _steady,
@@ -156,4 +165,5 @@ CASES: dict[str, Callable[[], Window]] = {
     "stride_implausible": _stride,
     "manual_entry": _manual,
     "replayed_activity": _replay,
+    "cadence_repeats_exactly": _duty_cycle,
 }

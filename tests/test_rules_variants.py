@@ -10,6 +10,8 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from model_export.sim.types import LabeledSpan
 from stream.scoring import plausibility as pl
@@ -146,9 +148,77 @@ def test_a_ride_begun_in_the_previous_window_is_carried_back() -> None:
     assert "stride_implausible" in reasons and "stride_implausible" in back
 
 
+# --- P2: a rate repeated across pauses -------------------------------------------------------
+
+
+def duty_cycle(start: int, minutes: int, rate: float = 164.0, seed: int = 0) -> F64:
+    """A timer-driven shaker from ``start`` (may be negative: begun earlier), on 5 min, off 2."""
+    rng = np.random.default_rng(seed)
+    steps = np.zeros(minutes)
+    on = (np.arange(minutes) % 7) < 5
+    steps[on] = np.round(rate * (1 + 0.003 * rng.standard_normal(int(on.sum()))))
+    return steps
+
+
+def test_a_duty_cycle_fires_where_the_steady_rule_cannot_measure() -> None:
+    steps = np.zeros(60)
+    steps[5:] = duty_cycle(5, 55)
+    reasons = verdict_of(window(steps))[0]
+    assert "cadence_repeats_exactly" in reasons
+    assert "cadence_without_variation" not in reasons  # no 20 active minutes in a row
+
+
+def test_a_duty_cycle_that_ended_before_the_window_is_not_its_own() -> None:
+    shaker = duty_cycle(0, 55, seed=1)
+    before = shaker[:30].copy()
+    before[26:] = 0.0  # switched off at :56 of the previous hour
+    ahead = context(np.full(16, np.nan))
+    w = replace(window(walk(20, 20, 110.0, seed=8)), before=context(before), after=ahead)
+    assert "cadence_repeats_exactly" not in verdict_of(w)[0]
+    # ...but a duty cycle running on into the window is the window's, and is carried back
+    steps = np.zeros(60)
+    steps[:25] = shaker[30:]
+    w = replace(window(steps), before=context(shaker[:30]), after=ahead)
+    reasons, back = verdict_of(w)
+    assert "cadence_repeats_exactly" in reasons and "cadence_repeats_exactly" in back
+
+
+def test_a_treadmill_hour_does_not_repeat_itself() -> None:
+    steps = walk(0, 60, 124.0, cv=0.03, seed=9)
+    assert pl.repeat_ratio(steps[None])[0] < 1.0
+
+
+def _repeat_reference(x: F64) -> float:
+    """The most active minutes within tolerance of one of them in any span (plain loops)."""
+    best = 0
+    span = min(pl.REPEAT_SPAN, x.shape[0])
+    for s in range(x.shape[0] - span + 1):
+        seg = x[s : s + span]
+        for v in seg[seg >= pl.STEADY_MIN_CADENCE]:
+            near = np.abs(seg - v) <= pl.REPEAT_TOLERANCE * v
+            best = max(best, int((near & (seg >= pl.STEADY_MIN_CADENCE)).sum()))
+    return best / pl.REPEAT_MINUTES if (x >= pl.STEADY_MIN_CADENCE).sum() >= 26 else 0.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from([0.0, 20.0, 99.0, 100.0, 101.0, 150.0]), min_size=106, max_size=106
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_repeat_ratio_matches_plain_loops(rows: list[list[float]]) -> None:
+    x = np.array(rows)
+    got = pl.repeat_ratio(x)
+    assert got.tolist() == [_repeat_reference(r) for r in x]
+
+
 # --- silent where people are honest -----------------------------------------------------------
 
-NEW_FINDINGS = ("cadence_without_variation", "stride_implausible")
+NEW_FINDINGS = ("cadence_without_variation", "stride_implausible", "cadence_repeats_exactly")
 
 
 def test_silent_on_legitimate_unusual_bouts() -> None:
