@@ -861,12 +861,14 @@ class UserBuffer:
         mask[:2, :m] = src[:, :2].T != 0
         context = counts[: wb + gap]
         at = np.flatnonzero(context)
-        means = rec["ssum"][at] / context[at]
         e_steps, e_dist, e_samples, prev_bin, prev_mean, done = _HEADER.unpack_from(self._buf)
-        if prev_bin != _NO_BIN and base - prev_bin <= gap:
-            at = np.concatenate(([prev_bin - base], at))
-            means = np.concatenate(([prev_mean], means))
-        values[SPEED], mask[SPEED] = ip.interpolate_speed(at, means.astype(np.float64), wb, gap)
+        if at.shape[0]:  # else no sample in or after the window: no speed (zeros, mask False)
+            means = rec["ssum"][at] / context[at]
+            if prev_bin != _NO_BIN and base - prev_bin <= gap:
+                at = np.concatenate(([prev_bin - base], at))
+                means = np.concatenate(([prev_mean], means))
+            speed, speed_mask = ip.interpolate_speed(at, means.astype(np.float64), wb, gap)
+            values[SPEED], mask[SPEED] = speed, speed_mask
         steps = int(steps_col.sum(dtype=np.int64))
         dist = float(dist_col.sum())
         samples = int(counts[:m].sum(dtype=np.int64))
@@ -1200,11 +1202,15 @@ def _ahead(
     """``Window.after`` from the ring's records after a window: NaN where no source counted."""
     k = after.shape[0]
     ahead = np.full((3, width), np.nan, dtype=np.float32)
-    ahead[STEPS, :k] = np.where(src[:, STEPS] != 0, after["steps"], np.nan)
-    ahead[DISTANCE, :k] = np.where(src[:, DISTANCE] != 0, after["dist"], np.nan)
+    held: list[int] = src.max(axis=0).tolist()  # channels with a point (steps-only: one)
+    if held[STEPS]:
+        ahead[STEPS, :k] = np.where(src[:, STEPS] != 0, after["steps"], np.nan)
+    if held[DISTANCE]:
+        ahead[DISTANCE, :k] = np.where(src[:, DISTANCE] != 0, after["dist"], np.nan)
     counts = after["scnt"]
-    # divided by at least 1: the bins without a sample are NaN whatever the quotient
-    ahead[SPEED, :k] = np.where(counts > 0, after["ssum"] / np.maximum(counts, 1), np.nan)
+    if counts.any():
+        # divided by at least 1: the bins without a sample are NaN whatever the quotient
+        ahead[SPEED, :k] = np.where(counts > 0, after["ssum"] / np.maximum(counts, 1), np.nan)
     return ahead
 
 

@@ -245,11 +245,17 @@ def observe_many(
     none = np.zeros(0, dtype=np.int64)
     if n == 0:
         return none, none, blob
-    order = np.argsort(start, kind="stable")
-    starts: list[int] = start[order].tolist()
-    ends: list[int] = end[order].tolist()
-    counts = _rounded(value[order])
-    index: list[int] = order.tolist()
+    starts: list[int] = start.tolist()
+    if _ascending(starts):  # the usual batch (a Dataset is in time order): no reordering
+        ends: list[int] = end.tolist()
+        counts = _rounded(value)
+        index: list[int] = list(range(n))
+    else:
+        order = np.argsort(start, kind="stable")
+        starts = start[order].tolist()
+        ends = end[order].tolist()
+        counts = _rounded(value[order])
+        index = order.tolist()
     tail = _find_tail(blob, entry)
     held, last_end = tail[1], tail[2]
     c1, c2, c3, d1, d2, d3, q1, q2, q3 = tail[3:12]
@@ -305,11 +311,14 @@ def observe_many(
     history = None
     if added:
         history = (blob[off:] + _records(grams, tags, added))[-RECENT_LIMIT * REC :]
-    return (
-        np.array(hits, dtype=np.int64),
-        np.array(shifts, dtype=np.int64),
-        _with_tail(blob, entry, new_tail, history),
-    )
+    blob = _with_tail(blob, entry, new_tail, history)
+    if not hits:
+        return none, none, blob
+    return np.array(hits, dtype=np.int64), np.array(shifts, dtype=np.int64), blob
+
+
+def _ascending(values: list[int]) -> bool:
+    return all(values[i] >= values[i - 1] for i in range(1, len(values)))  # a compiled loop
 
 
 def _rounded(value: npt.NDArray[np.float64]) -> list[int]:
