@@ -557,7 +557,7 @@ class UserBuffer:
                 first, last, start, end, value, bin_ns, channel == STEPS
             )
             inside = bins >= floor
-            if not inside.all():
+            if np.count_nonzero(inside) < inside.shape[0]:
                 point, bins, share = point[inside], bins[inside], share[inside]
         else:
             point, bins = ip.expand(first, last)
@@ -574,7 +574,7 @@ class UserBuffer:
                 else:
                     share = ip.apportion_amounts(value[point], overlap, duration)
             inside = bins >= floor
-            if not inside.all():
+            if np.count_nonzero(inside) < inside.shape[0]:
                 point, bins, share = point[inside], bins[inside], share[inside]
         lo_bin, hi_bin = int(bins.min()), int(bins.max())
         self._place(lo_bin, hi_bin, floor)
@@ -582,12 +582,13 @@ class UserBuffer:
         width = hi_bin - lo_bin + 1
         r = bins - lo_bin
         hits = np.bincount(r, minlength=width)
-        touched = np.flatnonzero(hits)
+        touched = hits.nonzero()[0]
         amount = np.bincount(r, weights=share, minlength=width)[touched]
         rows = touched + lo
         rec = self._records()
         holders = rec["src"][rows, channel]
-        if ((holders == 0) | (holders == entry)).all():  # the usual case: one source here
+        mixed = np.count_nonzero((holders != 0) & (holders != entry))
+        if not mixed:  # the usual case: one source here
             if channel == STEPS:
                 col = rec["steps"]
                 col[rows] = _saturate(col[rows] + np.rint(amount))
@@ -719,13 +720,13 @@ class UserBuffer:
         held = rec.shape[0]
         counts = rec["scnt"]
         src = rec["src"][:wb]
-        if src.any():
+        if np.count_nonzero(src):
             if self._pending is None:
                 self._pending = []
             window = self._check_replay(self._build_window(base, rec, counts, src))
             self._pending.append(self._with_context(window, rec[wb:]))
         # the last speed sample leaving the ring is the left context of later windows
-        sampled = np.flatnonzero(counts[:hop])
+        sampled = counts[:hop].nonzero()[0]
         if sampled.shape[0]:
             k = int(sampled[-1])
             mean = float(rec["ssum"][k]) / int(counts[k])
@@ -860,7 +861,7 @@ class UserBuffer:
         values[DISTANCE, :m] = dist_col
         mask[:2, :m] = src[:, :2].T != 0
         context = counts[: wb + gap]
-        at = np.flatnonzero(context)
+        at = context.nonzero()[0]
         e_steps, e_dist, e_samples, prev_bin, prev_mean, done = _HEADER.unpack_from(self._buf)
         if at.shape[0]:  # else no sample in or after the window: no speed (zeros, mask False)
             means = rec["ssum"][at] / context[at]
@@ -882,7 +883,7 @@ class UserBuffer:
             prev_mean,
             done,
         )
-        for holder in np.flatnonzero(np.bincount(src.ravel())).tolist():
+        for holder in np.bincount(src.ravel()).nonzero()[0].tolist():
             if holder:
                 self._flag(holder, _USED)
         manual = self._manual.get(base, 0) if self._manual else 0
@@ -915,7 +916,7 @@ class UserBuffer:
         width = plan.cap - plan.window_bins
         after = after[:width]
         src = after["src"]
-        ahead = _ahead(after, src, width) if src.any() else None
+        ahead = _ahead(after, src, width) if np.count_nonzero(src) else None
         self._tail = _tail_of(window, start + plan.window_bins)
         return Window(
             window.user_id,
@@ -945,7 +946,7 @@ class UserBuffer:
         if len(self._buf) == HEAD:
             return False
         raw = np.frombuffer(self._buf, dtype=np.uint8, offset=HEAD).reshape(-1, REC)
-        return bool(raw[:, _SRC:].any())
+        return int(np.count_nonzero(raw[:, _SRC:])) > 0
 
     def _count_manual(self, bin_index: int, last_bin: int) -> None:
         """Counts a manual point in every open window its bins overlap (a 2-hour entry is in
@@ -1027,7 +1028,7 @@ class UserBuffer:
         held = _keys_array(self._keys)
         both = np.concatenate((held, keys))
         ordered = np.sort(both)
-        if not (ordered[1:] == ordered[:-1]).any():
+        if not np.count_nonzero(ordered[1:] == ordered[:-1]):
             return None
         _, first_at = np.unique(both, return_index=True)
         if first_at.shape[0] == both.shape[0]:
@@ -1042,7 +1043,7 @@ class UserBuffer:
             return
         tags = np.frombuffer(self._keys, dtype="<u2")[2::3]  # bytes 4-5 of each 6-byte key
         keep = (tags - np.uint16(self._base & 0xFFFF)) < 0x8000  # wraps like the 16-bit tag
-        if not keep.all():
+        if np.count_nonzero(keep) < keep.shape[0]:
             raw = np.frombuffer(self._keys, dtype=np.uint8).reshape(-1, _KEY)
             self._keys = raw[keep].tobytes()
 
@@ -1158,11 +1159,16 @@ def _saturate(steps: npt.NDArray[np.float64]) -> npt.NDArray[np.int32]:
     return np.minimum(steps, _STEPS_MAX).astype(np.int32)
 
 
+_KEY_BITS: Final = np.uint64((1 << 8 * _KEY) - 1)
+
+
 def _keys_array(keys: bytes) -> npt.NDArray[np.uint64]:
-    raw = np.frombuffer(keys, dtype=np.uint8).reshape(-1, _KEY)
-    wide = np.zeros((raw.shape[0], 8), dtype=np.uint8)
-    wide[:, :_KEY] = raw
-    return wide.view("<u8").ravel()
+    """The 6-byte keys as integers: 8 bytes read every 6 (two of padding for the last), masked."""
+    count = len(keys) // _KEY
+    wide: npt.NDArray[np.uint64] = np.ndarray(
+        (count,), dtype="<u8", buffer=keys + b"\0\0", strides=(_KEY,)
+    )
+    return wide & _KEY_BITS
 
 
 def _key_bytes(keys: npt.NDArray[np.uint64]) -> bytes:
@@ -1201,14 +1207,15 @@ def _ahead(
 ) -> npt.NDArray[np.float32]:
     """``Window.after`` from the ring's records after a window: NaN where no source counted."""
     k = after.shape[0]
-    ahead = np.full((3, width), np.nan, dtype=np.float32)
+    ahead = np.empty((3, width), dtype=np.float32)
+    ahead.fill(np.nan)
     held: list[int] = src.max(axis=0).tolist()  # channels with a point (steps-only: one)
     if held[STEPS]:
         ahead[STEPS, :k] = np.where(src[:, STEPS] != 0, after["steps"], np.nan)
     if held[DISTANCE]:
         ahead[DISTANCE, :k] = np.where(src[:, DISTANCE] != 0, after["dist"], np.nan)
     counts = after["scnt"]
-    if counts.any():
+    if np.count_nonzero(counts):
         # divided by at least 1: the bins without a sample are NaN whatever the quotient
         ahead[SPEED, :k] = np.where(counts > 0, after["ssum"] / np.maximum(counts, 1), np.nan)
     return ahead
@@ -1218,7 +1225,7 @@ def _tail_of(window: Window, end_bin: int) -> bytes:
     """The window's last ``TAIL_BINS`` bins as float16 behind the bin where they end, or
     nothing when they hold no step or distance point."""
     mask = window.mask[:, -TAIL_BINS:]
-    if not mask[:SPEED].any():
+    if not np.count_nonzero(mask[:SPEED]):
         return b""
     last = np.minimum(window.values[:, -TAIL_BINS:], _F16_MAX)
     kept = np.where(mask, last, np.nan).astype("<f2")
