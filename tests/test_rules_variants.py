@@ -189,15 +189,17 @@ def test_a_treadmill_hour_does_not_repeat_itself() -> None:
 
 
 def _repeat_reference(x: F64) -> float:
-    """The most active minutes within tolerance of one of them in any span (plain loops)."""
+    """The most active minutes within tolerance of one count in any span (plain loops)."""
     best = 0
     span = min(pl.REPEAT_SPAN, x.shape[0])
     for s in range(x.shape[0] - span + 1):
         seg = x[s : s + span]
-        for v in seg[seg >= pl.STEADY_MIN_CADENCE]:
-            near = np.abs(seg - v) <= pl.REPEAT_TOLERANCE * v
+        for v in x[x >= pl.STEADY_MIN_CADENCE]:  # any count of the row
+            near = (seg >= v * (1 - pl.REPEAT_TOLERANCE)) & (seg <= v * (1 + pl.REPEAT_TOLERANCE))
             best = max(best, int((near & (seg >= pl.STEADY_MIN_CADENCE)).sum()))
-    return best / pl.REPEAT_MINUTES if (x >= pl.STEADY_MIN_CADENCE).sum() >= 26 else 0.0
+    enough = (x >= pl.STEADY_MIN_CADENCE).sum() >= pl.REPEAT_MINUTES
+    ratio = best / pl.REPEAT_MINUTES
+    return ratio if enough and ratio >= pl.REPEAT_FLOOR else 0.0
 
 
 @settings(max_examples=40, deadline=None)

@@ -129,6 +129,7 @@ REPEAT_TOLERANCE = 0.005  # of the count
 REPEAT_MINUTES = 26
 REPEAT_GAP = 2  # bins: a duty cycle's off phase (1-2 min) does not end its bout
 REPEAT_CHUNK = 128  # rows per pairwise comparison ([rows, bins, bins] at a time)
+REPEAT_FLOOR = 0.75  # of the limit: rows further from it score 0, ruled out by one sort
 FLAG_SCORE = 2.0  # score of a yes/no finding (manual entry, replay)
 MAX_RATIO = 100.0  # scores are capped: beyond 100x a limit, "how much" carries no meaning
 ONE_PASS_ROWS = 256  # up to this many windows, quiet and context rows share one pass
@@ -275,26 +276,25 @@ def steady_ratio(
     np.cumsum(counted[rows], axis=1, out=act[:, 1:])
     starts = touch[rows]
     best = np.zeros(rows.size)
-    for k, limit in STEADY_TIERS:
+    plain, successive = dict(STEADY_TIERS), dict(STEADY_DIFF_TIERS)
+    dd = None
+    if sub.shape[1] >= min(successive):  # squared steps between neighbours, summed likewise
+        dd = np.zeros((rows.size, sub.shape[1]))
+        np.cumsum(np.square(sub[:, 1:] - sub[:, :-1]), axis=1, out=dd[:, 1:])
+    for k in sorted(plain.keys() | successive.keys()):
         if sub.shape[1] < k:
             continue
         total = cs[:, k:] - cs[:, :-k]
-        var = np.maximum((cs2[:, k:] - cs2[:, :-k]) / k - np.square(total / k), 0.0)
         full = (act[:, k:] - act[:, :-k]) >= k
-        cv = np.where(full, np.sqrt(var) / np.maximum(total / k, 1.0), np.inf)
-        np.maximum(best, _lowest_ratio(cv, starts, limit), out=best)
-    if sub.shape[1] >= min(k for k, _ in STEADY_DIFF_TIERS):
-        # successive differences: squared steps between neighbours, summed as above
-        dd = np.zeros((rows.size, sub.shape[1]))
-        np.cumsum(np.square(sub[:, 1:] - sub[:, :-1]), axis=1, out=dd[:, 1:])
-        for k, limit in STEADY_DIFF_TIERS:
-            if sub.shape[1] < k:
-                continue
-            total = cs[:, k:] - cs[:, :-k]
+        mean = np.maximum(total / k, 1.0)
+        if k in plain:
+            var = np.maximum((cs2[:, k:] - cs2[:, :-k]) / k - np.square(total / k), 0.0)
+            cv = np.where(full, np.sqrt(var) / mean, np.inf)
+            np.maximum(best, _lowest_ratio(cv, starts, plain[k]), out=best)
+        if k in successive and dd is not None:
             mssd = (dd[:, k - 1 :] - dd[:, : 1 - k]) / (2 * (k - 1))
-            full = (act[:, k:] - act[:, :-k]) >= k
-            cv = np.where(full, np.sqrt(mssd) / np.maximum(total / k, 1.0), np.inf)
-            np.maximum(best, _lowest_ratio(cv, starts, limit), out=best)
+            cv = np.where(full, np.sqrt(mssd) / mean, np.inf)
+            np.maximum(best, _lowest_ratio(cv, starts, successive[k]), out=best)
     out[rows] = best
     return out
 
@@ -633,21 +633,25 @@ def _ratios(
     if back:  # bouts pausing at most a minute, as ``_bout_stride_ratio`` joins them
         both &= reach(both, 0, lo)
     paired = reach(both, lo, hi)
-    out[:, 6] = np.maximum.reduce(
-        [
-            _stride_ratio(dist, steps, cadence, paired),
-            _bout_stride_ratio(dist, steps, cadence, lo, hi, both),
-            (_speed_strides(speed, steps, cadence, dist, grid.bin_s) & bouts).sum(axis=1)
-            / SPEED_STRIDE_BINS,
-        ]
+    out[:, 6] = np.maximum(
+        _stride_ratio(dist, steps, cadence, paired),
+        _bout_stride_ratio(dist, steps, cadence, lo, hi, both),
     )
+    sped = np.flatnonzero((speed >= SPEED_STRIDE_SPEED).any(axis=1))
+    if sped.size:  # rows with a fast speed sample (few)
+        odd = _speed_strides(speed[sped], steps[sped], cadence[sped], dist[sped], grid.bin_s)
+        found = (odd & bouts[sped]).sum(axis=1) / SPEED_STRIDE_BINS
+        out[sped, 6] = np.maximum(out[sped, 6], found)
 
     if not back:
         out[:, 7] = np.where(manual_points > 0, FLAG_SCORE, 0.0)
         out[:, 8] = np.where(repeats, FLAG_SCORE, 0.0)
 
-    busy = np.flatnonzero((cadence >= STEADY_MIN_CADENCE).sum(axis=1) >= REPEAT_MINUTES)
-    if busy.size:  # few rows hold enough active minutes to judge
+    active = cadence >= STEADY_MIN_CADENCE
+    busy = np.flatnonzero(np.count_nonzero(active, axis=1) >= REPEAT_MINUTES)
+    if busy.size:  # few rows hold enough active minutes, fewer any that repeat
+        busy = busy[_tight(np.where(active[busy], cadence[busy], np.nan))]
+    if busy.size:
         joined = _touching_gap(moving[busy], lo, hi, back, REPEAT_GAP)
         out[busy, 9] = repeat_ratio(np.where(joined, cadence[busy], 0.0))
     return np.clip(np.nan_to_num(out, nan=0.0, posinf=MAX_RATIO, neginf=0.0), 0.0, MAX_RATIO)
@@ -671,29 +675,69 @@ def _touching_gap(active: Bool, lo: int, hi: int, back: bool, gap: int) -> Bool:
 
 def repeat_ratio(cadence: F64) -> F64:
     """Per row, the most minutes of at least ``STEADY_MIN_CADENCE`` within ``REPEAT_TOLERANCE``
-    of one of them in any ``REPEAT_SPAN`` minutes, over ``REPEAT_MINUTES`` (the caller zeroes
-    the minutes of bouts not reaching into the window). Pairwise on the rows with enough
-    active minutes (few), in chunks: ``[rows, bins, bins]`` matches, summed per span by a
-    cumulative sum along the matched minute."""
+    of one count of the row (``[c (1 - tol), c (1 + tol)]``) in any ``REPEAT_SPAN`` minutes,
+    over ``REPEAT_MINUTES`` (the caller zeroes the minutes of bouts not reaching into the
+    window); 0 below ``REPEAT_FLOOR`` or with fewer than ``REPEAT_MINUTES`` active minutes.
+    Only the distinct counts matched often enough in the whole row (``_centres``: one sort,
+    one search) are compared with every minute, their matches counted per span from a
+    cumulative sum (no matrix product: BLAS threads fight the worker's on a busy machine)."""
     active = cadence >= STEADY_MIN_CADENCE
     out: F64 = np.zeros(cadence.shape[0])
-    rows = np.flatnonzero(active.sum(axis=1) >= REPEAT_MINUTES)
+    rows = np.flatnonzero(np.count_nonzero(active, axis=1) >= REPEAT_MINUTES)
+    values = np.where(active[rows], cadence[rows], np.nan)  # NaN matches nothing
+    row, centre = _centres(values)
+    if row.size == 0:
+        return out
     bins = cadence.shape[1]
     span = min(REPEAT_SPAN, bins)
     starts = np.arange(bins - span + 1)
-    # inside[i, s]: minute i lies in the span beginning at s
-    at = np.arange(bins)[:, None]
-    inside = (at >= starts[None, :]) & (at < starts[None, :] + span)
-    for part in np.array_split(rows, -(-rows.size // REPEAT_CHUNK)) if rows.size else []:
-        x = cadence[part]
-        on = active[part]
-        match = np.abs(x[:, None, :] - x[:, :, None]) <= REPEAT_TOLERANCE * x[:, :, None]
-        match &= on[:, None, :] & on[:, :, None]
-        counts = np.zeros((part.size, bins, bins + 1), dtype=np.int16)
-        np.cumsum(match, axis=2, out=counts[:, :, 1:])
-        per_span = counts[:, :, starts + span] - counts[:, :, starts]
-        top = np.where(inside[None], per_span, 0).max(axis=(1, 2))
-        out[part] = top / REPEAT_MINUTES
+    x = values[row]
+    c = centre[:, None]
+    match = (x >= c * (1.0 - REPEAT_TOLERANCE)) & (x <= c * (1.0 + REPEAT_TOLERANCE))
+    counts = np.zeros((row.size, bins + 1), dtype=np.int32)
+    np.cumsum(match, axis=1, out=counts[:, 1:])
+    top = (counts[:, starts + span] - counts[:, starts]).max(axis=1) / REPEAT_MINUTES
+    first = np.flatnonzero(np.concatenate(([True], row[1:] != row[:-1])))  # rows ascend
+    best = np.maximum.reduceat(top, first)
+    out[rows[row[first]]] = np.where(best >= REPEAT_FLOOR, best, 0.0)
+    return out
+
+
+def _centres(values: F64) -> tuple[npt.NDArray[np.intp], F64]:
+    """(row, count) of the distinct counts (NaN: none) with at least ``REPEAT_FLOOR x
+    REPEAT_MINUTES`` counts of their row within ``REPEAT_TOLERANCE`` (slightly widened: a
+    superset), rows ascending: each row's sorted counts searched, all rows at once (each
+    shifted past the previous)."""
+    n = values.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros(0)
+    known = ~np.isnan(values)
+    top = float(np.max(values, where=known, initial=0.0))
+    ordered = np.sort(values, axis=1)  # NaN last
+    row, col = np.nonzero(~np.isnan(ordered))
+    value = ordered[row, col]
+    distinct = np.concatenate(([True], (value[1:] != value[:-1]) | (row[1:] != row[:-1])))
+    shifted = value + row * (4.0 * top + 4.0)  # ascending across rows
+    slack = REPEAT_TOLERANCE * (1.0 + 1e-6)
+    at = np.flatnonzero(distinct)
+    low = value[at] * (1.0 - slack) + (shifted[at] - value[at])
+    high = value[at] * (1.0 + slack) + (shifted[at] - value[at])
+    count = np.searchsorted(shifted, high, side="right") - np.searchsorted(
+        shifted, low, side="left"
+    )
+    keep = at[count >= int(np.ceil(REPEAT_FLOOR * REPEAT_MINUTES))]
+    return row[keep], value[keep]
+
+
+def _tight(values: F64) -> Bool:
+    """Rows where some ``REPEAT_FLOOR x REPEAT_MINUTES`` values (NaN: none) lie within a ratio
+    of ``(1 + tol) / (1 - tol)`` of each other: necessary for that many to lie within ``tol``
+    of one of them, and one sort per row, so walks (their counts spread over tens of values)
+    are ruled out before the pairwise count."""
+    ordered = np.sort(values, axis=1)  # NaN last; comparisons with NaN are False
+    k = int(np.ceil(REPEAT_FLOOR * REPEAT_MINUTES)) - 1
+    spread = (1.0 + REPEAT_TOLERANCE) / (1.0 - REPEAT_TOLERANCE) * (1.0 + 1e-9)
+    out: Bool = np.asarray((ordered[:, k:] <= ordered[:, :-k] * spread).any(axis=1))
     return out
 
 
