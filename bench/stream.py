@@ -17,7 +17,9 @@ message shape runs trivial and worker in ABBA order (``ROUNDS`` pairs), so both 
 stretch of machine, and each side keeps its best run (noise only ever slows a run down); every
 run's rate is printed too (``*_runs_*``). Beside each rate, ``*_cpu_us_per_msg*``: the CPU (all
 threads of the process) it spent per message read, the least over its runs, which contention
-for the cores does not inflate as it does the wall clock.
+for the cores does not inflate as it does the wall clock; ``worker_main_thread_cpu_*`` is the
+event loop's share of it (Faust, parsing, buffers), the rest being the Kafka consumer thread and
+the scoring executor.
 """
 
 from __future__ import annotations
@@ -176,6 +178,8 @@ class Timed:
     seconds: float
     startup_s: float
     cpu_s: float | None  # None where /proc is missing
+    main_cpu_s: float | None = None  # the main thread's share (the event loop: Faust, parsing,
+    # buffers); the rest is the consumer thread and the scoring executor
 
 
 def process_cpu_s(pid: int) -> float | None:
@@ -198,6 +202,15 @@ def process_cpu_s(pid: int) -> float | None:
     return total / 1e9
 
 
+def thread_cpu_s(pid: int, tid: int) -> float | None:
+    """CPU seconds of one thread (``tid == pid``: the main thread)."""
+    try:
+        with open(f"/proc/{pid}/task/{tid}/schedstat") as stat:
+            return int(stat.read().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def timed_run(
     command: list[str],
     env: dict[str, str],
@@ -215,6 +228,7 @@ def timed_run(
     launched = time.perf_counter()
     first: float | None = None
     cpu_first: float | None = None
+    main_first: float | None = None
     try:
         deadline = launched + timeout_s
         while time.perf_counter() < deadline:
@@ -223,10 +237,15 @@ def timed_run(
             if value:
                 if first is None:
                     first, cpu_first = now, process_cpu_s(process.pid)
+                    main_first = thread_cpu_s(process.pid, process.pid)
                 if value >= total:
                     cpu_last = process_cpu_s(process.pid)
+                    main_last = thread_cpu_s(process.pid, process.pid)
                     cpu = None if cpu_first is None or cpu_last is None else cpu_last - cpu_first
-                    return Timed(now - first, first - launched, cpu)
+                    main = (
+                        None if main_first is None or main_last is None else main_last - main_first
+                    )
+                    return Timed(now - first, first - launched, cpu, main)
             if process.poll() is not None:
                 break
             time.sleep(poll_interval(value or 0.0, total))
@@ -410,6 +429,7 @@ class Sides:
     trivial_cpu_us: float | None
     worker_cpu_us: float | None
     runs: str
+    worker_main_cpu_us: float | None = None
 
 
 def interleaved(
@@ -431,6 +451,8 @@ def interleaved(
         found = [run.cpu_s for run in runs if run.cpu_s is not None]
         return min(found) / messages * 1e6 if found else None
 
+    main = [run.main_cpu_s for run in got["worker"] if run.main_cpu_s is not None]
+
     shown = " ".join(
         f"{side}:" + "/".join(f"{units / run.seconds:.0f}" for run in runs)
         for side, runs in got.items()
@@ -442,6 +464,7 @@ def interleaved(
         cpu_us(got["trivial"]),
         cpu_us(got["worker"]),
         shown,
+        min(main) / messages * 1e6 if main else None,
     )
 
 
@@ -451,6 +474,11 @@ def _cpu_figures(prefix: str, sides: Sides) -> dict[str, float | int | str]:
     return {
         f"faust_trivial_cpu_us_per_msg{prefix}": round(sides.trivial_cpu_us, 1),
         f"worker_cpu_us_per_msg{prefix}": round(sides.worker_cpu_us, 1),
+        **(
+            {}
+            if sides.worker_main_cpu_us is None
+            else {f"worker_main_thread_cpu_us_per_msg{prefix}": round(sides.worker_main_cpu_us, 1)}
+        ),
         f"worker_cpu_ratio_to_faust_trivial{prefix}": round(
             sides.trivial_cpu_us / sides.worker_cpu_us, 3
         ),
