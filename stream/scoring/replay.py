@@ -331,10 +331,13 @@ def _rounded(value: npt.NDArray[np.float64]) -> list[int]:
 
 def _records(grams: list[int], tags: list[int], which: list[int]) -> bytes:
     """History records (``REC`` bytes each) of the grams at indices ``which``."""
-    at = np.array(which, dtype=np.int64)
-    records = np.empty(at.shape[0], dtype=_RECORD)
-    records["h"] = np.array(grams, dtype=np.uint32)[at]
-    records["t"] = np.array(tags, dtype=np.uint16)[at]
+    records = np.empty(len(which), dtype=_RECORD)
+    if len(which) == len(grams):  # the usual batch: every gram new
+        records["h"] = grams
+        records["t"] = tags
+    else:
+        records["h"] = [grams[k] for k in which]
+        records["t"] = [tags[k] for k in which]
     return records.tobytes()
 
 
