@@ -157,9 +157,9 @@ def _duty_cycle() -> Window:
 
 
 def _unbroken() -> Window:
-    """A shaker left running: 2 % jitter at 140/min through the window and its context."""
+    """A shaker left running: 1.5 % jitter at 140/min through the window and its context."""
     rng = np.random.default_rng(11)
-    steps = np.round(140.0 * (1 + 0.02 * rng.standard_normal(106)))
+    steps = np.round(140.0 * (1 + 0.015 * rng.standard_normal(106)))
     context = np.full((3, 30), np.nan, dtype=np.float32)
     context[0] = steps[:30]
     ahead = np.full((3, 16), np.nan, dtype=np.float32)

@@ -236,27 +236,25 @@ def steady_hours(cv: float, seed: int = 0, rate: float = 140.0) -> F64:
 
 
 def test_a_shaker_left_running_is_unbroken_stepping() -> None:
-    reasons = verdict_of(full_view(steady_hours(0.02)))[0]
-    assert "unbroken_stepping_for_hours" in reasons
-    assert "cadence_without_variation" not in reasons  # too jittery for the steady rule
+    assert "unbroken_stepping_for_hours" in verdict_of(full_view(steady_hours(0.015)))[0]
 
 
 def test_a_long_steady_run_outdoors_moves() -> None:
     speed = np.full(106, np.nan)
     speed[::3] = 3.6  # samples every 3 minutes, filled between
-    assert "unbroken_stepping_for_hours" not in verdict_of(full_view(steady_hours(0.02), speed))[0]
+    assert "unbroken_stepping_for_hours" not in verdict_of(full_view(steady_hours(0.015), speed))[0]
 
 
 def test_a_pause_or_a_human_variation_breaks_it() -> None:
-    paused = steady_hours(0.02, seed=1)
+    paused = steady_hours(0.015, seed=1)
     paused[70] = 0.0  # a minute at a light: runs of 70 and 35 minutes
     assert "unbroken_stepping_for_hours" not in verdict_of(full_view(paused))[0]
-    varied = steady_hours(0.045, seed=2, rate=165.0)  # the simulator's steadiest long bout
+    varied = steady_hours(0.025, seed=2, rate=170.0)  # as steady as a simulated long run
     assert "unbroken_stepping_for_hours" not in verdict_of(full_view(varied))[0]
 
 
 def test_a_run_begun_in_the_previous_window_is_carried_back() -> None:
-    steps = steady_hours(0.02, seed=3)
+    steps = steady_hours(0.015, seed=3)
     steps[100:] = 0.0  # switched off 10 minutes into the look-ahead
     reasons, back = verdict_of(full_view(steps))
     assert "unbroken_stepping_for_hours" in reasons and "unbroken_stepping_for_hours" in back
