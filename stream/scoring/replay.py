@@ -323,7 +323,7 @@ def _ascending(values: list[int]) -> bool:
 
 def _rounded(value: npt.NDArray[np.float64]) -> list[int]:
     """``round`` of each count (half to even), in one numpy call where that is exact."""
-    if value.shape[0] and float(np.abs(value).max()) < _EXACT:
+    if value.shape[0] and float(np.maximum.reduce(np.abs(value))) < _EXACT:
         found: list[int] = np.rint(value).astype(np.int64).tolist()
         return found
     return [round(v) for v in value.tolist()]  # NaN and infinities raise, as round does
