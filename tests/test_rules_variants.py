@@ -184,6 +184,19 @@ def test_a_duty_cycle_that_ended_before_the_window_is_not_its_own() -> None:
     assert "cadence_repeats_exactly" in reasons and "cadence_repeats_exactly" in back
 
 
+def test_a_walk_just_before_an_injection_is_not_carried_back() -> None:
+    """A walk ends at :59, the injection starts two minutes into the hour: the bout joins
+    them, but none of the repeated minutes lie in the previous window."""
+    before = np.zeros(30)
+    before[26:] = [31.0, 137.0, 123.0, 117.0]
+    steps = np.zeros(60)
+    steps[:5] = [117.0, 117.0, 122.0, 131.0, 106.0]
+    steps[7:41] = 399.0
+    w = replace(window(steps), before=context(before))
+    reasons, back = verdict_of(w)
+    assert "cadence_repeats_exactly" in reasons and "cadence_repeats_exactly" not in back
+
+
 def test_a_treadmill_hour_does_not_repeat_itself() -> None:
     steps = walk(0, 60, 124.0, cv=0.03, seed=9)
     assert pl.repeat_ratio(steps[None])[0] < 1.0

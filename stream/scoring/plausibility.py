@@ -677,7 +677,8 @@ def _ratios(
         busy = busy[_tight(np.where(active[busy], cadence[busy], np.nan))]
     if busy.size:  # bouts of active minutes: a walk after a typed-in hour is not part of it
         joined = _touching_gap(active[busy], lo, hi, back, REPEAT_GAP)
-        out[busy, 9] = repeat_ratio(np.where(joined, cadence[busy], 0.0))
+        own = (0, lo) if back else (lo, hi)  # where the repeated minutes must reach
+        out[busy, 9] = repeat_ratio(np.where(joined, cadence[busy], 0.0), *own)
     return np.clip(np.nan_to_num(out, nan=0.0, posinf=MAX_RATIO, neginf=0.0), 0.0, MAX_RATIO)
 
 
@@ -697,11 +698,13 @@ def _touching_gap(active: Bool, lo: int, hi: int, back: bool, gap: int) -> Bool:
     return joined
 
 
-def repeat_ratio(cadence: F64) -> F64:
+def repeat_ratio(cadence: F64, lo: int = 0, hi: int | None = None) -> F64:
     """Per row, the most minutes of at least ``STEADY_MIN_CADENCE`` within ``REPEAT_TOLERANCE``
     of one count of the row (``[c (1 - tol), c (1 + tol)]``) in any ``REPEAT_SPAN`` minutes,
     over ``REPEAT_MINUTES`` (the caller zeroes the minutes of bouts not reaching into the
-    window); 0 below ``REPEAT_FLOOR`` or with fewer than ``REPEAT_MINUTES`` active minutes.
+    window) and of which at least one lies in bins ``[lo, hi)`` (the finding's own minutes
+    reach there, not only its bout); 0 below ``REPEAT_FLOOR`` or with fewer than
+    ``REPEAT_MINUTES`` active minutes.
     Only the distinct counts matched often enough in the whole row (``_centres``: one sort,
     one search) are compared with every minute, their matches counted per span from a
     cumulative sum (no matrix product: BLAS threads fight the worker's on a busy machine)."""
@@ -720,7 +723,13 @@ def repeat_ratio(cadence: F64) -> F64:
     match = (x >= c * (1.0 - REPEAT_TOLERANCE)) & (x <= c * (1.0 + REPEAT_TOLERANCE))
     counts = np.zeros((row.size, bins + 1), dtype=np.int32)
     np.cumsum(match, axis=1, out=counts[:, 1:])
-    top = (counts[:, starts + span] - counts[:, starts]).max(axis=1) / REPEAT_MINUTES
+    inner = np.zeros_like(match)  # matches in [lo, hi) only
+    inner[:, lo:hi] = match[:, lo:hi]
+    there = np.zeros_like(counts)
+    np.cumsum(inner, axis=1, out=there[:, 1:])
+    per_span = counts[:, starts + span] - counts[:, starts]
+    reached = (there[:, starts + span] - there[:, starts]) > 0
+    top = np.where(reached, per_span, 0).max(axis=1) / REPEAT_MINUTES
     first = np.flatnonzero(np.concatenate(([True], row[1:] != row[:-1])))  # rows ascend
     best = np.maximum.reduceat(top, first)
     out[rows[row[first]]] = np.where(best >= REPEAT_FLOOR, best, 0.0)
