@@ -65,9 +65,9 @@ code                             fires when (per window of the grid)            
                                  all shifted by the same time (``stream.scoring.replay``)
 ``cadence_repeats_exactly``      26 or more minutes of at least 40 steps within 0.5 %    checks
                                  of one count in any 90 minutes of a bout of such
-                                 minutes (pausing at most 2) reaching into the window:
-                                 a timer-driven shaker returns to its rate after every
-                                 pause; at most 22 in the 22 Fitabase users
+                                 minutes (pausing at most 2), one of them in the
+                                 window: a timer-driven shaker returns to its rate
+                                 after every pause; at most 22 in the 22 Fitabase users
 ``unbroken_stepping_for_hours``  100 or more consecutive minutes (of the 106 a window    checks
                                  sees with its context) each of at least 60 steps,
                                  varying by at most 2 % (std/mean), none with GPS
