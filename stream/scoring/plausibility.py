@@ -261,6 +261,7 @@ def steady_ratio(
     hi: int | None = None,
     moving: Bool | None = None,
     touch: Bool | None = None,
+    active: Bool | None = None,
 ) -> F64:
     """Per row the largest ``limit / lowest CV`` over the ``STEADY_TIERS`` (std/mean) and
     ``STEADY_DIFF_TIERS`` (successive differences: blind to a slow drift, so a swing running
@@ -276,12 +277,12 @@ def steady_ratio(
     hi = cadence.shape[1] if hi is None else hi
     out = np.zeros(cadence.shape[0])
     shortest = min(k for k, _ in STEADY_TIERS)
-    counted = cadence >= STEADY_MIN_CADENCE
+    counted = cadence >= STEADY_MIN_CADENCE if active is None else active
     if moving is not None:
-        counted &= ~moving
+        counted = counted & ~moving
     if touch is None:
         touch = reach(cadence > 0, lo, hi)
-    rows = np.flatnonzero((counted.sum(axis=1) >= shortest) & touch.any(axis=1))
+    rows = np.flatnonzero((np.count_nonzero(counted, axis=1) >= shortest) & touch.any(axis=1))
     if rows.size == 0:
         return out
     sub = cadence[rows]
@@ -619,7 +620,8 @@ def _ratios(
     out[:, 0] = cadence_ratio(ext[:, 0, :] if per_min == 1.0 else cadence, lo, hi, bouts)
 
     moving_gps = ext_masks[:, 2, :] & (ext[:, 2, :] >= STILL_SPEED)
-    out[:, 1] = steady_ratio(cadence, lo, hi, moving_gps, bouts)
+    active = cadence >= STEADY_MIN_CADENCE  # shared with the repeated-rate rule
+    out[:, 1] = steady_ratio(cadence, lo, hi, moving_gps, bouts, active)
 
     fast = moving & ((speed >= VEHICLE_SPEED) | (dist >= VEHICLE_SPEED * grid.bin_s))
     out[:, 2] = _touching(fast, lo, hi, back).sum(axis=1) / VEHICLE_BINS
@@ -655,8 +657,10 @@ def _ratios(
         _stride_ratio(dist, steps, cadence, paired),
         _bout_stride_ratio(dist, steps, cadence, lo, hi, both),
     )
-    sped = np.flatnonzero((speed >= SPEED_STRIDE_SPEED).any(axis=1))
-    if sped.size:  # rows with a fast speed sample (few)
+    sped = np.flatnonzero(
+        np.count_nonzero(speed >= SPEED_STRIDE_SPEED, axis=1) >= SPEED_STRIDE_BINS
+    )
+    if sped.size:  # rows with enough fast speed (few)
         odd = _speed_strides(speed[sped], steps[sped], cadence[sped], dist[sped], grid.bin_s)
         found = _touching(odd, lo, hi, back).sum(axis=1) / SPEED_STRIDE_BINS
         out[sped, 6] = np.maximum(out[sped, 6], found)
@@ -665,14 +669,14 @@ def _ratios(
         out[:, 7] = np.where(manual_points > 0, FLAG_SCORE, 0.0)
         out[:, 8] = np.where(repeats, FLAG_SCORE, 0.0)
 
-    unbroken = (cadence >= UNBROKEN_MIN_CADENCE) & ~moving_gps
-    long = np.flatnonzero(np.count_nonzero(unbroken, axis=1) >= UNBROKEN_MINUTES)
+    n_active = np.count_nonzero(active, axis=1)  # both need many (60 >= 40: a superset)
+    long = np.flatnonzero(n_active >= UNBROKEN_MINUTES)
     if long.size:  # rows stepping most of what the window sees (very few)
-        run = _touching_gap(unbroken[long], lo, hi, back, 0)
+        unbroken = (cadence[long] >= UNBROKEN_MIN_CADENCE) & ~moving_gps[long]
+        run = _touching_gap(unbroken, lo, hi, back, 0)
         out[long, 10] = unbroken_ratio(np.where(run, cadence[long], 0.0))
 
-    active = cadence >= STEADY_MIN_CADENCE
-    busy = np.flatnonzero(np.count_nonzero(active, axis=1) >= REPEAT_MINUTES)
+    busy = np.flatnonzero(n_active >= REPEAT_MINUTES)
     if busy.size:  # few rows hold enough active minutes, fewer any that repeat
         busy = busy[_tight(np.where(active[busy], cadence[busy], np.nan))]
     if busy.size:  # bouts of active minutes: a walk after a typed-in hour is not part of it
