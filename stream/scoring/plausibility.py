@@ -657,13 +657,12 @@ def _ratios(
         _stride_ratio(dist, steps, cadence, paired),
         _bout_stride_ratio(dist, steps, cadence, lo, hi, both),
     )
-    sped = np.flatnonzero(
-        np.count_nonzero(speed >= SPEED_STRIDE_SPEED, axis=1) >= SPEED_STRIDE_BINS
-    )
-    if sped.size:  # rows with enough fast speed (few)
-        odd = _speed_strides(speed[sped], steps[sped], cadence[sped], dist[sped], grid.bin_s)
-        found = _touching(odd, lo, hi, back).sum(axis=1) / SPEED_STRIDE_BINS
-        out[sped, 6] = np.maximum(out[sped, 6], found)
+    sped = np.flatnonzero(speed.max(axis=1) >= SPEED_STRIDE_SPEED)  # one pass: most have none
+    odd = _speed_strides(speed[sped], steps[sped], cadence[sped], dist[sped], grid.bin_s)
+    some = np.count_nonzero(odd, axis=1) >= SPEED_STRIDE_BINS
+    if some.any():  # rows with enough implausible minutes to judge (few)
+        found = _touching(odd[some], lo, hi, back).sum(axis=1) / SPEED_STRIDE_BINS
+        out[sped[some], 6] = np.maximum(out[sped[some], 6], found)
 
     if not back:
         out[:, 7] = np.where(manual_points > 0, FLAG_SCORE, 0.0)
