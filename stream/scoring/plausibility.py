@@ -658,11 +658,12 @@ def _ratios(
         _bout_stride_ratio(dist, steps, cadence, lo, hi, both),
     )
     sped = np.flatnonzero(speed.max(axis=1) >= SPEED_STRIDE_SPEED)  # one pass: most have none
-    odd = _speed_strides(speed[sped], steps[sped], cadence[sped], dist[sped], grid.bin_s)
-    some = np.count_nonzero(odd, axis=1) >= SPEED_STRIDE_BINS
-    if some.any():  # rows with enough implausible minutes to judge (few)
-        found = _touching(odd[some], lo, hi, back).sum(axis=1) / SPEED_STRIDE_BINS
-        out[sped[some], 6] = np.maximum(out[sped[some], 6], found)
+    if sped.size:
+        odd = _speed_strides(speed[sped], steps[sped], cadence[sped], dist[sped], grid.bin_s)
+        some = np.count_nonzero(odd, axis=1) >= SPEED_STRIDE_BINS
+        if some.any():  # rows with enough implausible minutes to judge (few)
+            found = _touching(odd[some], lo, hi, back).sum(axis=1) / SPEED_STRIDE_BINS
+            out[sped[some], 6] = np.maximum(out[sped[some], 6], found)
 
     if not back:
         out[:, 7] = np.where(manual_points > 0, FLAG_SCORE, 0.0)
