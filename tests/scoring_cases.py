@@ -6,7 +6,6 @@ Not a test module: shared by ``test_scoring*.py`` so that every scorer meets the
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -156,17 +155,6 @@ def _duty_cycle() -> Window:
     return window(steps)
 
 
-def _unbroken() -> Window:
-    """A shaker left running: 1.5 % jitter at 140/min through the window and its context."""
-    rng = np.random.default_rng(11)
-    steps = np.round(140.0 * (1 + 0.015 * rng.standard_normal(106)))
-    context = np.full((3, 30), np.nan, dtype=np.float32)
-    context[0] = steps[:30]
-    ahead = np.full((3, 16), np.nan, dtype=np.float32)
-    ahead[0] = steps[90:]
-    return replace(window(steps[30:90]), before=context, after=ahead)
-
-
 CASES: dict[str, Callable[[], Window]] = {
     "cadence_above_human_limit": _cadence,
     "cadence_without_variation": _steady,
@@ -178,5 +166,4 @@ CASES: dict[str, Callable[[], Window]] = {
     "manual_entry": _manual,
     "replayed_activity": _replay,
     "cadence_repeats_exactly": _duty_cycle,
-    "unbroken_stepping_for_hours": _unbroken,
 }

@@ -10,7 +10,6 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -232,72 +231,12 @@ def test_repeat_ratio_matches_plain_loops(rows: list[list[float]]) -> None:
     assert got.tolist() == [_repeat_reference(r) for r in x]
 
 
-# --- P3: stepping for hours without a pause or a move ----------------------------------------
-
-
-def full_view(steps: F64, speed: F64 | None = None) -> Window:
-    """A window whose 106 minutes with context are ``steps`` (30 before, 60, 16 after)."""
-    spd = np.full(106, np.nan) if speed is None else speed
-    w = window(steps[30:90], None, spd[30:90])
-    return replace(w, before=context(steps[:30], None, spd[:30]),
-                   after=context(steps[90:], None, spd[90:]))  # fmt: skip
-
-
-def steady_hours(cv: float, seed: int = 0, rate: float = 140.0) -> F64:
-    rng = np.random.default_rng(seed)
-    return np.round(rate * (1 + cv * rng.standard_normal(106)))
-
-
-def test_a_shaker_left_running_is_unbroken_stepping() -> None:
-    assert "unbroken_stepping_for_hours" in verdict_of(full_view(steady_hours(0.015)))[0]
-
-
-def test_a_long_steady_run_outdoors_moves() -> None:
-    speed = np.full(106, np.nan)
-    speed[::3] = 3.6  # samples every 3 minutes, filled between
-    assert "unbroken_stepping_for_hours" not in verdict_of(full_view(steady_hours(0.015), speed))[0]
-
-
-def test_a_pause_or_a_human_variation_breaks_it() -> None:
-    paused = steady_hours(0.015, seed=1)
-    paused[70] = 0.0  # a minute at a light: runs of 70 and 35 minutes
-    assert "unbroken_stepping_for_hours" not in verdict_of(full_view(paused))[0]
-    varied = steady_hours(0.025, seed=2, rate=170.0)  # as steady as a simulated long run
-    assert "unbroken_stepping_for_hours" not in verdict_of(full_view(varied))[0]
-
-
-def test_a_run_begun_in_the_previous_window_is_carried_back() -> None:
-    steps = steady_hours(0.015, seed=3)
-    steps[100:] = 0.0  # switched off 10 minutes into the look-ahead
-    reasons, back = verdict_of(full_view(steps))
-    assert "unbroken_stepping_for_hours" in reasons and "unbroken_stepping_for_hours" in back
-
-
-def test_unbroken_ratio_matches_plain_loops() -> None:
-    rng = np.random.default_rng(4)
-    x = np.round(rng.uniform(50, 70, (6, 106)))
-    x[0] = 140.0
-    x[1, 50] = 0.0
-    got = pl.unbroken_ratio(x)
-    for r, row in enumerate(x):
-        on = np.concatenate(([0], (row >= pl.UNBROKEN_MIN_CADENCE).astype(int), [0]))
-        edges = np.flatnonzero(np.diff(on))
-        want = 0.0
-        for a, b in zip(edges[::2], edges[1::2], strict=True):
-            seg = row[a:b]
-            cv = seg.std() / seg.mean()
-            lim = np.inf if cv == 0 else pl.UNBROKEN_MAX_CV / cv
-            want = max(want, min((b - a) / pl.UNBROKEN_MINUTES, lim))
-        assert got[r] == pytest.approx(want, rel=1e-9)
-
-
 # --- silent where people are honest -----------------------------------------------------------
 
 NEW_FINDINGS = (
     "cadence_without_variation",
     "stride_implausible",
     "cadence_repeats_exactly",
-    "unbroken_stepping_for_hours",
 )
 
 

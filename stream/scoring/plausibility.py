@@ -68,12 +68,6 @@ code                             fires when (per window of the grid)            
                                  minutes (pausing at most 2), one of them in the
                                  window: a timer-driven shaker returns to its rate
                                  after every pause; at most 22 in the 22 Fitabase users
-``unbroken_stepping_for_hours``  100 or more consecutive minutes (of the 106 a window    checks
-                                 sees with its context) each of at least 60 steps,
-                                 varying by at most 2 % (std/mean), none with GPS
-                                 speed of 1 m/s or more, reaching into the window: a
-                                 shaker left running; people pause or move (the
-                                 Fitabase users' longest such run: 87 minutes)
 ``unusual_pattern_steps``        the autoencoder's reconstruction error is above its     model
 ``unusual_pattern_distance``     calibrated threshold; the suffix names the channel
 ``unusual_pattern_speed``        carrying the largest share of the error
@@ -137,14 +131,6 @@ REPEAT_MINUTES = 26
 REPEAT_GAP = 2  # bins: a duty cycle's off phase (1-2 min) does not end its bout
 REPEAT_CHUNK = 128  # rows per pairwise comparison ([rows, bins, bins] at a time)
 REPEAT_FLOOR = 0.75  # of the limit: rows further from it score 0, ruled out by one sort
-# Stepping for hours without a pause or a move: a person walking or running that long stops
-# (lights, water) or moves; a phone in a shaker does neither. The proposal's 150 minutes cannot
-# be seen from one window (its context gives 30 + 60 + 16 = 106 bins), so the run must fill
-# 100 of them; the 22 Fitabase users' longest run of minutes >= 60 steps is 87, and the
-# simulator's long runs without GPS movement vary by 2.4 % and more.
-UNBROKEN_MIN_CADENCE = 60.0  # steps/min in every minute of the run
-UNBROKEN_MINUTES = 100
-UNBROKEN_MAX_CV = 0.02  # std/mean of the run's minutes (a simulated long run: 2.4 %)
 FLAG_SCORE = 2.0  # score of a yes/no finding (manual entry, replay)
 MAX_RATIO = 100.0  # scores are capped: beyond 100x a limit, "how much" carries no meaning
 ONE_PASS_ROWS = 256  # up to this many windows, quiet and context rows share one pass
@@ -160,7 +146,6 @@ CHECKS: tuple[str, ...] = (
     "manual_entry",
     "replayed_activity",
     "cadence_repeats_exactly",
-    "unbroken_stepping_for_hours",
 )
 
 # Checks whose findings are bouts or stretches that can begin in the previous window, and so
@@ -178,7 +163,6 @@ CARRIED = np.array(
             "steps_without_distance",
             "stride_implausible",
             "cadence_repeats_exactly",
-            "unbroken_stepping_for_hours",
         }
         for c in CHECKS
     ],
@@ -197,7 +181,6 @@ _ATTRIBUTION: dict[str, tuple[float, float, float] | None] = {
     "manual_entry": None,
     "replayed_activity": None,
     "cadence_repeats_exactly": (1.0, 0.0, 0.0),
-    "unbroken_stepping_for_hours": (1.0, 0.0, 0.0),
 }
 
 F64 = npt.NDArray[np.float64]
@@ -669,13 +652,7 @@ def _ratios(
         out[:, 7] = np.where(manual_points > 0, FLAG_SCORE, 0.0)
         out[:, 8] = np.where(repeats, FLAG_SCORE, 0.0)
 
-    n_active = np.count_nonzero(active, axis=1)  # both need many (60 >= 40: a superset)
-    long = np.flatnonzero(n_active >= UNBROKEN_MINUTES)
-    if long.size:  # rows stepping most of what the window sees (very few)
-        unbroken = (cadence[long] >= UNBROKEN_MIN_CADENCE) & ~moving_gps[long]
-        run = _touching_gap(unbroken, lo, hi, back, 0)
-        out[long, 10] = unbroken_ratio(np.where(run, cadence[long], 0.0))
-
+    n_active = np.count_nonzero(active, axis=1)
     busy = np.flatnonzero(n_active >= REPEAT_MINUTES)
     if busy.size:  # few rows hold enough active minutes, fewer any that repeat
         busy = busy[_tight(np.where(active[busy], cadence[busy], np.nan))]
@@ -737,28 +714,6 @@ def repeat_ratio(cadence: F64, lo: int = 0, hi: int | None = None) -> F64:
     first = np.flatnonzero(np.concatenate(([True], row[1:] != row[:-1])))  # rows ascend
     best = np.maximum.reduceat(top, first)
     out[rows[row[first]]] = np.where(best >= REPEAT_FLOOR, best, 0.0)
-    return out
-
-
-def unbroken_ratio(cadence: F64) -> F64:
-    """Per row, the worst run of consecutive minutes of at least ``UNBROKEN_MIN_CADENCE``
-    (the caller zeroes minutes it does not judge): ``min(length / UNBROKEN_MINUTES,
-    UNBROKEN_MAX_CV / cv)``, so 1.0 only when a run is both long and steady enough."""
-    rows, bins = cadence.shape
-    out: F64 = np.zeros(rows)
-    at = np.flatnonzero(cadence >= UNBROKEN_MIN_CADENCE)
-    if at.size == 0:
-        return out
-    begins = _run_starts(at, at % bins)
-    ids = np.cumsum(begins) - 1
-    x = cadence.ravel()[at]
-    length = np.bincount(ids).astype(np.float64)
-    mean = np.bincount(ids, weights=x) / length
-    var = np.maximum(np.bincount(ids, weights=x * x) / length - mean * mean, 0.0)
-    cv = np.sqrt(var) / mean
-    with np.errstate(divide="ignore"):
-        ratio = np.minimum(length / UNBROKEN_MINUTES, UNBROKEN_MAX_CV / cv)
-    np.maximum.at(out, at[begins] // bins, ratio)
     return out
 
 
