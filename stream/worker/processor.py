@@ -437,12 +437,13 @@ class Processor:
             sent: list[tuple[dict[str, Any], WindowScore]] = []
             if verdict.back is not None:
                 # the previous window was scored earlier: its alert, if any, is among the
-                # user's recent ones (this batch's included), under the id it would have
-                span = previous_span(window)
-                alerted = self.make_alert(span, verdict.back)["alert_id"] in kept
-                retro = carry(verdict, alerted)
+                # user's recent ones (this batch's included), under the id it would have.
+                # ``carry`` keeps the back finding's score, channels and reasons, so the
+                # alert built to learn that id is also the one to send
+                earlier = self.make_alert(previous_span(window), verdict.back)
+                retro = carry(verdict, earlier["alert_id"] in kept)
                 if retro is not None:
-                    sent.append((self.make_alert(span, retro), retro))
+                    sent.append((earlier, retro))
             sent.append((self.make_alert(window, verdict), verdict))
             for alert, said in sent:
                 await self.sink.alert(user_id, orjson.dumps(alert), completed)
