@@ -149,7 +149,9 @@ def gps_teleport(rng: np.random.Generator, ctx: Context) -> Injection:
             RawPoint("speed", int(jump * NS), int(jump * NS), round(v, 3), s)
             for s in p.sources.speed
         ]
-    return Injection(b.start_s, b.end_s, bouts=[b], points=pts, span=(jump, jump + dur))
+    # Only a distance point spans ``dur``; a speed sample is an instant, labelled as its second.
+    end = jump + (dur if mode in (0, 2) else 1.0)
+    return Injection(b.start_s, b.end_s, bouts=[b], points=pts, span=(jump, end))
 
 
 def distance_mismatch(rng: np.random.Generator, ctx: Context) -> Injection:
