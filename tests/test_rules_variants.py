@@ -231,12 +231,63 @@ def test_repeat_ratio_matches_plain_loops(rows: list[list[float]]) -> None:
     assert got.tolist() == [_repeat_reference(r) for r in x]
 
 
+# --- P6: a jump logged across a lost fix -------------------------------------------------------
+
+
+def lost_fix(metres: float, minutes: int = 10, at: int = 20) -> tuple[F64, F64]:
+    """A 40-minute walk at ~105/min, 0.72 m a step, and ``metres`` more spread evenly over
+    ``minutes`` of it: the jump a spoofer logs when the fix comes back."""
+    steps = walk(5, 40, 105.0, 0.06, seed=8)
+    distance = steps * 0.72
+    distance[at : at + minutes] += metres / minutes
+    return steps, distance
+
+
+def test_a_jump_over_a_lost_fix_is_a_teleport() -> None:
+    steps, distance = lost_fix(3_000.0)
+    walking = pl._walking(steps[None])
+    assert pl._spikes(distance[None], steps[None], 0, 60, walking)[0] < 1.0  # 300 m a minute
+    assert "gps_teleport" in verdict_of(window(steps, distance))[0]
+
+
+def test_a_short_jump_over_a_long_lost_fix_is_a_walk() -> None:
+    """600 m over 15 minutes of a walk is 40 m a minute more: 1.1 m a step, a long stride."""
+    steps, distance = lost_fix(600.0, minutes=15)
+    assert "gps_teleport" not in verdict_of(window(steps, distance))[0]
+
+
+def test_a_walk_turning_into_a_run_is_no_teleport() -> None:
+    """Half an hour's walk (0.75 m a step), then half an hour's run at 168/min and 1.45 m a
+    step: the run's metres double the walk's, within the longest step at its cadence."""
+    steps = walk(0, 30, 108.0, 0.05, seed=9) + walk(30, 30, 168.0, 0.03, seed=10)
+    distance = np.where(np.arange(60) < 30, steps * 0.75, steps * 1.45)
+    assert "gps_teleport" not in verdict_of(window(steps, distance))[0]
+
+
+def test_a_lost_fix_is_judged_in_the_window_holding_the_jump() -> None:
+    """One walk across the hour, 3 km logged over 10 minutes: when those minutes are the
+    previous window's last, this window (the walk after it) is not flagged; when they are its
+    first, it is."""
+    before_steps = walk(0, 30, 105.0, 0.06, seed=12)[:30]
+    steps = walk(0, 40, 105.0, 0.06, seed=13)
+    jump = 3_000.0 / 10
+    in_before = before_steps * 0.72
+    in_before[-10:] += jump
+    w = replace(window(steps, steps * 0.72), before=context(before_steps, in_before))
+    assert "gps_teleport" not in verdict_of(w)[0]
+    in_window = steps * 0.72
+    in_window[:10] += jump
+    w = replace(window(steps, in_window), before=context(before_steps, before_steps * 0.72))
+    assert "gps_teleport" in verdict_of(w)[0]
+
+
 # --- silent where people are honest -----------------------------------------------------------
 
 NEW_FINDINGS = (
     "cadence_without_variation",
     "stride_implausible",
     "cadence_repeats_exactly",
+    "gps_teleport",
 )
 
 

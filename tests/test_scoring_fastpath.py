@@ -132,6 +132,41 @@ def test_spikes_summed_only_on_rows_that_have_any(case: tuple[F64, F64, int, int
     np.testing.assert_array_equal(pl._spikes(dist, steps, lo, hi), slow_spikes(dist, steps, lo, hi))
 
 
+def slow_lost_fix(dist: F64, steps: F64, lo: int, hi: int) -> F64:
+    out = np.zeros(dist.shape[0])
+    bins = dist.shape[1]
+    for r in range(dist.shape[0]):
+        walking = [
+            0 < t < bins - 1 and steps[r, t - 1] > 0 and steps[r, t] > 0 and steps[r, t + 1] > 0
+            for t in range(bins)
+        ]
+        excess = [
+            float(dist[r, t] - pl.stride_limit(np.array(steps[r, t])) * steps[r, t])
+            for t in range(bins)
+        ]
+        best = 0.0
+        for i in range(bins):
+            for j in range(i, min(i + pl.LOST_FIX_MINUTES, bins)):
+                if not all(walking[i : j + 1]):
+                    break
+                if any(lo <= t < hi and excess[t] > 0 for t in (i, j)):
+                    best = max(best, sum(excess[i : j + 1]))
+        out[r] = best / pl.SPIKE_DISTANCE
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(paired_batches())
+def test_lost_fix_is_the_best_unbroken_stretch_of_plain_loops(
+    case: tuple[F64, F64, int, int],
+) -> None:
+    steps, dist, lo, hi = case
+    dist = dist * 3.0  # reach beyond the longest stride in some minutes
+    walking = pl._walking(steps)
+    got = pl._lost_fix(dist, steps, steps, lo, hi, walking)
+    np.testing.assert_allclose(got, slow_lost_fix(dist, steps, lo, hi), rtol=1e-9, atol=1e-9)
+
+
 def slow_bout_stride(steps: F64, dist: F64, lo: int, hi: int) -> F64:
     """Each bout of paired minutes (pausing at most one) reaching into ``[lo, hi)``: the median
     stride and cadence of its paired minutes against the limits."""

@@ -40,10 +40,12 @@ DIAGNOSIS: dict[str, str] = {
     "injected_over_zero": "Caught by steps_without_distance only when the phone's 0 m distance "
     "covers >= 1,500 of the steps. The phone's own 0 steps are shadowed by the higher-ranked "
     "app source per bin, so the contradiction never reaches the window.",
-    "teleport_jump": "Missed: speed spikes of 15-25 m/s (walk-jump limit 25 m/s), and jumps "
-    "spread over a 2-15 min lost fix (1 km over 10 min is 100 m/min, inside the 2.5 m/step "
-    "allowance of a walker's ~100 steps/min).",
-    "teleport_spoofed_route": "Caught; the one miss is an edge sliver (core recall 100 %).",
+    "teleport_jump": "Jumps over a lost fix are caught once they exceed the longest step at "
+    "the walk's cadence by 400 m (summed over up to 15 walking minutes); missed: speed spikes "
+    "of 15-25 m/s (walk-jump limit 25 m/s), and the smallest jumps over the longest lost fixes "
+    "(1 km over 15 min is 67 m/min, under the 1.2 m/step allowance of a walker's ~100 "
+    "steps/min).",
+    "teleport_spoofed_route": "Caught (gps_teleport, speed_above_human_limit).",
     "replay_noisy": "The replay fingerprint is exact (values, durations, gaps of 4 points); "
     "+-1-2 steps per point breaks every gram.",
     "replay_stretched": "Stretching changes every duration and gap, so no gram repeats; the "

@@ -38,8 +38,10 @@ code                             fires when (per window of the grid)            
                                  walking
 ``gps_teleport``                 a speed sample or one minute's distance at 42 m/s       checks
                                  (~150 km/h) or more, or, inside a walk (steps in the
-                                 minute and both neighbours), a speed of 25 m/s or 400 m
-                                 more within three minutes than 2.5 m per step can cover
+                                 minute and both neighbours), a speed of 25 m/s, 400 m
+                                 more within three minutes than 2.5 m per step can cover,
+                                 or 400 m more over up to 15 walking minutes than the
+                                 longest step at each minute's cadence can (a lost fix)
 ``distance_without_steps``       500 m or more logged at a human pace (no minute above   checks
                                  6.5 m/s: faster stretches are honest vehicle rides) in
                                  minutes with no step in or next to them (a phone sends
@@ -108,6 +110,10 @@ VEHICLE_BINS = 3
 TELEPORT_SPEED = 42.0  # m/s (~150 km/h) in one sample or one minute's distance
 WALK_JUMP_SPEED = 25.0  # m/s (90 km/h): a speed sample in the middle of a walk
 SPIKE_DISTANCE = 400.0  # metres beyond what the steps can cover, within three minutes of a walk
+# A jump logged over a lost fix is spread across the minutes the fix was lost: the same 400 m,
+# beyond the longest step at each minute's cadence (``stride_limit``), summed with its sign over
+# up to 15 unbroken walking minutes, so the walk's own metres count against it.
+LOST_FIX_MINUTES = 15
 HUMAN_PACE = 6.5  # m/s: stepless stretches faster than this in any minute are vehicles
 STEPLESS_DISTANCE = 500.0  # metres
 DISTANCELESS_STEPS = 1500.0  # steps
@@ -347,6 +353,37 @@ def _spikes(dist: F64, steps: F64, lo: int, hi: int, walking: Bool | None = None
     local[:, :-1] += sub[:, 1:]
     local = np.where(sub > 0, local, 0.0)
     out[rows] = local[:, lo:hi].max(axis=1, initial=0.0) / SPIKE_DISTANCE
+    return out
+
+
+def _lost_fix(dist: F64, steps: F64, cadence: F64, lo: int, hi: int, walking: Bool) -> F64:
+    """Teleports spread over a lost fix: the largest sum of ``dist - stride_limit * steps`` over
+    up to ``LOST_FIX_MINUTES`` consecutive walking minutes, divided by ``SPIKE_DISTANCE``. A
+    stretch counts for the window when one of its ends is a minute of ``[lo, hi)`` with excess
+    (a stretch of the largest sum begins and ends with one), so a jump in the context alone
+    does not. Signed, not clipped: the honest minutes beside a jump, a few centimetres under
+    the limit or over it by GPS jitter, cancel out rather than add up. Only rows with excess in
+    the window are summed (few are)."""
+    out: F64 = np.zeros(dist.shape[0])
+    excess = np.where(walking, dist - stride_limit(cadence) * steps, 0.0)
+    own = np.zeros(walking.shape[1], dtype=np.bool_)
+    own[lo:hi] = True
+    ends = (excess > 0) & walking & own
+    rows = np.flatnonzero(ends.any(axis=1))
+    if rows.size == 0:
+        return out
+    sub, ends, run = excess[rows], ends[rows], walking[rows]
+    sums = np.zeros(sub.shape)  # the sum over [i, i + k], k growing
+    unbroken = np.ones(sub.shape, dtype=np.bool_)  # every minute of [i, i + k] walking
+    best = np.zeros(rows.size)
+    bins = sub.shape[1]
+    for k in range(min(LOST_FIX_MINUTES, bins)):
+        width = bins - k
+        sums[:, :width] += sub[:, k:]
+        unbroken[:, :width] &= run[:, k:]
+        counts = unbroken[:, :width] & (ends[:, :width] | ends[:, k:])
+        best = np.maximum(best, np.where(counts, sums[:, :width], 0.0).max(axis=1))
+    out[rows] = best / SPIKE_DISTANCE
     return out
 
 
@@ -617,6 +654,7 @@ def _ratios(
                 speed[:, lo:hi].max(axis=1) / TELEPORT_SPEED,
                 np.where(walking[:, lo:hi], speed[:, lo:hi], 0.0).max(axis=1) / WALK_JUMP_SPEED,
                 _spikes(dist, steps, lo, hi, walking),
+                _lost_fix(dist, steps, cadence, lo, hi, walking),
             ]
         )
 
