@@ -121,3 +121,23 @@ def test_quick_report_skips_real_data_when_absent(
     rows = [line for line in text.splitlines() if line.startswith("| `")]
     assert all(r.split(" | ")[4] == "–" for r in rows)  # no real figure
     assert sum(r.split(" | ")[3] != "–" for r in rows) >= 12  # simulated figures are there
+
+
+def test_replay_evidence_finds_a_copy_and_not_a_new_walk() -> None:
+    """The distance behind the README's replay gap: a walk sent again two hours later is at
+    distance 0 from its original; another walk of the same pace is not."""
+    from model_export.eval.replay_evidence import replay_distances, similarity
+    from model_export.eval.variant_evidence import MIN_NS, Series
+    from model_export.sim.types import LabeledSpan
+
+    rng = np.random.default_rng(4)
+    steps = np.zeros(300)
+    steps[10:40] = np.round(105 + 12 * rng.standard_normal(30))
+    steps[130:160] = steps[10:40]  # the replay
+    steps[250:280] = np.round(105 + 12 * rng.standard_normal(30))  # another honest walk
+    series = Series("u", 0, steps, steps * 0.7, np.full(300, np.nan))
+    distance, start = similarity(series, stretch=False)
+    assert distance[start == 130].min() == 0.0
+    assert distance[(start >= 250) & (start <= 270)].min() > 0.3
+    span = LabeledSpan("u", 130 * MIN_NS, 160 * MIN_NS, "replay_noisy", True)
+    assert replay_distances({"u": series}, [span])["replay_noisy"].tolist() == [0.0]
