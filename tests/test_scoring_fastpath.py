@@ -103,14 +103,19 @@ def test_stepless_stretches_summed_on_their_minutes_alone(
     np.testing.assert_array_equal(got, slow_human_pace(dist, stepless, lo, hi))
 
 
+def slow_walking(row: F64) -> list[bool]:
+    """Minutes with steps and steps on both sides, the row's ends never."""
+    bins = row.shape[0]
+    return [
+        0 < t < bins - 1 and row[t - 1] > 0 and row[t] > 0 and row[t + 1] > 0 for t in range(bins)
+    ]
+
+
 def slow_spikes(dist: F64, steps: F64, lo: int, hi: int) -> F64:
     out = np.zeros(dist.shape[0])
     bins = dist.shape[1]
     for r in range(dist.shape[0]):
-        walking = [
-            0 < t < bins - 1 and steps[r, t - 1] > 0 and steps[r, t] > 0 and steps[r, t + 1] > 0
-            for t in range(bins)
-        ]
+        walking = slow_walking(steps[r])
         excess = [
             max(dist[r, t] - pl.STRIDE_MAX_RUN * steps[r, t], 0.0) if walking[t] else 0.0
             for t in range(bins)
@@ -136,10 +141,7 @@ def slow_lost_fix(dist: F64, steps: F64, lo: int, hi: int) -> F64:
     out = np.zeros(dist.shape[0])
     bins = dist.shape[1]
     for r in range(dist.shape[0]):
-        walking = [
-            0 < t < bins - 1 and steps[r, t - 1] > 0 and steps[r, t] > 0 and steps[r, t + 1] > 0
-            for t in range(bins)
-        ]
+        walking = slow_walking(steps[r])
         excess = [
             float(dist[r, t] - pl.stride_limit(np.array(steps[r, t])) * steps[r, t])
             for t in range(bins)
