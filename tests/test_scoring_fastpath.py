@@ -141,14 +141,14 @@ def slow_lost_fix(dist: F64, steps: F64, lo: int, hi: int) -> F64:
     out = np.zeros(dist.shape[0])
     bins = dist.shape[1]
     for r in range(dist.shape[0]):
-        walking = slow_walking(steps[r])
+        walking = slow_walking(steps[r, :hi])  # the look-ahead after hi is not read
         excess = [
             float(dist[r, t] - pl.stride_limit(np.array(steps[r, t])) * steps[r, t])
             for t in range(bins)
         ]
         best = 0.0
         for i in range(bins):
-            for j in range(i, min(i + pl.LOST_FIX_MINUTES, bins)):
+            for j in range(i, min(i + pl.LOST_FIX_MINUTES, hi)):
                 if not all(walking[i : j + 1]):
                     break
                 if any(lo <= t < hi and excess[t] > 0 for t in (i, j)):
@@ -167,6 +167,23 @@ def test_lost_fix_is_the_best_unbroken_stretch_of_plain_loops(
     walking = pl._walking(steps)
     got = pl._lost_fix(dist, steps, steps, lo, hi, walking)
     np.testing.assert_allclose(got, slow_lost_fix(dist, steps, lo, hi), rtol=1e-9, atol=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(paired_batches(), st.integers(0, 2**32 - 1))
+def test_lost_fix_reads_nothing_past_the_window(case: tuple[F64, F64, int, int], seed: int) -> None:
+    """Whatever look-ahead had arrived when the window closed, the same ratio (the worker's
+    verdict must not depend on arrival order within the lateness)."""
+    steps, dist, lo, hi = case
+    dist = dist * 3.0
+    rng = np.random.default_rng(seed)
+    other_steps, other_dist = steps.copy(), dist.copy()
+    other_steps[:, hi:] = rng.integers(0, 200, other_steps[:, hi:].shape)
+    other_dist[:, hi:] = rng.uniform(0, 3_000, other_dist[:, hi:].shape)
+    np.testing.assert_array_equal(
+        pl._lost_fix(dist, steps, steps, lo, hi, pl._walking(steps)),
+        pl._lost_fix(other_dist, other_steps, other_steps, lo, hi, pl._walking(other_steps)),
+    )
 
 
 def slow_bout_stride(steps: F64, dist: F64, lo: int, hi: int) -> F64:
