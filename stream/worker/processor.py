@@ -182,6 +182,7 @@ class Processor:
         self._generation = 0
         self._scoring: asyncio.Future[bool] | None = None
         self.flush_requested = False
+        self._accepted = metrics.events.labels("accepted")  # counted on nearly every message
 
     # ----------------------------------------------------------------- per message
     def handle(self, event: Event) -> None:
@@ -247,12 +248,19 @@ class Processor:
                 self.sink.reject(message.key, record)
         partition = message.partition
         n = self.topics.partitions
-        foreign = {b.user_id for b in result.batches if home_partition(b.user_id, n) != partition}
+        batches = result.batches
+        if len(batches) == 1:  # one stream of one user: the usual message
+            if home_partition(batches[0].user_id, n) == partition:
+                self._apply(event, result)
+                return
+            foreign = {batches[0].user_id}
+        else:
+            foreign = {b.user_id for b in batches if home_partition(b.user_id, n) != partition}
         if foreign:
             for user_id in foreign:
                 self.sink.forward(user_id, raw, home_partition(user_id, n))
             result = ParseResult(
-                [b for b in result.batches if b.user_id not in foreign],
+                [b for b in batches if b.user_id not in foreign],
                 result.ignored,
                 result.rejections,
             )
@@ -271,10 +279,13 @@ class Processor:
         # lookup through a mapping view of the cache and the table cost more than the buffer work
         # of a single point.
         buffers: dict[str, UserBuffer] = {}
+        cache = self._cache
         for batch in result.batches:
             user_id = batch.user_id
             if user_id not in buffers:
-                state = self._state(user_id)
+                state = cache.get(user_id)
+                if state is None:
+                    state = self._state(user_id)
                 if state is not None:
                     buffers[user_id] = state.buffer
         outcomes, windows = apply(result, buffers, self.grid)
@@ -282,7 +293,19 @@ class Processor:
             now = self.now()
             for user_id, buffer in buffers.items():
                 self._touch(user_id, buffer, event, now)
-        self.metrics.count_outcomes(outcomes.as_labels())
+        # the outcome counters without a dict per message (``count_outcomes`` takes a mapping)
+        accepted, duplicate, late = outcomes.accepted, outcomes.duplicate, outcomes.late
+        if accepted:
+            self._accepted.inc(accepted)
+        if duplicate or late or outcomes.ignored or outcomes.rejected:
+            self.metrics.count_outcomes(
+                {
+                    "duplicate": duplicate,
+                    "late": late,
+                    "ignored": outcomes.ignored,
+                    "rejected": outcomes.rejected,
+                }
+            )
         if windows:
             self._add_windows(windows, event.message.timestamp)
 
@@ -349,9 +372,15 @@ class Processor:
             state.buffer = buffer
             state.last_event_wall_s = now
             state.idle_flushed = False
-        self._batch.dirty[user_id] = event
-        self._batch.deleted.pop(user_id, None)
-        self._index.setdefault(event.message.partition, {})[user_id] = None
+        batch = self._batch
+        batch.dirty[user_id] = event
+        if batch.deleted:
+            batch.deleted.pop(user_id, None)
+        partition = event.message.partition
+        users = self._index.get(partition)
+        if users is None:
+            users = self._index[partition] = {}
+        users[user_id] = None
 
     # ----------------------------------------------------------------- batch end
     def score(self) -> None:
