@@ -211,7 +211,11 @@ def create_app(
     @app.agent(source, name="lifeup-process")
     async def process(stream: Any) -> None:
         manual = stream.noack()
-        async for event in manual.events():
+        # ``manual.events()`` is this loop behind one more async generator per message
+        async for _value in manual:
+            event = manual.current_event
+            if event is None:
+                continue
             try:
                 processor.handle(event)
             except Exception:  # a bug must not stop the stream; the message is dead-lettered
