@@ -641,6 +641,34 @@ class UserBuffer:
         counted: npt.NDArray[np.bool_] = np.bincount(point, weights=pair_counts, minlength=n) > 0
         return counted
 
+    def closed_windows(self, batch: PointBatch) -> dict[int, int]:
+        """Per window already closed (its start, ns), how many of ``batch``'s points reach into
+        it, judged against the state before ``add``: the part of a point there is dropped as
+        late, whole or in part. The pipeline asks this of manual points only, so that an entry
+        typed in after its hours closed still reaches them (``stream.pipeline``). Points longer
+        than ``add`` accepts are left out, as ``add`` drops them whole."""
+        plan = self._plan
+        floor = self._late_before()
+        first, last = ip.point_bins(
+            np.asarray(batch.start_ns, dtype=np.int64),
+            np.asarray(batch.end_ns, dtype=np.int64),
+            plan.bin_ns,
+            int(batch.channel) == SPEED,
+        )
+        wb, hop = plan.window_bins, plan.hop_bins
+        out: dict[int, int] = {}
+        for b, e in zip(first.tolist(), last.tolist(), strict=True):
+            if b >= floor or e - b >= plan.max_point_bins:
+                continue
+            # windows [s, s + wb) on the hop grid, closed (s < floor), overlapping [b, e]
+            s = max(b - wb + 1, 0)
+            s = -(-s // hop) * hop
+            while s <= e and s < floor:
+                start_ns = s * plan.bin_ns
+                out[start_ns] = out.get(start_ns, 0) + 1
+                s += hop
+        return out
+
     # ------------------------------------------------------------------ windows
 
     def pop_complete(self) -> list[Window]:

@@ -14,9 +14,9 @@ from stream.buffer import UserBuffer
 from stream.grid import DEFAULT_GRID, GridSpec
 from stream.points import ParseResult, PointBatch, Rejection
 from stream.scoring.base import WindowScore, WindowScorer
-from stream.scoring.retro import carry_back
+from stream.scoring.retro import carry_back, first_verdicts
 from stream.sources import source_rank
-from stream.windows import Window
+from stream.windows import Window, manual_only
 
 
 class Outcomes:
@@ -73,12 +73,14 @@ def apply(
     if len(result.batches) == 1:  # one stream of one user: the usual message, no bookkeeping
         return outcomes, _apply_one(result.batches[0], buffers, grid, outcomes)
     touched: dict[str, UserBuffer] = {}
+    windows: list[Window] = []
     for batch in result.batches:
         buffer = touched.get(batch.user_id)
         if buffer is None:
             buffer = touched[batch.user_id] = _buffer_of(buffers, batch.user_id, grid)
+        if batch.manual:
+            windows.extend(_closed_manual(buffer, batch, grid))
         _add(buffer, batch, outcomes)
-    windows: list[Window] = []
     for user_id, buffer in touched.items():
         windows.extend(buffer.pop_complete())
         buffers[user_id] = buffer  # write back: a Faust table only persists on assignment
@@ -92,10 +94,22 @@ def _apply_one(
     outcomes: Outcomes,
 ) -> list[Window]:
     buffer = _buffer_of(buffers, batch.user_id, grid)
+    late = _closed_manual(buffer, batch, grid) if batch.manual else None
     _add(buffer, batch, outcomes)
     windows = buffer.pop_complete()
     buffers[batch.user_id] = buffer  # write back: a Faust table only persists on assignment
-    return windows
+    return windows if late is None else late + windows
+
+
+def _closed_manual(buffer: UserBuffer, batch: PointBatch, grid: GridSpec) -> list[Window]:
+    """Manual points typed in after their hours closed: each such hour is emitted again holding
+    only its count of them (``stream.windows.manual_only``), so ``manual_entry`` alerts it as
+    it would have live. The buffer drops those parts as late (they are counted so); without
+    this a walk typed in the next morning would pass unseen."""
+    return [
+        manual_only(batch.user_id, start, start + grid.window_ns, grid.window_bins, count)
+        for start, count in sorted(buffer.closed_windows(batch).items())
+    ]
 
 
 def _buffer_of(
@@ -143,8 +157,8 @@ def score_results(
     for buffer in buffers.values():
         pending.extend(buffer.flush())
     verdicts.extend(_score(pending, scorer))
-    verdicts.sort(key=lambda v: (v[0].user_id, v[0].start_ns))
-    return OfflineRun(outcomes, carry_back(verdicts))
+    verdicts.sort(key=lambda v: (v[0].user_id, v[0].start_ns))  # stable: emission order
+    return OfflineRun(outcomes, carry_back(first_verdicts(verdicts)))
 
 
 def _score(windows: list[Window], scorer: WindowScorer) -> Iterator[tuple[Window, WindowScore]]:

@@ -61,7 +61,8 @@ code                             fires when (per window of the grid)            
                                  reaching into the window (a ride sending speed
                                  samples only)
 ``manual_entry``                 the window holds manually entered points (Health        checks
-                                 Connect ``MANUAL_ENTRY``, Google Fit ``user_input``)
+                                 Connect ``MANUAL_ENTRY``, Google Fit ``user_input``),
+                                 also when they arrived after it closed
 ``replayed_activity``            three or more runs of 4 walking step points (values,    checks
                                  durations, gaps) repeat the user's recent history,
                                  all shifted by the same time (``stream.scoring.replay``)

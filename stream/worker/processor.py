@@ -473,7 +473,10 @@ class Processor:
                 retro = carry(verdict, earlier["alert_id"] in kept)
                 if retro is not None:
                     sent.append((earlier, retro))
-            sent.append((self.make_alert(window, verdict), verdict))
+            alert = self.make_alert(window, verdict)
+            if window.after_close and alert["alert_id"] in kept:
+                continue  # late manual points in an hour alerted already: its alert stands
+            sent.append((alert, verdict))
             for alert, said in sent:
                 await self.sink.alert(user_id, orjson.dumps(alert), completed)
                 for reason in said.reasons or ("anomaly_score",):

@@ -1,0 +1,148 @@
+"""Manual entries typed in after their hours closed (``stream.pipeline._closed_manual``).
+
+A walk typed into Google Fit the next morning arrives hours after its hours closed: the buffer
+drops it as late, so without a rule of its own it would pass unseen. Each closed hour it claims
+is emitted again holding only its manual points, and ``manual_entry`` alerts it, once per hour,
+in ``lifeup score`` (``stream.scoring.retro.first_verdicts``) and in the worker (its recent
+alerts tell whether the hour was alerted already). The processor runs for real over in-memory
+stores, as in ``test_worker_checkpoints``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import numpy as np
+import orjson
+
+from stream.alerts import alerts_for
+from stream.parsing import parse_obj
+from stream.pipeline import apply, score_results
+from stream.scoring.detector import load_detector
+from stream.worker.processor import Limits
+from tests.test_worker_checkpoints import InMemoryStore, RecordingSink, build_processor
+from tests.test_worker_retro_alerts import _events, _run
+
+NS = 1_000_000_000
+HOUR = 3600 * NS
+MINUTE = 60 * NS
+T0 = 1_772_398_800 * NS  # an hour boundary
+USER = "typist"
+USER_INPUT = "raw:com.google.distance.delta:com.google.android.apps.fitness:user_input"
+GPS = "derived:com.google.distance.delta:com.google.android.gms:merge_distance_delta"
+
+
+def _walks(hours: int = 6) -> list[dict[str, Any]]:
+    """A phone's own steps, a minute each: half an hour's walk at the start of every hour."""
+    rng = np.random.default_rng(3)
+    return [
+        {
+            "user_id": USER,
+            "dataTypeName": "com.google.step_count.delta",
+            "startTimeNanos": T0 + m * MINUTE,
+            "endTimeNanos": T0 + m * MINUTE + 50 * NS,
+            "value": [{"intVal": int(rng.integers(90, 125)) if m % 60 < 30 else 0}],
+        }
+        for m in range(hours * 60)
+    ]
+
+
+def _distance(start_ns: int, end_ns: int, metres: float, source: str) -> dict[str, Any]:
+    return {
+        "user_id": USER,
+        "dataTypeName": "com.google.distance.delta",
+        "startTimeNanos": start_ns,
+        "endTimeNanos": end_ns,
+        "value": [{"fpVal": metres}],
+        "originDataSourceId": source,
+    }
+
+
+def _hour(h: int) -> str:
+    return f"2026-03-01T{21 + h:02d}:00:00Z" if 21 + h < 24 else f"2026-03-02T{h - 3:02d}:00:00Z"
+
+
+def _offline(events: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """``lifeup score``'s alerts for these events in this order: window start -> reasons."""
+    detector = load_detector()
+    run = score_results((parse_obj(e) for e in events), detector, detector.grid)
+    alerts = alerts_for(run.verdicts, detector.version)
+    assert len({a.alert_id for a in alerts}) == len(alerts), "one alert per window"
+    return {a.window_start: list(a.reasons) for a in alerts}
+
+
+def test_the_grid_of_these_cases() -> None:
+    from stream.alerts import ns_to_rfc3339
+
+    assert ns_to_rfc3339(T0) == _hour(0) and ns_to_rfc3339(T0 + 4 * HOUR) == _hour(4)
+
+
+def test_a_walk_typed_in_after_its_hours_closed_alerts_them() -> None:
+    typed = _distance(T0 + HOUR + 30 * MINUTE, T0 + 3 * HOUR, 5_000.0, USER_INPUT)
+    buffers: dict[str, Any] = {}
+    for event in _walks():
+        apply(parse_obj(event), buffers)
+    outcomes, windows = apply(parse_obj(typed), buffers)
+    assert outcomes.late == 1  # the grid still counts it late: its bins are gone
+    assert [(w.start_ns, w.manual_points, w.after_close) for w in windows] == [
+        (T0 + HOUR, 1, True),
+        (T0 + 2 * HOUR, 1, True),
+    ]
+    alerted = _offline([*_walks(), typed])
+    assert alerted[_hour(1)] == ["manual_entry"] and alerted[_hour(2)] == ["manual_entry"]
+    assert _offline(_walks()).keys() == alerted.keys() - {_hour(1), _hour(2)}
+
+
+def test_late_points_not_typed_in_stay_late_and_silent() -> None:
+    synced = _distance(T0 + HOUR + 30 * MINUTE, T0 + 3 * HOUR, 5_000.0, GPS)
+    buffers: dict[str, Any] = {}
+    for event in _walks():
+        apply(parse_obj(event), buffers)
+    outcomes, windows = apply(parse_obj(synced), buffers)
+    assert outcomes.late == 1 and windows == []
+    assert _offline([*_walks(), synced]) == _offline(_walks())
+
+
+def test_an_entry_reaching_back_from_an_open_hour_alerts_the_closed_ones_too() -> None:
+    """Typed in at 05:10 for 03:00-05:10: 03:00 has closed (event time is at 05:10), 04:00 and
+    05:00 are open and hold its tail as usual."""
+    walks = [e for e in _walks() if e["endTimeNanos"] <= T0 + 5 * HOUR + 10 * MINUTE]
+    typed = _distance(T0 + 3 * HOUR, T0 + 5 * HOUR + 10 * MINUTE, 9_000.0, USER_INPUT)
+    buffers: dict[str, Any] = {}
+    for event in walks:
+        apply(parse_obj(event), buffers)
+    _, windows = apply(parse_obj(typed), buffers)
+    assert [w.start_ns for w in windows] == [T0 + 3 * HOUR]
+    alerted = _offline([*walks, typed])
+    assert all("manual_entry" in alerted[_hour(h)] for h in (3, 4, 5))
+
+
+def test_an_hour_alerted_already_keeps_its_alert() -> None:
+    """A closed hour that alerted for its own data: the late entry adds no second alert."""
+    walks = _walks()
+    for e in walks[60:70]:  # 01:00-01:10 of the grid: 320 steps a minute, no human's
+        e["value"] = [{"intVal": 320}]
+    typed = _distance(T0 + HOUR, T0 + HOUR + 20 * MINUTE, 3_000.0, USER_INPUT)
+    assert _offline(walks)[_hour(1)] == ["cadence_above_human_limit"]
+    alerted = _offline([*walks, typed])
+    assert alerted[_hour(1)] == ["cadence_above_human_limit"]
+    sent = [a["reasons"] for a in _worker_alerts([*walks, typed]) if a["window_start"] == _hour(1)]
+    assert sent == [["cadence_above_human_limit"]]
+
+
+def _worker_alerts(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    states, recent, sink = InMemoryStore(), InMemoryStore(), RecordingSink()
+    processor = build_processor(Limits(checkpoint_s=60.0, quiet_s=60.0), states, recent, sink)
+    asyncio.run(_run(processor, _events(events, 0)))
+    return [orjson.loads(a) for a in sink.alerts]
+
+
+def test_the_worker_alerts_a_late_entry_once_as_lifeup_score_does() -> None:
+    typed = _distance(T0 + HOUR + 30 * MINUTE, T0 + 3 * HOUR, 5_000.0, USER_INPUT)
+    events = [*_walks(), typed, typed]  # sent twice: a retry
+    sent = _worker_alerts(events)
+    late = [a for a in sent if a["reasons"] == ["manual_entry"]]
+    assert sorted(a["window_start"] for a in late) == [_hour(1), _hour(2)]
+    offline = _offline(events)
+    assert {a["window_start"]: a["reasons"] for a in sent} == offline
