@@ -21,7 +21,13 @@ import numpy.typing as npt
 
 from model_export import realdata
 from model_export.baselines import IsolationForestScorer
-from model_export.eval.labels import LabeledWindows, build_windows, label, windows_of_results
+from model_export.eval.labels import (
+    LabeledWindows,
+    build_windows,
+    first_windows,
+    label,
+    windows_of_results,
+)
 from model_export.eval.metrics import ScorerResult, evaluate_scores
 from model_export.seed_method import requests_from_results, seed_detect
 from model_export.simulate import simulate
@@ -29,7 +35,7 @@ from stream.parsing import parse_obj
 from stream.points import ParseResult
 from stream.scoring.base import WindowScore
 from stream.scoring.detector import Detector, load_detector
-from stream.scoring.retro import carry_back
+from stream.scoring.retro import carry_back, first_verdicts
 from stream.windows import Window
 
 F64 = npt.NDArray[np.float64]
@@ -128,12 +134,15 @@ class Carried:
 
 
 def carried(windows: list[Window], verdicts: list[WindowScore]) -> Carried:
-    """``carry_back`` over a run's windows (sorted by user and start, as ``label`` has them)."""
-    run = carry_back(list(zip(windows, verdicts, strict=True)))
-    sent = np.array([w.end_ns for w in windows], dtype=np.int64)
+    """``carry_back`` over a run's windows (sorted by user and start, as ``label`` has them),
+    after late manual points' windows fold into their hours (``first_verdicts``; their alert is
+    counted at the hour's end, although it leaves when the entry arrives)."""
+    run = carry_back(first_verdicts(list(zip(windows, verdicts, strict=True))))
+    hours = [w for w, _ in run]
+    sent = np.array([w.end_ns for w in hours], dtype=np.int64)
     back = [i for i, (_, v) in enumerate(run) if v.carried]
     for i in back:
-        sent[i] = windows[i + 1].end_ns
+        sent[i] = hours[i + 1].end_ns
     return Carried([v for _, v in run], sent, len(back))
 
 
@@ -150,11 +159,12 @@ def scorer_scores(
         "combined": carried(windows, detector.score(windows)),
         "plausibility": carried(windows, detector.plausibility.score(windows)),
     }
+    hours = first_windows(windows)
     scores = {
         "combined": arr(carries["combined"].verdicts),
-        "autoencoder": arr(detector.autoencoder.score(windows)),
+        "autoencoder": arr(detector.autoencoder.score(hours)),
         "plausibility": arr(carries["plausibility"].verdicts),
-        "isolation_forest": arr(forest.score(windows)),
+        "isolation_forest": arr(forest.score(hours)),
     }
     return scores, [v.reasons for v in carries["combined"].verdicts], carries
 
@@ -171,13 +181,13 @@ def run_dataset(
     t = time.perf_counter()
     parsed = [parse_obj(e) for e in events]
     windows = windows_of_results(parsed, detector.grid)
-    lw = label(name, windows, spans, user_days)
+    lw = label(name, first_windows(windows), spans, user_days)
     timings[f"{name}_windows"] = time.perf_counter() - t
     t = time.perf_counter()
     scores, reasons, carries = scorer_scores(detector, forest(lw), windows)
     timings[f"{name}_score"] = time.perf_counter() - t
     t = time.perf_counter()
-    scores["seed_method"] = seed_scores(parsed, windows)
+    scores["seed_method"] = seed_scores(parsed, lw.windows)
     timings[f"{name}_seed_method"] = time.perf_counter() - t
     sent = {s: c.sent_ns for s, c in carries.items()}
     results = {s: evaluate_scores(lw, s, v, sent.get(s)) for s, v in scores.items()}

@@ -20,6 +20,8 @@ from stream.grid import DEFAULT_GRID, GridSpec
 from stream.parsing import parse_obj
 from stream.pipeline import apply
 from stream.points import ParseResult
+from stream.scoring.base import WindowScore
+from stream.scoring.retro import first_verdicts
 from stream.windows import Window
 
 
@@ -41,6 +43,16 @@ def windows_of_results(
         out.extend(buffer.flush())
     out.sort(key=lambda w: (w.user_id, w.start_ns))
     return out
+
+
+def first_windows(windows: list[Window]) -> list[Window]:
+    """One window per user-hour of a sorted run: a window emitted again after it closed (late
+    manual points, ``Window.after_close``) folds into the hour's first, as its verdict does
+    (``stream.scoring.retro.first_verdicts``)."""
+    return [w for w, _ in first_verdicts([(w, _UNSCORED) for w in windows])]
+
+
+_UNSCORED = WindowScore(0.0)
 
 
 @dataclass(slots=True)

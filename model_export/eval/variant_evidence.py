@@ -51,7 +51,8 @@ class Series:
 def series_of_windows(windows: Sequence[Window]) -> dict[str, Series]:
     by_user: dict[str, list[Window]] = defaultdict(list)
     for w in windows:
-        by_user[w.user_id].append(w)
+        if not w.after_close:  # late manual points only: its bins are the hour's first window's
+            by_user[w.user_id].append(w)
     out: dict[str, Series] = {}
     for uid, ws in by_user.items():
         t0 = min(w.start_ns for w in ws)

@@ -52,9 +52,8 @@ DIAGNOSIS: dict[str, str] = {
     "values do repeat, but the shift then drifts with time.",
     "replay_resegmented": "New point boundaries: no gram repeats. At the minute grid the copy "
     "is no closer to its original than honest walks of one user are to each other.",
-    "manual_fit_distance": "Caught (manual_entry); the misses are the first hour of a long "
-    "entry sent at its end: that window has closed, and a straddling point keeps only its part "
-    "in open windows, so the window holds none of it.",
+    "manual_fit_distance": "Caught (manual_entry), also the first hour of a long entry sent "
+    "at its end, which had closed before it arrived (it is emitted again for the entry).",
     "manual_hc_distance": "Caught (manual_entry, distance_without_steps).",
 }
 

@@ -13,7 +13,7 @@ alerts tell) all apply this one rule, so they send the same alerts with the same
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from stream.scoring.base import WindowScore
 from stream.windows import Window
@@ -50,16 +50,16 @@ def first_verdicts(
     verdicts: Sequence[tuple[Window, WindowScore]],
 ) -> list[tuple[Window, WindowScore]]:
     """One verdict per window of a run sorted (stably) by user and start: a window emitted again
-    after it closed (``Window.after_close``: manual points typed in late) only adds its verdict,
-    marked ``carried``, to the window scored first when that one did not alert; the worker,
-    which scored the first long before, sends the later alert only then (one id per window)."""
+    after it closed (``Window.after_close``: manual points typed in late) only lends its verdict
+    to the window scored first, when that one did not alert; the worker, which scored the first
+    long before, sends the later alert only then (one id per window)."""
     out: list[tuple[Window, WindowScore]] = []
     for window, verdict in verdicts:
         if out and window.after_close:
             first, seen = out[-1]
             if (first.user_id, first.start_ns) == (window.user_id, window.start_ns):
                 if not seen.anomalous and verdict.anomalous:
-                    out[-1] = (first, replace(verdict, carried=True))
+                    out[-1] = (first, verdict)
                 continue
         out.append((window, verdict))
     return out
