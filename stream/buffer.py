@@ -649,15 +649,15 @@ class UserBuffer:
         than ``add`` accepts are left out, as ``add`` drops them whole."""
         plan = self._plan
         floor = self._late_before()
-        first, last = ip.point_bins(
-            np.asarray(batch.start_ns, dtype=np.int64),
-            np.asarray(batch.end_ns, dtype=np.int64),
-            plan.bin_ns,
-            int(batch.channel) == SPEED,
-        )
+        if type(batch) is SinglePoint:  # compiled, its arrays are not there to read
+            spans = [(batch.start, batch.end)]
+        else:
+            spans = list(zip(batch.start_ns.tolist(), batch.end_ns.tolist(), strict=True))
+        speed = int(batch.channel) == SPEED
         wb, hop = plan.window_bins, plan.hop_bins
         out: dict[int, int] = {}
-        for b, e in zip(first.tolist(), last.tolist(), strict=True):
+        for start, end in spans:
+            b, e = ip.point_bins_one(start, end, plan.bin_ns, speed)
             if b >= floor or e - b >= plan.max_point_bins:
                 continue
             # windows [s, s + wb) on the hop grid, closed (s < floor), overlapping [b, e]

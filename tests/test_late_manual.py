@@ -146,3 +146,31 @@ def test_the_worker_alerts_a_late_entry_once_as_lifeup_score_does() -> None:
     assert sorted(a["window_start"] for a in late) == [_hour(1), _hour(2)]
     offline = _offline(events)
     assert {a["window_start"]: a["reasons"] for a in sent} == offline
+
+
+def test_a_dataset_of_late_entries_counts_each_point_in_its_hours() -> None:
+    """Two entries in one REST Dataset (the batch path): 00:40-01:20 and 01:30-01:50."""
+    entries = [
+        (T0 + 40 * MINUTE, T0 + HOUR + 20 * MINUTE, 4_000.0),
+        (T0 + HOUR + 30 * MINUTE, T0 + HOUR + 50 * MINUTE, 2_000.0),
+    ]
+    dataset = {
+        "user_id": USER,
+        "dataSourceId": USER_INPUT,
+        "point": [
+            {
+                "dataTypeName": "com.google.distance.delta",
+                "startTimeNanos": s,
+                "endTimeNanos": e,
+                "value": [{"fpVal": m}],
+                "originDataSourceId": "user_input",
+            }
+            for s, e, m in entries
+        ],
+    }
+    buffers: dict[str, Any] = {}
+    for event in _walks():
+        apply(parse_obj(event), buffers)
+    outcomes, windows = apply(parse_obj(dataset), buffers)
+    assert outcomes.late == 2
+    assert [(w.start_ns, w.manual_points) for w in windows] == [(T0, 1), (T0 + HOUR, 2)]
