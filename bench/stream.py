@@ -20,6 +20,15 @@ threads of the process) it spent per message read, the least over its runs, whic
 for the cores does not inflate as it does the wall clock; ``worker_main_thread_cpu_*`` is the
 event loop's share of it (Faust, parsing, buffers), the rest being the Kafka consumer thread and
 the scoring executor.
+
+Where the worker's CPU goes, measured in the same run on the same messages without Kafka or
+Faust (``inprocess_*``, best of ``ROUNDS`` passes, CPU of the whole process):
+``inprocess_parse_us_per_msg*`` is ``parse_message`` alone; ``inprocess_processor_us_per_msg*``
+is the worker's ``Processor`` (parsing, buffers, scoring beats in its executor, checkpoints
+into in-memory tables, outcome metrics) as the agent drives it. The worker's CPU per message
+minus Faust's (``faust_trivial_*``) minus the processor's is what running inside Faust adds
+(``worker_cpu_unexplained_us_per_msg*``: the agent's wiring, the changelog's producer, timers,
+garbage collection, and the same code running slower beside Faust's for the caches and cores).
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
@@ -46,6 +55,9 @@ from bench._walkers import draw
 from stream.broker import EmbeddedBroker, free_port
 from stream.kafka import ensure_topics, producer_config
 from stream.settings import Settings
+
+if TYPE_CHECKING:
+    from stream.worker.processor import Message
 
 NS = 1_000_000_000
 T0 = 1_772_398_800 * NS  # 2026-03-01T21:00Z: minute 60k starts window k
@@ -485,6 +497,133 @@ def _cpu_figures(prefix: str, sides: Sides) -> dict[str, float | int | str]:
     }
 
 
+class _MemoryTable:
+    """A Faust table's place in ``Processor``: a dict (what the table costs is Faust's)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+
+    def get(self, key: str) -> Any:
+        return self.data.get(key)
+
+    def put(self, key: str, value: Any, event: Any) -> None:
+        self.data[key] = value
+
+    def delete(self, key: str, event: Any) -> None:
+        self.data.pop(key, None)
+
+    def keys(self) -> list[str]:
+        return list(self.data)
+
+
+class _NullSink:
+    async def alert(self, user_id: str, value: bytes, completed_at_s: float | None) -> None:
+        pass
+
+    def reject(self, key: bytes | None, value: bytes) -> None:
+        pass
+
+    def forward(self, user_id: str, raw: bytes, partition: int) -> None:
+        pass
+
+
+@dataclass
+class _Message:
+    topic: str
+    partition: int
+    offset: int
+    timestamp: float
+    key: bytes | None
+    headers: Any = None
+
+
+@dataclass
+class _Event:
+    message: Message
+    value: bytes
+
+
+def inprocess_cpu_us(
+    messages: list[tuple[bytes, bytes]], rounds: int = ROUNDS
+) -> tuple[float, float]:
+    """CPU per message of ``parse_message`` alone and of the worker's ``Processor`` (driven as
+    the agent drives it, in-memory tables, the shipped detector), each the least of ``rounds``
+    passes, the two alternating."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from stream.kafka import home_partition
+    from stream.metrics import WorkerMetrics
+    from stream.worker.alerting import AlertFactory, load_scoring
+    from stream.worker.processor import Limits, Processor, Topics
+
+    settings = Settings()
+    scoring = load_scoring(settings)
+    parse = scoring.parse(settings.max_message_bytes)
+    partitions = 4
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-score")
+
+    async def drive() -> None:
+        processor = Processor(
+            topics=Topics("events", "events-by-user", "ticks", partitions),
+            grid=scoring.grid,
+            scorer=scoring.scorer,
+            make_alert=AlertFactory(scoring.model_version),
+            parse=parse,
+            states=_MemoryTable(),
+            recent_alerts=_MemoryTable(),
+            sink=_NullSink(),
+            metrics=WorkerMetrics(),
+            executor=executor,
+            limits=Limits(),
+        )
+        now = time.time()
+        events = [
+            _Event(_Message("events", home_partition(key.decode(), partitions), i, now, key), value)
+            for i, (key, value) in enumerate(messages)
+        ]
+        acked: list[Any] = []
+        started = time.process_time()
+        for event in events:
+            processor.handle(event)
+            action = processor.due()
+            if action == "checkpoint":
+                await processor.checkpoint(acked.append)
+            elif action == "score":
+                processor.score()
+        await processor.checkpoint(acked.append)
+        cpu.append(time.process_time() - started)
+        if len(acked) != len(events):
+            raise RuntimeError("the in-process worker did not acknowledge every message")
+
+    parsed: list[float] = []
+    cpu: list[float] = []
+    try:
+        for _ in range(rounds):
+            started = time.process_time()
+            for key, value in messages:
+                parse(value, key)
+            parsed.append(time.process_time() - started)
+            asyncio.run(drive())
+    finally:
+        executor.shutdown()
+    n = len(messages)
+    return min(parsed) / n * 1e6, min(cpu) / n * 1e6
+
+
+def _inprocess_figures(
+    prefix: str, sides: Sides, parse_us: float, processor_us: float
+) -> dict[str, float | int | str]:
+    figures: dict[str, float | int | str] = {
+        f"inprocess_parse_us_per_msg{prefix}": round(parse_us, 1),
+        f"inprocess_processor_us_per_msg{prefix}": round(processor_us, 1),
+    }
+    if sides.trivial_cpu_us is not None and sides.worker_cpu_us is not None:
+        rest = sides.worker_cpu_us - sides.trivial_cpu_us - processor_us
+        figures[f"worker_cpu_unexplained_us_per_msg{prefix}"] = round(rest, 1)
+    return figures
+
+
 def run() -> dict[str, float | int | str]:
     figures: dict[str, float | int | str] = {}
     tmp = Path(tempfile.mkdtemp(prefix="lifeup-bench-"))  # kept if a step fails: logs are there
@@ -533,6 +672,9 @@ def run() -> dict[str, float | int | str]:
                 **_cpu_figures("_batched", hundred),
             }
         )
+        # the same messages without Kafka or Faust, right after the runs they explain
+        figures.update(_inprocess_figures("", one, *inprocess_cpu_us(singles)))
+        figures.update(_inprocess_figures("_batched", hundred, *inprocess_cpu_us(batches)))
         # Half the peak the machine typically gives (the median run), not the best run's: the
         # latency phase runs later, in whatever share of the cores it gets then, and half the
         # best case can be most of a busy minute's capacity (measured, same code and load of
