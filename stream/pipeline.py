@@ -128,10 +128,13 @@ def _add(buffer: UserBuffer, batch: PointBatch, outcomes: Outcomes) -> None:
 
 @dataclass(slots=True)
 class OfflineRun:
-    """What scoring a finite set of inputs produced."""
+    """What scoring a finite set of inputs produced. ``windows_scored`` counts every window the
+    scorer saw, as the worker's ``lifeup_windows_scored_total`` does: an hour emitted again for
+    late manual points is scored twice but has one verdict."""
 
     outcomes: Outcomes
     verdicts: list[tuple[Window, WindowScore]]
+    windows_scored: int = 0
 
 
 def score_results(
@@ -157,8 +160,9 @@ def score_results(
     for buffer in buffers.values():
         pending.extend(buffer.flush())
     verdicts.extend(_score(pending, scorer))
+    scored = len(verdicts)
     verdicts.sort(key=lambda v: (v[0].user_id, v[0].start_ns))  # stable: emission order
-    return OfflineRun(outcomes, carry_back(first_verdicts(verdicts)))
+    return OfflineRun(outcomes, carry_back(first_verdicts(verdicts)), scored)
 
 
 def _score(windows: list[Window], scorer: WindowScorer) -> Iterator[tuple[Window, WindowScore]]:
