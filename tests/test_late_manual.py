@@ -18,8 +18,9 @@ import orjson
 
 from stream.alerts import alerts_for
 from stream.parsing import parse_obj
-from stream.pipeline import apply, score_results
+from stream.pipeline import Outcomes, apply, score_results
 from stream.scoring.detector import load_detector
+from stream.windows import Window
 from stream.worker.processor import Limits
 from tests.test_worker_checkpoints import InMemoryStore, RecordingSink, build_processor
 from tests.test_worker_retro_alerts import _events, _run
@@ -72,6 +73,14 @@ def _offline(events: list[dict[str, Any]]) -> dict[str, list[str]]:
     return {a.window_start: list(a.reasons) for a in alerts}
 
 
+def _arrives_after(walks: list[dict[str, Any]], event: Any) -> tuple[Outcomes, list[Window]]:
+    """What ``event`` yields, sent after ``walks`` (through the pipeline, as the worker)."""
+    buffers: dict[str, Any] = {}
+    for walk in walks:
+        apply(parse_obj(walk), buffers)
+    return apply(parse_obj(event), buffers)
+
+
 def test_the_grid_of_these_cases() -> None:
     from stream.alerts import ns_to_rfc3339
 
@@ -80,10 +89,7 @@ def test_the_grid_of_these_cases() -> None:
 
 def test_a_walk_typed_in_after_its_hours_closed_alerts_them() -> None:
     typed = _distance(T0 + HOUR + 30 * MINUTE, T0 + 3 * HOUR, 5_000.0, USER_INPUT)
-    buffers: dict[str, Any] = {}
-    for event in _walks():
-        apply(parse_obj(event), buffers)
-    outcomes, windows = apply(parse_obj(typed), buffers)
+    outcomes, windows = _arrives_after(_walks(), typed)
     assert outcomes.late == 1  # the grid still counts it late: its bins are gone
     assert [(w.start_ns, w.manual_points, w.after_close) for w in windows] == [
         (T0 + HOUR, 1, True),
@@ -96,10 +102,7 @@ def test_a_walk_typed_in_after_its_hours_closed_alerts_them() -> None:
 
 def test_late_points_not_typed_in_stay_late_and_silent() -> None:
     synced = _distance(T0 + HOUR + 30 * MINUTE, T0 + 3 * HOUR, 5_000.0, GPS)
-    buffers: dict[str, Any] = {}
-    for event in _walks():
-        apply(parse_obj(event), buffers)
-    outcomes, windows = apply(parse_obj(synced), buffers)
+    outcomes, windows = _arrives_after(_walks(), synced)
     assert outcomes.late == 1 and windows == []
     assert _offline([*_walks(), synced]) == _offline(_walks())
 
@@ -109,10 +112,7 @@ def test_an_entry_reaching_back_from_an_open_hour_alerts_the_closed_ones_too() -
     05:00 are open and hold its tail as usual."""
     walks = [e for e in _walks() if e["endTimeNanos"] <= T0 + 5 * HOUR + 10 * MINUTE]
     typed = _distance(T0 + 3 * HOUR, T0 + 5 * HOUR + 10 * MINUTE, 9_000.0, USER_INPUT)
-    buffers: dict[str, Any] = {}
-    for event in walks:
-        apply(parse_obj(event), buffers)
-    _, windows = apply(parse_obj(typed), buffers)
+    _, windows = _arrives_after(walks, typed)
     assert [w.start_ns for w in windows] == [T0 + 3 * HOUR]
     alerted = _offline([*walks, typed])
     assert all("manual_entry" in alerted[_hour(h)] for h in (3, 4, 5))
@@ -168,9 +168,6 @@ def test_a_dataset_of_late_entries_counts_each_point_in_its_hours() -> None:
             for s, e, m in entries
         ],
     }
-    buffers: dict[str, Any] = {}
-    for event in _walks():
-        apply(parse_obj(event), buffers)
-    outcomes, windows = apply(parse_obj(dataset), buffers)
+    outcomes, windows = _arrives_after(_walks(), dataset)
     assert outcomes.late == 2
     assert [(w.start_ns, w.manual_points) for w in windows] == [(T0, 1), (T0 + HOUR, 2)]
