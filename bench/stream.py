@@ -16,16 +16,18 @@ The machine is shared, so one run of a side can land in another engineer's busy 
 message shape runs trivial and worker in ABBA order (``ROUNDS`` pairs), so both sides see the same
 stretch of machine, and each side keeps its best run (noise only ever slows a run down); every
 run's rate is printed too (``*_runs_*``). Beside each rate, ``*_cpu_us_per_msg*``: the CPU (all
-threads of the process) it spent per message read, the least over its runs, which contention
-for the cores does not inflate as it does the wall clock; ``worker_main_thread_cpu_*`` is the
-event loop's share of it (Faust, parsing, buffers), the rest being the Kafka consumer thread and
-the scoring executor.
+threads of the process) it spent per message read, the least over its runs, which waiting for
+the cores does not inflate as it does the wall clock (though threads of one process taking the
+GIL from each other across the two cores do: see ``stream.worker.processor``);
+``worker_main_thread_cpu_*`` is the event loop's share of it (Faust, parsing, buffers, scoring
+beats), the rest being the Kafka consumer thread (and the executor, for beats of more than
+``max_windows`` windows).
 
 Where the worker's CPU goes, measured in the same run on the same messages without Kafka or
 Faust (``inprocess_*``, best of ``ROUNDS`` passes, CPU of the whole process):
 ``inprocess_parse_us_per_msg*`` is ``parse_message`` alone; ``inprocess_processor_us_per_msg*``
-is the worker's ``Processor`` (parsing, buffers, scoring beats in its executor, checkpoints
-into in-memory tables, outcome metrics) as the agent drives it. The worker's CPU per message
+is the worker's ``Processor`` (parsing, buffers, scoring beats, checkpoints into in-memory
+tables, outcome metrics) as the agent drives it. The worker's CPU per message
 minus Faust's (``faust_trivial_*``) minus the processor's is what running inside Faust adds
 (``worker_cpu_unexplained_us_per_msg*``: the agent's wiring, the changelog's producer, timers,
 garbage collection, and the same code running slower beside Faust's for the caches and cores).
@@ -191,7 +193,7 @@ class Timed:
     startup_s: float
     cpu_s: float | None  # None where /proc is missing
     main_cpu_s: float | None = None  # the main thread's share (the event loop: Faust, parsing,
-    # buffers); the rest is the consumer thread and the scoring executor
+    # buffers, scoring beats); the rest is the consumer thread (and the executor's large beats)
 
 
 def process_cpu_s(pid: int) -> float | None:
