@@ -59,7 +59,7 @@ from stream.kafka import ensure_topics, producer_config
 from stream.settings import Settings
 
 if TYPE_CHECKING:
-    from stream.worker.processor import Message
+    pass
 
 NS = 1_000_000_000
 T0 = 1_772_398_800 * NS  # 2026-03-01T21:00Z: minute 60k starts window k
@@ -499,52 +499,6 @@ def _cpu_figures(prefix: str, sides: Sides) -> dict[str, float | int | str]:
     }
 
 
-class _MemoryTable:
-    """A Faust table's place in ``Processor``: a dict (what the table costs is Faust's)."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-
-    def get(self, key: str) -> Any:
-        return self.data.get(key)
-
-    def put(self, key: str, value: Any, event: Any) -> None:
-        self.data[key] = value
-
-    def delete(self, key: str, event: Any) -> None:
-        self.data.pop(key, None)
-
-    def keys(self) -> list[str]:
-        return list(self.data)
-
-
-class _NullSink:
-    async def alert(self, user_id: str, value: bytes, completed_at_s: float | None) -> None:
-        pass
-
-    def reject(self, key: bytes | None, value: bytes) -> None:
-        pass
-
-    def forward(self, user_id: str, raw: bytes, partition: int) -> None:
-        pass
-
-
-@dataclass
-class _Message:
-    topic: str
-    partition: int
-    offset: int
-    timestamp: float
-    key: bytes | None
-    headers: Any = None
-
-
-@dataclass
-class _Event:
-    message: Message
-    value: bytes
-
-
 def inprocess_cpu_us(
     messages: list[tuple[bytes, bytes]], rounds: int = ROUNDS
 ) -> tuple[float, float]:
@@ -555,33 +509,31 @@ def inprocess_cpu_us(
     from concurrent.futures import ThreadPoolExecutor
 
     from stream.kafka import home_partition
-    from stream.metrics import WorkerMetrics
-    from stream.worker.alerting import AlertFactory, load_scoring
-    from stream.worker.processor import Limits, Processor, Topics
+    from stream.worker.alerting import load_scoring
+    from stream.worker.inmemory import (
+        PARTITIONS,
+        InMemoryStore,
+        MemoryEvent,
+        MemoryMessage,
+        RecordingSink,
+        build_processor,
+    )
+    from stream.worker.processor import Limits
 
     settings = Settings()
-    scoring = load_scoring(settings)
-    parse = scoring.parse(settings.max_message_bytes)
-    partitions = 4
+    parse = load_scoring(settings).parse(settings.max_message_bytes)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-score")
 
     async def drive() -> None:
-        processor = Processor(
-            topics=Topics("events", "events-by-user", "ticks", partitions),
-            grid=scoring.grid,
-            scorer=scoring.scorer,
-            make_alert=AlertFactory(scoring.model_version),
-            parse=parse,
-            states=_MemoryTable(),
-            recent_alerts=_MemoryTable(),
-            sink=_NullSink(),
-            metrics=WorkerMetrics(),
-            executor=executor,
-            limits=Limits(),
+        processor = build_processor(
+            Limits(), InMemoryStore(), InMemoryStore(), RecordingSink(), executor
         )
         now = time.time()
         events = [
-            _Event(_Message("events", home_partition(key.decode(), partitions), i, now, key), value)
+            MemoryEvent(
+                MemoryMessage("events", home_partition(key.decode(), PARTITIONS), i, now, key),
+                value,
+            )
             for i, (key, value) in enumerate(messages)
         ]
         acked: list[Any] = []

@@ -21,8 +21,8 @@ from stream.parsing import parse_obj
 from stream.pipeline import Outcomes, apply, score_results
 from stream.scoring.detector import load_detector
 from stream.windows import Window
+from stream.worker.inmemory import InMemoryStore, RecordingSink, build_processor
 from stream.worker.processor import Limits
-from tests.test_worker_checkpoints import InMemoryStore, RecordingSink, build_processor
 from tests.test_worker_retro_alerts import _events, _run
 
 NS = 1_000_000_000

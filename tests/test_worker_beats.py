@@ -14,9 +14,9 @@ from typing import Any
 
 import orjson
 
+from stream.worker.inmemory import InMemoryStore, RecordingSink, build_processor
 from stream.worker.processor import Limits
 from tests.test_retro import RETRO, TWICE, _day
-from tests.test_worker_checkpoints import InMemoryStore, RecordingSink, build_processor
 from tests.test_worker_retro_alerts import _events, _run
 
 

@@ -1,101 +1,31 @@
 """When the worker checkpoints: on its cadence under load, promptly once the stream pauses.
 
-The processor runs for real (parser, buffers, the shipped detector) without Faust; its table is an
-in-memory implementation of the ``StateStore`` protocol and its sink records what it is given
-(stand-ins for Faust's table and topics, which need the broker: the broker tests cover those).
+The processor runs for real (parser, buffers, the shipped detector) without Faust, over
+``stream.worker.inmemory``'s tables and sink (stand-ins for Faust's table and topics, which need
+the broker: the broker tests cover those).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from stream.kafka import home_partition
-from stream.metrics import WorkerMetrics
-from stream.settings import Settings
-from stream.worker.alerting import AlertFactory, load_scoring
-from stream.worker.processor import Limits, Message, Processor, Topics
+from stream.worker.inmemory import (
+    PARTITIONS,
+    InMemoryStore,
+    MemoryEvent,
+    MemoryMessage,
+    RecordingSink,
+    build_processor,
+)
+from stream.worker.processor import Limits, Processor
 
 NS = 1_000_000_000
 T0 = 1_772_398_800 * NS  # an hour boundary
-PARTITIONS = 4
-
-
-@dataclass
-class _Message:
-    topic: str
-    partition: int
-    offset: int
-    timestamp: float
-    key: bytes | None
-    headers: Any = None
-
-
-@dataclass
-class _Event:
-    message: Message
-    value: Any
-
-
-@dataclass
-class InMemoryStore:
-    """The ``StateStore`` protocol over a dict (a Faust table needs the broker)."""
-
-    data: dict[str, Any] = field(default_factory=dict)
-
-    def get(self, key: str) -> Any:
-        return self.data.get(key)
-
-    def put(self, key: str, value: Any, event: Any) -> None:
-        self.data[key] = value
-
-    def delete(self, key: str, event: Any) -> None:
-        self.data.pop(key, None)
-
-    def keys(self) -> list[str]:
-        return list(self.data)
-
-
-@dataclass
-class RecordingSink:
-    """The ``Sink`` protocol, keeping what a Faust topic would have been sent."""
-
-    alerts: list[bytes] = field(default_factory=list)
-
-    async def alert(self, user_id: str, value: bytes, completed_at_s: float | None) -> None:
-        self.alerts.append(value)
-
-    def reject(self, key: bytes | None, value: bytes) -> None:
-        pass
-
-    def forward(self, user_id: str, raw: bytes, partition: int) -> None:
-        pass
-
-
-def build_processor(
-    limits: Limits, states: InMemoryStore, recent: InMemoryStore, sink: RecordingSink
-) -> Processor:
-    """A processor with the shipped model over in-memory stores (no Kafka: unit tests only)."""
-    settings = Settings()
-    scoring = load_scoring(settings)
-    return Processor(
-        topics=Topics("events", "events-by-user", "ticks", PARTITIONS),
-        grid=scoring.grid,
-        scorer=scoring.scorer,
-        make_alert=AlertFactory(scoring.model_version),
-        parse=scoring.parse(settings.max_message_bytes),
-        states=states,
-        recent_alerts=recent,
-        sink=sink,
-        metrics=WorkerMetrics(),
-        executor=ThreadPoolExecutor(max_workers=1),
-        limits=limits,
-    )
 
 
 def _processor(limits: Limits) -> tuple[Processor, InMemoryStore]:
@@ -103,7 +33,7 @@ def _processor(limits: Limits) -> tuple[Processor, InMemoryStore]:
     return build_processor(limits, states, InMemoryStore(), RecordingSink()), states
 
 
-def _event(user: str, minute: int, offset: int) -> _Event:
+def _event(user: str, minute: int, offset: int) -> MemoryEvent:
     point = {
         "user_id": user,
         "dataTypeName": "com.google.step_count.delta",
@@ -112,8 +42,8 @@ def _event(user: str, minute: int, offset: int) -> _Event:
         "value": [{"intVal": 80}],
     }
     partition = home_partition(user, PARTITIONS)
-    message = _Message("events", partition, offset, time.time(), user.encode())
-    return _Event(message, orjson.dumps(point))
+    message = MemoryMessage("events", partition, offset, time.time(), user.encode())
+    return MemoryEvent(message, orjson.dumps(point))
 
 
 def test_steady_messages_wait_for_the_checkpoint_cadence() -> None:

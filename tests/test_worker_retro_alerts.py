@@ -17,16 +17,16 @@ import orjson
 from stream.alerts import alerts_for
 from stream.kafka import home_partition
 from stream.pipeline import score_results
-from stream.worker.processor import Limits, Processor
-from tests.test_retro import DAY_S, HOUR_S, NS, RETRO, SHAKEN_HOUR, TWICE, _day
-from tests.test_worker_checkpoints import (
+from stream.worker.inmemory import (
     PARTITIONS,
     InMemoryStore,
+    MemoryEvent,
+    MemoryMessage,
     RecordingSink,
-    _Event,
-    _Message,
     build_processor,
 )
+from stream.worker.processor import Limits, Processor
+from tests.test_retro import DAY_S, HOUR_S, NS, RETRO, SHAKEN_HOUR, TWICE, _day
 
 
 def _processor(states: InMemoryStore, recent: InMemoryStore) -> tuple[Processor, RecordingSink]:
@@ -35,17 +35,17 @@ def _processor(states: InMemoryStore, recent: InMemoryStore) -> tuple[Processor,
     return build_processor(limits, states, recent, sink), sink
 
 
-def _events(day: list[Any], first_offset: int) -> list[_Event]:
+def _events(day: list[Any], first_offset: int) -> list[MemoryEvent]:
     out = []
     for offset, point in enumerate(day, start=first_offset):
         user = str(point["user_id"])
-        message = _Message("events", home_partition(user, PARTITIONS), offset, time.time(),
+        message = MemoryMessage("events", home_partition(user, PARTITIONS), offset, time.time(),
                            user.encode())  # fmt: skip
-        out.append(_Event(message, orjson.dumps(point)))
+        out.append(MemoryEvent(message, orjson.dumps(point)))
     return out
 
 
-async def _run(processor: Processor, events: list[_Event]) -> None:
+async def _run(processor: Processor, events: list[MemoryEvent]) -> None:
     for event in events:
         processor.handle(event)
         if processor.due() == "score":
