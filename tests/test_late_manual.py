@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stream.alerts import alerts_for
 from stream.parsing import parse_obj
@@ -32,6 +34,7 @@ T0 = 1_772_398_800 * NS  # an hour boundary
 USER = "typist"
 USER_INPUT = "raw:com.google.distance.delta:com.google.android.apps.fitness:user_input"
 GPS = "derived:com.google.distance.delta:com.google.android.gms:merge_distance_delta"
+STEPS_INPUT = "raw:com.google.step_count.delta:com.google.android.apps.fitness:user_input"
 
 
 def _walks(hours: int = 6) -> list[dict[str, Any]]:
@@ -171,3 +174,38 @@ def test_a_dataset_of_late_entries_counts_each_point_in_its_hours() -> None:
     outcomes, windows = _arrives_after(_walks(), dataset)
     assert outcomes.late == 2
     assert [(w.start_ns, w.manual_points) for w in windows] == [(T0, 1), (T0 + HOUR, 2)]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    start_min=st.integers(0, 5 * 60),
+    minutes=st.integers(1, 4 * 60),
+    sent_after=st.integers(0, 6 * 60),
+    distance=st.booleans(),
+)
+def test_every_hour_an_entry_claims_is_alerted_once_whatever_it_arrives_after(
+    start_min: int, minutes: int, sent_after: int, distance: bool
+) -> None:
+    """A manual entry anywhere in a 6-hour walking day, sent after any number of the day's
+    minutes: each hour it overlaps alerts, with manual_entry unless the hour alerted already for
+    its own data, and no hour alerts twice (``_offline`` asserts one alert per window)."""
+    start, end = T0 + start_min * MINUTE, T0 + (start_min + minutes) * MINUTE
+    if distance:
+        typed = _distance(start, end, 40.0 * minutes, USER_INPUT)
+    else:
+        typed = {
+            "user_id": USER,
+            "dataTypeName": "com.google.step_count.delta",
+            "startTimeNanos": start,
+            "endTimeNanos": end,
+            "value": [{"intVal": 100 * minutes}],
+            "originDataSourceId": STEPS_INPUT,
+        }
+    walks = _walks()
+    alone = _offline(walks)
+    alerted = _offline([*walks[:sent_after], typed, *walks[sent_after:]])
+    claimed = range(start_min // 60, (start_min + minutes - 1) // 60 + 1)
+    for h in claimed:
+        assert _hour(h) in alerted
+        if _hour(h) not in alone:
+            assert "manual_entry" in alerted[_hour(h)]
