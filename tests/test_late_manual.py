@@ -11,6 +11,7 @@ stores, as in ``test_worker_checkpoints``.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import numpy as np
@@ -19,12 +20,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stream.alerts import alerts_for
+from stream.kafka import home_partition
 from stream.parsing import parse_obj
 from stream.pipeline import Outcomes, apply, score_results
 from stream.scoring.detector import load_detector
 from stream.windows import Window
-from stream.worker.inmemory import InMemoryStore, RecordingSink, build_processor
-from stream.worker.processor import Limits
+from stream.worker.inmemory import (
+    PARTITIONS,
+    InMemoryStore,
+    MemoryEvent,
+    MemoryMessage,
+    RecordingSink,
+    build_processor,
+)
+from stream.worker.processor import IDLE_TICK, Limits
 from tests.test_worker_retro_alerts import _events, _run
 
 NS = 1_000_000_000
@@ -135,9 +144,13 @@ def test_an_hour_alerted_already_keeps_its_alert() -> None:
 
 
 def _worker_alerts(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the worker's processor sends for ``events`` in this order, then an idle tick (its
+    idle flush scores the last open hours, as ``lifeup score`` does at the end)."""
     states, recent, sink = InMemoryStore(), InMemoryStore(), RecordingSink()
-    processor = build_processor(Limits(checkpoint_s=60.0, quiet_s=60.0), states, recent, sink)
-    asyncio.run(_run(processor, _events(events, 0)))
+    limits = Limits(checkpoint_s=60.0, quiet_s=60.0, idle_flush_s=0.0)
+    processor = build_processor(limits, states, recent, sink)
+    message = MemoryMessage("ticks", home_partition(USER, PARTITIONS), 0, time.time(), None)
+    asyncio.run(_run(processor, [*_events(events, 0), MemoryEvent(message, IDLE_TICK)]))
     return [orjson.loads(a) for a in sink.alerts]
 
 
@@ -176,7 +189,7 @@ def test_a_dataset_of_late_entries_counts_each_point_in_its_hours() -> None:
     assert [(w.start_ns, w.manual_points) for w in windows] == [(T0, 1), (T0 + HOUR, 2)]
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     start_min=st.integers(0, 5 * 60),
     minutes=st.integers(1, 4 * 60),
@@ -188,7 +201,8 @@ def test_every_hour_an_entry_claims_is_alerted_once_whatever_it_arrives_after(
 ) -> None:
     """A manual entry anywhere in a 6-hour walking day, sent after any number of the day's
     minutes: each hour it overlaps alerts, with manual_entry unless the hour alerted already for
-    its own data, and no hour alerts twice (``_offline`` asserts one alert per window)."""
+    its own data, and no hour alerts twice (``_offline`` asserts one alert per window); the
+    worker's processor, fed the same order, sends exactly those alerts."""
     start, end = T0 + start_min * MINUTE, T0 + (start_min + minutes) * MINUTE
     if distance:
         typed = _distance(start, end, 40.0 * minutes, USER_INPUT)
@@ -203,9 +217,13 @@ def test_every_hour_an_entry_claims_is_alerted_once_whatever_it_arrives_after(
         }
     walks = _walks()
     alone = _offline(walks)
-    alerted = _offline([*walks[:sent_after], typed, *walks[sent_after:]])
+    events = [*walks[:sent_after], typed, *walks[sent_after:]]
+    alerted = _offline(events)
     claimed = range(start_min // 60, (start_min + minutes - 1) // 60 + 1)
     for h in claimed:
         assert _hour(h) in alerted
         if _hour(h) not in alone:
             assert "manual_entry" in alerted[_hour(h)]
+    sent = _worker_alerts(events)  # the worker, in the same order, says the same
+    assert {a["window_start"]: a["reasons"] for a in sent} == alerted
+    assert len({a["alert_id"] for a in sent}) == len(sent)
