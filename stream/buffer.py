@@ -643,8 +643,9 @@ class UserBuffer:
 
     def closed_windows(self, batch: PointBatch) -> dict[int, int]:
         """Per window already closed (its start, ns), how many of ``batch``'s points reach into
-        it, judged against the state before ``add``: the part of a point there is dropped as
-        late, whole or in part. The pipeline asks this of manual points only, so that an entry
+        it, judged against the state before ``add``: that window was emitted without them
+        (``add`` drops a point's part there as late, or, with hopping windows, keeps it only in
+        the open windows that share its bins). The pipeline asks this of manual points only, so that an entry
         typed in after its hours closed still reaches them (``stream.pipeline``). Points longer
         than ``add`` accepts are left out, as ``add`` drops them whole."""
         plan = self._plan
@@ -658,7 +659,7 @@ class UserBuffer:
         out: dict[int, int] = {}
         for start, end in spans:
             b, e = ip.point_bins_one(start, end, plan.bin_ns, speed)
-            if b >= floor or e - b >= plan.max_point_bins:
+            if e - b >= plan.max_point_bins:
                 continue
             # windows [s, s + wb) on the hop grid, closed (s < floor), overlapping [b, e]
             s = max(b - wb + 1, 0)

@@ -227,3 +227,41 @@ def test_every_hour_an_entry_claims_is_alerted_once_whatever_it_arrives_after(
     sent = _worker_alerts(events)  # the worker, in the same order, says the same
     assert {a["window_start"]: a["reasons"] for a in sent} == alerted
     assert len({a["alert_id"] for a in sent}) == len(sent)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    hop=st.sampled_from([10, 15, 20, 30, 60]),
+    start_min=st.integers(0, 6 * 60),
+    minutes=st.integers(0, 3 * 60),
+)
+def test_closed_windows_are_every_closed_window_a_point_overlaps(
+    hop: int, start_min: int, minutes: int
+) -> None:
+    """``UserBuffer.closed_windows`` on any hop of an hour-long window, against brute force: the
+    windows of the hop grid that share a minute with the point and closed before it arrived
+    (their end plus the lateness at or before the watermark, the walks' last end)."""
+    from stream.buffer import UserBuffer
+    from stream.grid import GridSpec
+    from stream.points import Channel, PointBatch
+
+    grid = GridSpec(window_bins=60, hop_bins=hop)
+    buffer = UserBuffer(USER, grid)
+    walks = _walks()
+    for walk in walks:
+        for batch in parse_obj(walk).batches:
+            buffer.add(batch, 1)
+        buffer.pop_complete()
+    watermark = max(int(w["endTimeNanos"]) for w in walks)
+    start = T0 + start_min * MINUTE + 7 * NS
+    end = start + minutes * MINUTE
+    point = PointBatch(
+        USER, Channel.DISTANCE, USER_INPUT, np.array([start]), np.array([end]), np.array([1.0])
+    )
+    first, last = start // MINUTE, max(end - 1, start) // MINUTE
+    want = {
+        w * MINUTE: 1
+        for w in range(first - first % hop - 60, last + 1, hop)
+        if w + 60 > first and (w + 60) * MINUTE + grid.lateness_ns <= watermark
+    }
+    assert buffer.closed_windows(point) == want
