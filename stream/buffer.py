@@ -645,9 +645,10 @@ class UserBuffer:
         """Per window already closed (its start, ns), how many of ``batch``'s points reach into
         it, judged against the state before ``add``: that window was emitted without them
         (``add`` drops a point's part there as late, or, with hopping windows, keeps it only in
-        the open windows that share its bins). The pipeline asks this of manual points only, so that an entry
-        typed in after its hours closed still reaches them (``stream.pipeline``). Points longer
-        than ``add`` accepts are left out, as ``add`` drops them whole."""
+        the open windows that share its bins). The pipeline asks this of manual points only,
+        so that an entry typed in after its hours closed still reaches them
+        (``stream.pipeline``). Points longer than ``add`` accepts are left out, as ``add``
+        drops them whole."""
         plan = self._plan
         floor = self._late_before()
         if type(batch) is SinglePoint:  # compiled, its arrays are not there to read
