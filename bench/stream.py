@@ -508,16 +508,8 @@ def inprocess_cpu_us(
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
-    from stream.kafka import home_partition
     from stream.worker.alerting import load_scoring
-    from stream.worker.inmemory import (
-        PARTITIONS,
-        InMemoryStore,
-        MemoryEvent,
-        MemoryMessage,
-        RecordingSink,
-        build_processor,
-    )
+    from stream.worker.inmemory import InMemoryStore, RecordingSink, build_processor, event_for
     from stream.worker.processor import Limits
 
     settings = Settings()
@@ -528,14 +520,7 @@ def inprocess_cpu_us(
         processor = build_processor(
             Limits(), InMemoryStore(), InMemoryStore(), RecordingSink(), executor
         )
-        now = time.time()
-        events = [
-            MemoryEvent(
-                MemoryMessage("events", home_partition(key.decode(), PARTITIONS), i, now, key),
-                value,
-            )
-            for i, (key, value) in enumerate(messages)
-        ]
+        events = [event_for(key.decode(), value, i) for i, (key, value) in enumerate(messages)]
         acked: list[Any] = []
         started = time.process_time()
         for event in events:

@@ -11,7 +11,6 @@ stores, as in ``test_worker_checkpoints``.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import numpy as np
@@ -20,19 +19,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stream.alerts import alerts_for
-from stream.kafka import home_partition
 from stream.parsing import parse_obj
 from stream.pipeline import Outcomes, apply, score_results
 from stream.scoring.detector import load_detector
 from stream.windows import Window
-from stream.worker.inmemory import (
-    PARTITIONS,
-    InMemoryStore,
-    MemoryEvent,
-    MemoryMessage,
-    RecordingSink,
-    build_processor,
-)
+from stream.worker.inmemory import InMemoryStore, RecordingSink, build_processor, event_for
 from stream.worker.processor import IDLE_TICK, Limits
 from tests.test_worker_retro_alerts import _events, _run
 
@@ -149,8 +140,8 @@ def _worker_alerts(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     states, recent, sink = InMemoryStore(), InMemoryStore(), RecordingSink()
     limits = Limits(checkpoint_s=60.0, quiet_s=60.0, idle_flush_s=0.0)
     processor = build_processor(limits, states, recent, sink)
-    message = MemoryMessage("ticks", home_partition(USER, PARTITIONS), 0, time.time(), None)
-    asyncio.run(_run(processor, [*_events(events, 0), MemoryEvent(message, IDLE_TICK)]))
+    tick = event_for(USER, IDLE_TICK, topic="ticks", keyed=False)
+    asyncio.run(_run(processor, [*_events(events, 0), tick]))
     return [orjson.loads(a) for a in sink.alerts]
 
 

@@ -13,14 +13,12 @@ from typing import Any
 
 import orjson
 
-from stream.kafka import home_partition
 from stream.worker.inmemory import (
-    PARTITIONS,
     InMemoryStore,
     MemoryEvent,
-    MemoryMessage,
     RecordingSink,
     build_processor,
+    event_for,
 )
 from stream.worker.processor import Limits, Processor
 
@@ -41,9 +39,7 @@ def _event(user: str, minute: int, offset: int) -> MemoryEvent:
         "endTimeNanos": T0 + (minute + 1) * 60 * NS,
         "value": [{"intVal": 80}],
     }
-    partition = home_partition(user, PARTITIONS)
-    message = MemoryMessage("events", partition, offset, time.time(), user.encode())
-    return MemoryEvent(message, orjson.dumps(point))
+    return event_for(user, orjson.dumps(point), offset)
 
 
 def test_steady_messages_wait_for_the_checkpoint_cadence() -> None:

@@ -9,21 +9,18 @@ in and the next, so the decision can only come from the recent-alerts table.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import orjson
 
 from stream.alerts import alerts_for
-from stream.kafka import home_partition
 from stream.pipeline import score_results
 from stream.worker.inmemory import (
-    PARTITIONS,
     InMemoryStore,
     MemoryEvent,
-    MemoryMessage,
     RecordingSink,
     build_processor,
+    event_for,
 )
 from stream.worker.processor import Limits, Processor
 from tests.test_retro import DAY_S, HOUR_S, NS, RETRO, SHAKEN_HOUR, TWICE, _day
@@ -36,13 +33,10 @@ def _processor(states: InMemoryStore, recent: InMemoryStore) -> tuple[Processor,
 
 
 def _events(day: list[Any], first_offset: int) -> list[MemoryEvent]:
-    out = []
-    for offset, point in enumerate(day, start=first_offset):
-        user = str(point["user_id"])
-        message = MemoryMessage("events", home_partition(user, PARTITIONS), offset, time.time(),
-                           user.encode())  # fmt: skip
-        out.append(MemoryEvent(message, orjson.dumps(point)))
-    return out
+    return [
+        event_for(str(point["user_id"]), orjson.dumps(point), offset)
+        for offset, point in enumerate(day, start=first_offset)
+    ]
 
 
 async def _run(processor: Processor, events: list[MemoryEvent]) -> None:

@@ -8,10 +8,12 @@ and the sink its topics (``stream.worker.app``).
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from stream.kafka import home_partition
 from stream.metrics import WorkerMetrics
 from stream.settings import Settings
 from stream.worker.alerting import AlertFactory, load_scoring
@@ -38,6 +40,15 @@ class MemoryEvent:
 
     message: Message
     value: Any
+
+
+def event_for(
+    user_id: str, value: Any, offset: int = 0, topic: str = "events", keyed: bool = True
+) -> MemoryEvent:
+    """A record on ``user_id``'s home partition, keyed by the user id (a tick: unkeyed)."""
+    key = user_id.encode("utf-8") if keyed else None
+    partition = home_partition(user_id, PARTITIONS)
+    return MemoryEvent(MemoryMessage(topic, partition, offset, time.time(), key), value)
 
 
 @dataclass
