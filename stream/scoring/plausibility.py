@@ -364,10 +364,9 @@ def _lost_fix(dist: F64, steps: F64, cadence: F64, lo: int, hi: int, walking: Bo
     (a stretch of the largest sum begins and ends with one), so a jump in the context alone
     does not. Stretches end by the window's end, whose last minute has no known next side: the
     look-ahead holds whatever had arrived when the window closed, and a sum over it would
-    depend on arrival order. Signed, not clipped:
-    the honest minutes beside a jump, a few centimetres under the limit or over it by GPS
-    jitter, cancel out rather than add up. Only rows with excess in the window are summed (few
-    are)."""
+    depend on arrival order. Signed, not clipped: the honest minutes beside a jump, a few
+    centimetres under the limit or over it by GPS jitter, cancel out rather than add up. Only
+    rows with excess in the window are summed (few are)."""
     out: F64 = np.zeros(dist.shape[0])
     dist, steps, cadence = dist[:, :hi], steps[:, :hi], cadence[:, :hi]
     walking = walking[:, :hi].copy()  # as ``_walking(steps[:, :hi])``: the row now ends there
@@ -375,7 +374,7 @@ def _lost_fix(dist: F64, steps: F64, cadence: F64, lo: int, hi: int, walking: Bo
     excess = np.where(walking, dist - stride_limit(cadence) * steps, 0.0)
     own = np.zeros(walking.shape[1], dtype=np.bool_)
     own[lo:hi] = True
-    ends = (excess > 0) & walking & own
+    ends = (excess > 0) & own  # excess is 0 off walking minutes
     rows = np.flatnonzero(ends.any(axis=1))
     if rows.size == 0:
         return out
