@@ -92,7 +92,7 @@ _SHADOWED: Final = 2
 _MAX_ENTRIES: Final = 255
 _MAX_SAMPLES: Final = 255  # speed samples per bin and source that enter the mean (>4 Hz)
 _KEY: Final = 6
-_MAX_POINT_S: Final = 7 * 86_400  # a longer delta is counted late (see the module docstring)
+MAX_POINT_S: Final = 7 * 86_400  # a longer delta is counted late (see the module docstring)
 _SCALAR_BINS: Final = 8  # a single point over fewer bins takes the plain-Python path
 _STEPS_MAX: Final = 2**31 - 1  # steps per bin saturate here (int32): no human, no overflow
 _NO_BIN: Final = -(1 << 62)
@@ -128,7 +128,7 @@ class _Plan:
         self.hop_bins = grid.hop_bins
         self.lateness_ns = grid.lateness_ns
         self.gap_bins = grid.speed_gap_s // grid.bin_s
-        self.max_point_bins = _MAX_POINT_S // grid.bin_s
+        self.max_point_bins = MAX_POINT_S // grid.bin_s
         # bins the ring needs at most between events: one window plus the lateness
         self.cap = grid.window_bins + -(-grid.lateness_s // grid.bin_s) + 1
 
@@ -640,6 +640,21 @@ class UserBuffer:
             return pair_counts
         counted: npt.NDArray[np.bool_] = np.bincount(point, weights=pair_counts, minlength=n) > 0
         return counted
+
+    def reaches_closed(self, batch: PointBatch) -> bool:
+        """Whether a point of ``batch`` may lie in a window already closed (``closed_windows``
+        says which): one comparison of its earliest start with the last closed window's end,
+        so that the pipeline can ask it of every batch. A speed sample's bin is its midpoint's,
+        never before its start, so the start bounds every channel."""
+        plan = self._plan
+        if type(batch) is SinglePoint:  # compiled, its arrays are not there to read
+            earliest: int = batch.start
+        elif len(batch) == 0:
+            return False
+        else:
+            earliest = int(batch.start_ns.min())
+        # the last closed window starts at floor - hop (floor is on the hop grid)
+        return earliest // plan.bin_ns < self._late_before() - plan.hop_bins + plan.window_bins
 
     def closed_windows(self, batch: PointBatch) -> dict[int, int]:
         """Per window already closed (its start, ns), how many of ``batch``'s points reach into

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 from stream.buffer import UserBuffer
 from stream.grid import DEFAULT_GRID, GridSpec
+from stream.late import closed_windows
 from stream.points import ParseResult, PointBatch, Rejection
 from stream.scoring.base import WindowScore, WindowScorer
 from stream.scoring.retro import carry_back, first_verdicts
 from stream.sources import source_rank
-from stream.windows import Window, manual_only
+from stream.windows import Window
 
 
 class Outcomes:
@@ -78,8 +79,7 @@ def apply(
         buffer = touched.get(batch.user_id)
         if buffer is None:
             buffer = touched[batch.user_id] = _buffer_of(buffers, batch.user_id, grid)
-        if batch.manual:
-            windows.extend(_closed_manual(buffer, batch, grid))
+        windows.extend(closed_windows(buffer, batch, grid))
         _add(buffer, batch, outcomes)
     for user_id, buffer in touched.items():
         windows.extend(buffer.pop_complete())
@@ -94,22 +94,11 @@ def _apply_one(
     outcomes: Outcomes,
 ) -> list[Window]:
     buffer = _buffer_of(buffers, batch.user_id, grid)
-    late = _closed_manual(buffer, batch, grid) if batch.manual else None
+    late = closed_windows(buffer, batch, grid)  # before ``add``: judged against what closed
     _add(buffer, batch, outcomes)
     windows = buffer.pop_complete()
     buffers[batch.user_id] = buffer  # write back: a Faust table only persists on assignment
-    return windows if late is None else late + windows
-
-
-def _closed_manual(buffer: UserBuffer, batch: PointBatch, grid: GridSpec) -> list[Window]:
-    """Manual points typed in after their hours closed: each such hour is emitted again holding
-    only its count of them (``stream.windows.manual_only``), so ``manual_entry`` alerts it as
-    it would have live. The buffer drops those parts as late (they are counted so); without
-    this a walk typed in the next morning would pass unseen."""
-    return [
-        manual_only(batch.user_id, start, start + grid.window_ns, grid.window_bins, count)
-        for start, count in sorted(buffer.closed_windows(batch).items())
-    ]
+    return late + windows if late else windows
 
 
 def _buffer_of(

@@ -1,4 +1,4 @@
-"""Manual entries typed in after their hours closed (``stream.pipeline._closed_manual``).
+"""Manual entries typed in after their hours closed (``stream.late``).
 
 A walk typed into Google Fit the next morning arrives hours after its hours closed: the buffer
 drops it as late, so without a rule of its own it would pass unseen. Each closed hour it claims

@@ -48,6 +48,9 @@ class Detector:
         ratios, found = window_findings(windows, values, masks, self.grid)
         best, top, reasons = summarise(ratios)
         ae_scores, ae_shares = self.autoencoder.score_arrays(values, masks)
+        late = np.fromiter((w.after_close for w in windows), dtype=np.bool_, count=len(windows))
+        if late.any():  # only late points: the model would judge an hour missing the rest
+            ae_scores = np.where(late, 0.0, ae_scores).astype(ae_scores.dtype)
         shares_of_top = top_shares(top, np.asarray(masks.any(axis=2)))
         ae = ae_scores.astype(np.float64)  # float32 widened: the same numbers as ``tolist``
         model_wins = ae > best

@@ -176,6 +176,23 @@ CARRIED = np.array(
     dtype=np.bool_,
 )
 
+# What a window emitted again after it closed (``Window.after_close``: only points that arrived
+# late, ``stream.late``) is judged by: findings that hold whatever else the hour held. Distance,
+# stride and the model would judge an hour missing what arrived on time.
+AFTER_CLOSE_CHECKS = np.array(
+    [
+        c
+        in {
+            "cadence_above_human_limit",
+            "cadence_without_variation",
+            "cadence_repeats_exactly",
+            "manual_entry",
+        }
+        for c in CHECKS
+    ],
+    dtype=np.bool_,
+)
+
 # Which channels each finding implicates (steps, distance, speed); None = the channels present.
 _ATTRIBUTION: dict[str, tuple[float, float, float] | None] = {
     "cadence_above_human_limit": (1.0, 0.0, 0.0),
@@ -924,7 +941,13 @@ def window_findings(
     before, after = stack_context(windows)
     ratios = check_ratios(values, masks, manual, repeats, grid, before, after)
     back = back_ratios(ratios, values, masks, before, after, grid)
-    return ratios, back_findings(ratios, back)
+    found = back_findings(ratios, back)
+    late = np.fromiter((w.after_close for w in windows), dtype=np.bool_, count=len(windows))
+    if late.any():  # judged by what holds without the rest of the hour, carried back to nothing
+        ratios[np.ix_(late, ~AFTER_CLOSE_CHECKS)] = 0.0
+        for i in np.flatnonzero(late).tolist():
+            found[i] = None
+    return ratios, found
 
 
 class PlausibilityScorer:

@@ -1,0 +1,97 @@
+"""Points that arrive after the hours they belong to were emitted, and what is still judged of them.
+
+The buffer holds only open windows, so a point whose hours have closed is counted ``late`` and
+its part there dropped (``stream.buffer``): a window is scored once, with what had arrived. Two
+kinds of late point still carry a finding that needs nothing else of the hour, and each closed
+hour they reach is emitted again holding only them (``Window.after_close``):
+
+- **manual entries** (``manual_entry``): yesterday's walk typed in this morning;
+- **steps** that are not a coarse bucket (REST ``:aggregated``): a wearable syncing hours later,
+  or an app backfilling steps it "counted" earlier, the way injected steps often arrive. Alone,
+  they are judged by the step checks only (``stream.scoring.plausibility.AFTER_CLOSE_CHECKS``:
+  a cadence no human reaches or holds that steadily, counts repeating like a motor's), which
+  hold whatever the hour's other data said; the distance checks and the model would judge an
+  hour that lacks what arrived on time. A coarse bucket is left out: spread evenly over its
+  hour it looks like a motor, and on time it would have been shadowed by finer sources.
+
+The hour's first verdict stands when it alerted; otherwise an alerting after-close verdict is
+its alert (``stream.scoring.retro.first_verdicts``; the worker reads its recent alerts).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from stream import interpolation as ip
+from stream.buffer import MAX_POINT_S, UserBuffer
+from stream.grid import GridSpec
+from stream.points import Channel, PointBatch
+from stream.sources import COARSE, source_tier
+from stream.windows import Window, after_close
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+
+def judged_late(batch: PointBatch) -> bool:
+    """Whether ``batch``'s points are still judged in hours that closed before they arrived."""
+    if batch.manual:
+        return True
+    return batch.channel == Channel.STEPS and source_tier(batch.channel, batch.source) != COARSE
+
+
+def closed_windows(buffer: UserBuffer, batch: PointBatch, grid: GridSpec) -> list[Window]:
+    """The after-close windows of ``batch`` (see the module), judged against ``buffer`` before
+    ``batch`` is added to it; none when ``batch`` reaches no closed hour, the usual case, told
+    by one comparison (``UserBuffer.reaches_closed``)."""
+    if not judged_late(batch) or not buffer.reaches_closed(batch):
+        return []
+    reached = buffer.closed_windows(batch)
+    if not reached:
+        return []
+    starts = sorted(reached)
+    manual = reached if batch.manual else {}
+    steps: dict[int, F64] = {}
+    if batch.channel == Channel.STEPS:
+        steps = late_steps(batch.start_ns, batch.end_ns, batch.value, starts, grid)
+    return [
+        after_close(
+            batch.user_id,
+            start,
+            start + grid.window_ns,
+            steps.get(start, np.zeros(grid.window_bins)),
+            manual.get(start, 0),
+        )
+        for start in starts
+    ]
+
+
+def late_steps(
+    start_ns: I64, end_ns: I64, value: F64, window_starts: list[int], grid: GridSpec
+) -> dict[int, F64]:
+    """Steps per bin of each window in ``window_starts``, of the points alone, spread as the
+    buffer spreads them (whole steps by largest remainder, ``stream.interpolation``). A point
+    sent twice counts once, as the buffer's keys would have it; points longer than the buffer
+    accepts are left out, as it drops them whole."""
+    bin_ns = grid.bin_ns
+    start_ns, at = np.unique(np.stack([start_ns, end_ns]), axis=1, return_index=True)
+    start_ns, end_ns = start_ns[0], start_ns[1]
+    total = np.rint(value[at]).astype(np.int64)
+    first, last = ip.point_bins(start_ns, end_ns, bin_ns, speed=False)
+    keep = last - first < MAX_POINT_S // grid.bin_s
+    start_ns, end_ns, total = start_ns[keep], end_ns[keep], total[keep]
+    point, bins = ip.expand(first[keep], last[keep])
+    instant = end_ns <= start_ns  # lies wholly in the bin of its instant
+    spans = ip.overlap_ns(start_ns[point], end_ns[point], bins, bin_ns)
+    overlap = np.where(instant[point], 1, spans)
+    duration = np.where(instant, 1, end_ns - start_ns)[point]
+    counts = ip.apportion_counts(total[point], point, overlap, duration).astype(np.float64)
+    out: dict[int, F64] = {}
+    for start in window_starts:
+        lo = start // bin_ns
+        inside = (bins >= lo) & (bins < lo + grid.window_bins)
+        row = np.zeros(grid.window_bins)
+        np.add.at(row, bins[inside] - lo, counts[inside])
+        out[start] = row
+    return out

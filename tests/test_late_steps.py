@@ -1,0 +1,177 @@
+"""Steps that arrive after their hours closed (``stream.late``).
+
+A wearable syncing hours later, or an app backfilling steps it never counted, sends points whose
+hours were scored long ago: the buffer drops them as late. Each closed hour they reach is emitted
+again holding only them, judged by the step checks alone (``AFTER_CLOSE_CHECKS``), so a backfilled
+shaker is still caught while an honest late walk stays silent. The processor runs for real over
+in-memory stores, as in ``test_late_manual``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stream.buffer import UserBuffer
+from stream.grid import DEFAULT_GRID
+from stream.late import late_steps
+from stream.points import Channel, PointBatch
+from stream.scoring.detector import load_detector
+from stream.scoring.plausibility import AFTER_CLOSE_CHECKS, CHECKS
+from stream.sources import source_rank
+from stream.windows import Window, after_close
+from tests.test_late_manual import (
+    HOUR,
+    MINUTE,
+    NS,
+    T0,
+    USER,
+    _arrives_after,
+    _hour,
+    _offline,
+    _walks,
+    _worker_alerts,
+)
+
+APP = "raw:com.google.step_count.delta:com.example.stepbooster:injector"
+AGGREGATE = "derived:com.google.step_count.delta:com.google.android.gms:aggregated"
+WATCH = "raw:com.google.step_count.delta:com.fitbit.FitbitMobile:watch"
+ALLOWED = {c for c, ok in zip(CHECKS, AFTER_CLOSE_CHECKS.tolist(), strict=True) if ok}
+
+
+def _dataset(source: str, points: list[tuple[int, int, int]]) -> dict[str, Any]:
+    """A REST Dataset of step points of one source: (start, end, steps)."""
+    return {
+        "user_id": USER,
+        "dataSourceId": source,
+        "point": [
+            {
+                "dataTypeName": "com.google.step_count.delta",
+                "startTimeNanos": s,
+                "endTimeNanos": e,
+                "value": [{"intVal": v}],
+            }
+            for s, e, v in points
+        ],
+    }
+
+
+def _shaker(first_min: int, minutes: int, rate: int = 150) -> list[tuple[int, int, int]]:
+    """A motor's minute points: the same count every minute."""
+    return [
+        (T0 + m * MINUTE, T0 + m * MINUTE + 55 * NS, rate)
+        for m in range(first_min, first_min + minutes)
+    ]
+
+
+def _human(first_min: int, minutes: int, seed: int = 5) -> list[tuple[int, int, int]]:
+    """A person's minute points: a walk whose count wanders, with a pause now and then."""
+    rng = np.random.default_rng(seed)
+    return [
+        (T0 + m * MINUTE, T0 + m * MINUTE + 55 * NS, int(rng.integers(70, 125)))
+        for m in range(first_min, first_min + minutes)
+        if rng.random() > 0.1
+    ]
+
+
+def test_a_backfilled_shaker_alerts_its_closed_hour() -> None:
+    """At 05:59 of event time an app backfills 01:00-01:50 at a motor's steady 150/min."""
+    backfill = _dataset(APP, _shaker(60, 50))
+    outcomes, windows = _arrives_after(_walks(), backfill)
+    assert outcomes.late == 50  # the grid still drops them: their bins are gone
+    assert [(w.start_ns, w.after_close, int(w.values[0].sum())) for w in windows] == [
+        (T0 + HOUR, True, 50 * 150)
+    ]
+    verdict = load_detector().score(windows)[0]
+    assert verdict.anomalous and "cadence_without_variation" in verdict.reasons
+    sent = _worker_alerts([*_walks(), backfill])
+    assert [a["reasons"] for a in sent if a["window_start"] == _hour(1)] == [
+        ["cadence_without_variation", "cadence_repeats_exactly"]
+    ]
+
+
+def test_without_late_judgement_the_backfill_would_pass() -> None:
+    """The same hour on time with the phone's walk says what the late path adds: 01:00 alerts
+    only because the backfill is judged (the walk alone leaves it silent)."""
+    assert _hour(1) not in _offline(_walks())
+
+
+def test_an_honest_late_sync_stays_silent() -> None:
+    """A watch syncing three hours of a person's walking after they closed: judged, not alerted."""
+    sync = _dataset(WATCH, _human(60, 170))
+    outcomes, windows = _arrives_after(_walks(), sync)
+    assert outcomes.late > 0 and [w.start_ns for w in windows] == [
+        T0 + HOUR,
+        T0 + 2 * HOUR,
+        T0 + 3 * HOUR,
+    ]
+    assert not any(v.anomalous for v in load_detector().score(windows))
+    assert not [a for a in _worker_alerts([*_walks(), sync]) if a["window_start"] == _hour(2)]
+
+
+def test_a_late_coarse_bucket_is_not_judged() -> None:
+    """An hour-long REST aggregate arriving late: spread evenly it would look like a motor, and
+    on time finer sources would have shadowed it."""
+    bucket = _dataset(AGGREGATE, [(T0 + HOUR, T0 + 2 * HOUR, 6_000)])
+    outcomes, windows = _arrives_after(_walks(), bucket)
+    assert outcomes.late == 1 and windows == []
+
+
+def test_steps_on_time_are_not_emitted_twice() -> None:
+    """Steps of open hours go to the buffer alone: no after-close window."""
+    walks = [e for e in _walks() if e["endTimeNanos"] <= T0 + 3 * HOUR]
+    _, windows = _arrives_after(walks, _dataset(WATCH, _human(170, 20)))
+    assert not any(w.after_close for w in windows)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    points=st.lists(
+        st.tuples(st.integers(0, 3 * 3600), st.integers(0, 2 * 3600), st.integers(0, 5_000)),
+        min_size=1,
+        max_size=12,
+    ),
+    resend=st.booleans(),
+)
+def test_a_late_window_holds_the_steps_the_buffer_would_have(
+    points: list[tuple[int, int, int]], resend: bool
+) -> None:
+    """For any step points of one source, ``late_steps`` of each hour equals the steps row the
+    buffer emits for that hour when the same points arrive on time (resent points count once)."""
+    start = np.array([T0 + s * NS for s, _, _ in points], dtype=np.int64)
+    end = start + np.array([d * NS for _, d, _ in points], dtype=np.int64)
+    value = np.array([float(v) for _, _, v in points])
+    batch = PointBatch(USER, Channel.STEPS, WATCH, start, end, value)
+    on_time = UserBuffer(USER, DEFAULT_GRID)
+    on_time.add(batch, source_rank(Channel.STEPS, WATCH))
+    emitted = {w.start_ns: w.values[0] for w in on_time.flush()}
+    if resend:
+        start, end, value = (np.concatenate([a, a[::-1]]) for a in (start, end, value))
+    late = late_steps(start, end, value, sorted(emitted), DEFAULT_GRID)
+    assert sorted(late) == sorted(emitted)
+    for hour, row in emitted.items():
+        assert np.array_equal(late[hour], row.astype(np.float64)), hour
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    steps=st.lists(st.integers(0, 400), min_size=60, max_size=60),
+    manual=st.integers(0, 2),
+)
+def test_a_late_window_is_judged_by_the_step_checks_alone(steps: list[int], manual: int) -> None:
+    """Whatever the steps, an after-close window's verdict is that of the step checks and
+    ``manual_entry`` (the model and the distance checks do not see it), and carries nothing back
+    to the hour before; the same row on time may be judged by more."""
+    row = np.array(steps, dtype=np.float64)
+    late = after_close(USER, T0, T0 + HOUR, row, manual)
+    on_time = Window(USER, T0, T0 + HOUR, late.values, late.mask, late.totals, manual_points=manual)
+    detector = load_detector()
+    got, full = detector.score([late, on_time])
+    assert set(got.reasons) <= ALLOWED and got.back is None
+    allowed_full = [r for r in full.reasons if r in ALLOWED]
+    assert list(got.reasons) == allowed_full
+    if not allowed_full:
+        assert got.score < 1.0
