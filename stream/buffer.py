@@ -649,12 +649,18 @@ class UserBuffer:
         plan = self._plan
         if type(batch) is SinglePoint:  # compiled, its arrays are not there to read
             earliest: int = batch.start
-        elif len(batch) == 0:
-            return False
         else:
-            earliest = int(batch.start_ns.min())
+            starts = batch.start_ns
+            n = starts.shape[0]
+            if n == 0:
+                return False
+            # one point (a run of ``in_event_time``): an item, not a numpy reduction
+            earliest = int(starts.item(0)) if n == 1 else int(starts.min())
+        first = earliest // plan.bin_ns
+        if first >= self._base and len(self._buf) > HEAD and plan.hop_bins == plan.window_bins:
+            return False  # in the ring's first window or later, all open (as ``_add_one``)
         # the last closed window starts at floor - hop (floor is on the hop grid)
-        return earliest // plan.bin_ns < self._late_before() - plan.hop_bins + plan.window_bins
+        return first < self._late_before() - plan.hop_bins + plan.window_bins
 
     def closed_windows(self, batch: PointBatch) -> dict[int, int]:
         """Per window already closed (its start, ns), how many of ``batch``'s points reach into

@@ -41,10 +41,12 @@ def judged_late(batch: PointBatch) -> bool:
     return batch.channel == Channel.STEPS and source_tier(batch.channel, batch.source) != COARSE
 
 
-def closed_windows(buffer: UserBuffer, batch: PointBatch, grid: GridSpec) -> list[Window]:
-    """The after-close windows of ``batch`` (see the module), judged against ``buffer`` before
-    ``batch`` is added to it; none when ``batch`` reaches no closed hour, the usual case, told
-    by one comparison (``UserBuffer.reaches_closed``)."""
+def closed_windows(buffer: UserBuffer, parts: list[PointBatch], grid: GridSpec) -> list[Window]:
+    """The after-close windows of one stream's points in one arrival (``parts``: the batches of
+    one user, channel, source and manual flag; see the module), judged against ``buffer``
+    before any of them is added to it. Callers ask ``UserBuffer.reaches_closed`` first (one
+    comparison, compiled), as nearly no batch reaches a closed hour."""
+    batch = parts[0] if len(parts) == 1 else _joined(parts)
     if not judged_late(batch) or not buffer.reaches_closed(batch):
         return []
     reached = buffer.closed_windows(batch)
@@ -65,6 +67,20 @@ def closed_windows(buffer: UserBuffer, batch: PointBatch, grid: GridSpec) -> lis
         )
         for start in starts
     ]
+
+
+def _joined(parts: list[PointBatch]) -> PointBatch:
+    """One batch of the points of several batches of one stream."""
+    first = parts[0]
+    return PointBatch(
+        first.user_id,
+        first.channel,
+        first.source,
+        np.concatenate([b.start_ns for b in parts]),
+        np.concatenate([b.end_ns for b in parts]),
+        np.concatenate([b.value for b in parts]),
+        first.manual,
+    )
 
 
 def late_steps(

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from stream.buffer import UserBuffer
 from stream.grid import DEFAULT_GRID, GridSpec
 from stream.late import closed_windows
-from stream.points import ParseResult, PointBatch, Rejection
+from stream.parsing.order import in_event_time
+from stream.points import ParseResult, PointBatch, Rejection, SinglePoint
 from stream.scoring.base import WindowScore, WindowScorer
 from stream.scoring.retro import carry_back, first_verdicts
 from stream.sources import source_rank
@@ -73,18 +74,78 @@ def apply(
         outcomes.rejections.extend(result.rejections)
     if len(result.batches) == 1:  # one stream of one user: the usual message, no bookkeeping
         return outcomes, _apply_one(result.batches[0], buffers, grid, outcomes)
+    if result.in_event_time:  # a replay: each run is an arrival of its own
+        return outcomes, _apply_runs(result.batches, buffers, grid, outcomes)
     touched: dict[str, UserBuffer] = {}
     windows: list[Window] = []
+    # A message arrives at once: what of it had closed is judged per stream, before any of it
+    # is added (``stream.late``), then it is added in event-time order if it has to be.
+    late: dict[tuple[str, int, str, bool], list[PointBatch]] = {}
     for batch in result.batches:
         buffer = touched.get(batch.user_id)
         if buffer is None:
             buffer = touched[batch.user_id] = _buffer_of(buffers, batch.user_id, grid)
-        windows.extend(closed_windows(buffer, batch, grid))
-        _add(buffer, batch, outcomes)
+        if buffer.reaches_closed(batch):  # rare
+            key = (batch.user_id, int(batch.channel), batch.source, batch.manual)
+            late.setdefault(key, []).append(batch)
+    for key, parts in late.items():
+        windows.extend(closed_windows(touched[key[0]], parts, grid))
+    batches = result.batches
+    if _out_of_event_time(batches, grid.lateness_ns):
+        batches = [b for r in in_event_time([ParseResult(batches)]) for b in r.batches]
+    for batch in batches:
+        _add(touched[batch.user_id], batch, outcomes)
     for user_id, buffer in touched.items():
         windows.extend(buffer.pop_complete())
         buffers[user_id] = buffer  # write back: a Faust table only persists on assignment
     return outcomes, windows
+
+
+def _apply_runs(
+    batches: list[PointBatch],
+    buffers: MutableMapping[str, UserBuffer],
+    grid: GridSpec,
+    outcomes: Outcomes,
+) -> list[Window]:
+    """Runs of ``in_event_time``, each added as the arrival it stands for: a run reaching hours
+    that earlier runs closed (a long manual entry, sorted by its end) is judged there."""
+    touched: dict[str, UserBuffer] = {}
+    windows: list[Window] = []
+    for batch in batches:
+        buffer = touched.get(batch.user_id)
+        if buffer is None:
+            buffer = touched[batch.user_id] = _buffer_of(buffers, batch.user_id, grid)
+        if buffer.reaches_closed(batch):  # rare: asked here, compiled, before the call out
+            windows.extend(closed_windows(buffer, [batch], grid))
+        _add(buffer, batch, outcomes)
+    for user_id, buffer in touched.items():
+        windows.extend(buffer.pop_complete())
+        buffers[user_id] = buffer  # write back: a Faust table only persists on assignment
+    return windows
+
+
+def _out_of_event_time(batches: list[PointBatch], lateness_ns: int) -> bool:
+    """Whether adding ``batches`` in their order would make one user's points late because of
+    another stream of the same message: a Health Connect list or an aggregate response carries
+    a day of steps, then a day of distance, and the steps alone would close the day's hours
+    before the distance is added. Such a message is added as a live feed would have sent its
+    points, in event-time order (``stream.parsing.order.in_event_time``, as ``lifeup score``
+    orders files); a message already in that order, the usual one, is added as it is."""
+    latest: dict[str, int] = {}
+    for batch in batches:
+        if type(batch) is SinglePoint:  # compiled, its arrays are not there to read
+            first_end = last_end = batch.end
+        elif len(batch) == 0:
+            continue
+        else:
+            ends = batch.end_ns
+            first_end, last_end = int(ends.min()), int(ends.max())
+        seen = latest.get(batch.user_id)
+        if seen is not None and first_end < seen - lateness_ns:
+            return True
+        if seen is None or last_end > seen:
+            latest[batch.user_id] = last_end
+    return False
 
 
 def _apply_one(
@@ -94,7 +155,8 @@ def _apply_one(
     outcomes: Outcomes,
 ) -> list[Window]:
     buffer = _buffer_of(buffers, batch.user_id, grid)
-    late = closed_windows(buffer, batch, grid)  # before ``add``: judged against what closed
+    # before ``add``: judged against what had closed; rare, so asked here before the call out
+    late = closed_windows(buffer, [batch], grid) if buffer.reaches_closed(batch) else None
     _add(buffer, batch, outcomes)
     windows = buffer.pop_complete()
     buffers[batch.user_id] = buffer  # write back: a Faust table only persists on assignment

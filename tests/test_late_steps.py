@@ -9,9 +9,11 @@ in-memory stores, as in ``test_late_manual``.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import numpy as np
+import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +25,8 @@ from stream.scoring.detector import load_detector
 from stream.scoring.plausibility import AFTER_CLOSE_CHECKS, CHECKS
 from stream.sources import source_rank
 from stream.windows import Window, after_close
+from stream.worker.inmemory import InMemoryStore, RecordingSink, build_processor, event_for
+from stream.worker.processor import IDLE_TICK, Limits
 from tests.test_late_manual import (
     HOUR,
     MINUTE,
@@ -35,6 +39,7 @@ from tests.test_late_manual import (
     _walks,
     _worker_alerts,
 )
+from tests.test_worker_retro_alerts import _run
 
 APP = "raw:com.google.step_count.delta:com.example.stepbooster:injector"
 AGGREGATE = "derived:com.google.step_count.delta:com.google.android.gms:aggregated"
@@ -175,3 +180,47 @@ def test_a_late_window_is_judged_by_the_step_checks_alone(steps: list[int], manu
     assert list(got.reasons) == allowed_full
     if not allowed_full:
         assert got.score < 1.0
+
+
+def test_a_late_sync_of_several_streams_is_judged_per_stream_whole() -> None:
+    """One message with the backfilled steps and their distance, points interleaved in time:
+    the message is added in event-time order, in runs of a point or two, but its late steps
+    are judged as one stream (a run alone is too short for any steadiness)."""
+    shaker = _shaker(60, 50)
+    metres = [(s, e, 0.7 * v) for s, e, v in shaker]
+    message = [
+        _dataset(APP, shaker),
+        {
+            "user_id": USER,
+            "dataSourceId": "raw:com.google.distance.delta:com.example.stepbooster:injector",
+            "point": [
+                {
+                    "dataTypeName": "com.google.distance.delta",
+                    "startTimeNanos": s,
+                    "endTimeNanos": e,
+                    "value": [{"fpVal": m}],
+                }
+                for s, e, m in metres
+            ],
+        },
+    ]
+    outcomes, windows = _arrives_after(_walks(), message)
+    assert outcomes.late == 100
+    assert [(w.start_ns, int(w.values[0].sum())) for w in windows] == [(T0 + HOUR, 50 * 150)]
+    assert "cadence_without_variation" in load_detector().score(windows)[0].reasons
+    sent = _keyed_worker_alerts([*_walks(), message])
+    assert [a["reasons"] for a in sent if a["window_start"] == _hour(1)] == [
+        ["cadence_without_variation", "cadence_repeats_exactly"]
+    ]
+
+
+def _keyed_worker_alerts(messages: list[Any]) -> list[dict[str, Any]]:
+    """``_worker_alerts`` for messages of any shape, each keyed by the user (a list has no
+    ``user_id`` of its own to key by)."""
+    states, recent, sink = InMemoryStore(), InMemoryStore(), RecordingSink()
+    limits = Limits(checkpoint_s=60.0, quiet_s=60.0, idle_flush_s=0.0)
+    processor = build_processor(limits, states, recent, sink)
+    events = [event_for(USER, orjson.dumps(m), offset) for offset, m in enumerate(messages)]
+    tick = event_for(USER, IDLE_TICK, topic="ticks", keyed=False)
+    asyncio.run(_run(processor, [*events, tick]))
+    return [orjson.loads(a) for a in sink.alerts]

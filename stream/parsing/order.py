@@ -53,7 +53,7 @@ def in_event_time(
     start, end, value, group = start[order], end[order], value[order], group[order]
     cuts = np.flatnonzero(group[1:] != group[:-1]) + 1
     bounds = np.concatenate(([0], cuts, [len(group)]))
-    out = ParseResult()
+    out = ParseResult(in_event_time=True)
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         user, channel, source, manual = keys[int(group[lo])]
         out.batches.append(
@@ -61,7 +61,7 @@ def in_event_time(
         )
         if len(out.batches) >= runs_per_result:
             yield out
-            out = ParseResult()
+            out = ParseResult(in_event_time=True)
     if out.batches:
         yield out
 
