@@ -27,11 +27,14 @@ from stream import interpolation as ip
 from stream.buffer import MAX_POINT_S, UserBuffer
 from stream.grid import GridSpec
 from stream.points import Channel, PointBatch
+from stream.scoring.context import AFTER_BINS, BEFORE_BINS
 from stream.sources import COARSE, source_tier
 from stream.windows import Window, after_close
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+F32 = npt.NDArray[np.float32]
+Bool = npt.NDArray[np.bool_]
 
 
 def judged_late(batch: PointBatch) -> bool:
@@ -44,8 +47,11 @@ def judged_late(batch: PointBatch) -> bool:
 def closed_windows(buffer: UserBuffer, parts: list[PointBatch], grid: GridSpec) -> list[Window]:
     """The after-close windows of one stream's points in one arrival (``parts``: the batches of
     one user, channel, source and manual flag; see the module), judged against ``buffer``
-    before any of them is added to it. Callers ask ``UserBuffer.reaches_closed`` first (one
-    comparison, compiled), as nearly no batch reaches a closed hour."""
+    before any of them is added to it. Each window sees the stream's own bins around it as
+    its context (``Window.before``/``after``), as on time it would see the ring's: a late day
+    of a shaker is judged across its hours, not hour by hour. Callers ask
+    ``UserBuffer.reaches_closed`` first (one comparison, compiled), as nearly no batch reaches
+    a closed hour."""
     batch = parts[0] if len(parts) == 1 else _joined(parts)
     if not judged_late(batch) or not buffer.reaches_closed(batch):
         return []
@@ -53,20 +59,45 @@ def closed_windows(buffer: UserBuffer, parts: list[PointBatch], grid: GridSpec) 
     if not reached:
         return []
     starts = sorted(reached)
-    manual = reached if batch.manual else {}
-    steps: dict[int, F64] = {}
+    wb, bin_ns = grid.window_bins, grid.bin_ns
+    lo = starts[0] // bin_ns - BEFORE_BINS
+    steps, covered = np.zeros(0), np.zeros(0, dtype=np.bool_)
     if batch.channel == Channel.STEPS:
-        steps = late_steps(batch.start_ns, batch.end_ns, batch.value, starts, grid)
-    return [
-        after_close(
-            batch.user_id,
-            start,
-            start + grid.window_ns,
-            steps.get(start, np.zeros(grid.window_bins)),
-            manual.get(start, 0),
+        hi = starts[-1] // bin_ns + wb + AFTER_BINS
+        steps, covered = step_bins(batch.start_ns, batch.end_ns, batch.value, lo, hi, grid)
+    out: list[Window] = []
+    for start in starts:
+        at = start // bin_ns - lo
+        manual = reached[start] if batch.manual else 0
+        if not steps.shape[0]:
+            row, mask = np.zeros(wb), np.zeros(wb, dtype=np.bool_)
+            out.append(after_close(batch.user_id, start, start + grid.window_ns, row, mask, manual))
+            continue
+        out.append(
+            after_close(
+                batch.user_id,
+                start,
+                start + grid.window_ns,
+                steps[at : at + wb],
+                covered[at : at + wb],
+                manual,
+                _context(steps[at - BEFORE_BINS : at], covered[at - BEFORE_BINS : at]),
+                _context(
+                    steps[at + wb : at + wb + AFTER_BINS], covered[at + wb : at + wb + AFTER_BINS]
+                ),
+            )
         )
-        for start in starts
-    ]
+    return out
+
+
+def _context(steps: F64, covered: Bool) -> F32 | None:
+    """``Window.before``/``after`` of steps alone: NaN where no point covers a bin, and for the
+    other channels; None when no point covers any."""
+    if not covered.any():
+        return None
+    side = np.full((3, steps.shape[0]), np.nan, dtype=np.float32)
+    side[0] = np.where(covered, steps, np.nan)
+    return side
 
 
 def _joined(parts: list[PointBatch]) -> PointBatch:
@@ -83,16 +114,16 @@ def _joined(parts: list[PointBatch]) -> PointBatch:
     )
 
 
-def late_steps(
-    start_ns: I64, end_ns: I64, value: F64, window_starts: list[int], grid: GridSpec
-) -> dict[int, F64]:
-    """Steps per bin of each window in ``window_starts``, of the points alone, spread as the
-    buffer spreads them (whole steps by largest remainder, ``stream.interpolation``). A point
-    sent twice counts once, as the buffer's keys would have it; points longer than the buffer
-    accepts are left out, as it drops them whole."""
+def step_bins(
+    start_ns: I64, end_ns: I64, value: F64, lo_bin: int, hi_bin: int, grid: GridSpec
+) -> tuple[F64, Bool]:
+    """Steps per bin of ``[lo_bin, hi_bin)`` of the points alone, spread as the buffer spreads
+    them (whole steps by largest remainder, ``stream.interpolation``), and which bins a point
+    covers. A point sent twice counts once, as the buffer's keys would have it; points longer
+    than the buffer accepts are left out, as it drops them whole."""
     bin_ns = grid.bin_ns
-    start_ns, at = np.unique(np.stack([start_ns, end_ns]), axis=1, return_index=True)
-    start_ns, end_ns = start_ns[0], start_ns[1]
+    pairs, at = np.unique(np.stack([start_ns, end_ns]), axis=1, return_index=True)
+    start_ns, end_ns = pairs[0], pairs[1]
     total = np.rint(value[at]).astype(np.int64)
     first, last = ip.point_bins(start_ns, end_ns, bin_ns, speed=False)
     keep = last - first < MAX_POINT_S // grid.bin_s
@@ -103,11 +134,9 @@ def late_steps(
     overlap = np.where(instant[point], 1, spans)
     duration = np.where(instant, 1, end_ns - start_ns)[point]
     counts = ip.apportion_counts(total[point], point, overlap, duration).astype(np.float64)
-    out: dict[int, F64] = {}
-    for start in window_starts:
-        lo = start // bin_ns
-        inside = (bins >= lo) & (bins < lo + grid.window_bins)
-        row = np.zeros(grid.window_bins)
-        np.add.at(row, bins[inside] - lo, counts[inside])
-        out[start] = row
-    return out
+    inside = (bins >= lo_bin) & (bins < hi_bin)
+    steps = np.zeros(hi_bin - lo_bin)
+    np.add.at(steps, bins[inside] - lo_bin, counts[inside])
+    covered = np.zeros(hi_bin - lo_bin, dtype=np.bool_)
+    covered[bins[inside] - lo_bin] = True
+    return steps, covered

@@ -64,16 +64,35 @@ class Window:
 
 
 def after_close(
-    user_id: str, start_ns: int, end_ns: int, steps: npt.NDArray[np.float64], manual_points: int
+    user_id: str,
+    start_ns: int,
+    end_ns: int,
+    steps: npt.NDArray[np.float64],
+    covered: npt.NDArray[np.bool_],
+    manual_points: int,
+    before: npt.NDArray[np.float32] | None = None,
+    after: npt.NDArray[np.float32] | None = None,
 ) -> Window:
     """A window already closed, reached afterwards by points it was emitted without
-    (``stream.late``): its steps are theirs alone, per bin, its other channels empty (the
-    buffer dropped those parts as late, and the hour's own data was scored long ago);
-    ``manual_points`` counts the manual ones, which ``manual_entry`` flags."""
+    (``stream.late``): its steps are theirs alone, per bin (``covered``: a point covers the
+    bin), its other channels empty (the buffer dropped those parts as late, and the hour's own
+    data was scored long ago); ``manual_points`` counts the manual ones, which
+    ``manual_entry`` flags; ``before``/``after``, the same points' bins around it."""
     bins = steps.shape[0]
     values = np.zeros((3, bins), dtype=np.float32)
     mask = np.zeros((3, bins), dtype=np.bool_)
     values[0] = steps
-    mask[0] = steps > 0
+    mask[0] = covered
     totals = WindowTotals(int(steps.sum()), 0.0, 0)
-    return Window(user_id, start_ns, end_ns, values, mask, totals, manual_points, after_close=True)
+    return Window(
+        user_id,
+        start_ns,
+        end_ns,
+        values,
+        mask,
+        totals,
+        manual_points,
+        before=before,
+        after=after,
+        after_close=True,
+    )

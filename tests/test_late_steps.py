@@ -10,6 +10,7 @@ in-memory stores, as in ``test_late_manual``.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 
 from stream.buffer import UserBuffer
 from stream.grid import DEFAULT_GRID
-from stream.late import late_steps
+from stream.late import step_bins
 from stream.points import Channel, PointBatch
 from stream.scoring.detector import load_detector
 from stream.scoring.plausibility import AFTER_CLOSE_CHECKS, CHECKS
@@ -44,6 +45,7 @@ from tests.test_worker_retro_alerts import _run
 APP = "raw:com.google.step_count.delta:com.example.stepbooster:injector"
 AGGREGATE = "derived:com.google.step_count.delta:com.google.android.gms:aggregated"
 WATCH = "raw:com.google.step_count.delta:com.fitbit.FitbitMobile:watch"
+STEADY = "cadence_without_variation"
 ALLOWED = {c for c, ok in zip(CHECKS, AFTER_CLOSE_CHECKS.tolist(), strict=True) if ok}
 
 
@@ -98,6 +100,19 @@ def test_a_backfilled_shaker_alerts_its_closed_hour() -> None:
     ]
 
 
+def test_a_late_shaker_crossing_the_hour_is_judged_whole() -> None:
+    """01:48-02:14 at a motor's rate: 12 and 14 minutes, too few for a steady stretch in
+    either hour alone; each late hour sees the other's bins as its context, as on time."""
+    backfill = _dataset(APP, _shaker(108, 26, rate=130))
+    _, windows = _arrives_after(_walks(), backfill)
+    assert [w.start_ns for w in windows] == [T0 + HOUR, T0 + 2 * HOUR]
+    assert windows[0].after is not None and windows[1].before is not None
+    verdicts = load_detector().score(windows)
+    assert all("cadence_without_variation" in v.reasons for v in verdicts)
+    alone = [replace(w, before=None, after=None) for w in windows]
+    assert not any(v.anomalous for v in load_detector().score(alone))
+
+
 def test_without_late_judgement_the_backfill_would_pass() -> None:
     """The same hour on time with the phone's walk says what the late path adds: 01:00 alerts
     only because the backfill is judged (the walk alone leaves it silent)."""
@@ -144,21 +159,24 @@ def test_steps_on_time_are_not_emitted_twice() -> None:
 def test_a_late_window_holds_the_steps_the_buffer_would_have(
     points: list[tuple[int, int, int]], resend: bool
 ) -> None:
-    """For any step points of one source, ``late_steps`` of each hour equals the steps row the
-    buffer emits for that hour when the same points arrive on time (resent points count once)."""
+    """For any step points of one source, ``step_bins`` over each hour equals the steps row and
+    mask the buffer emits for that hour when the same points arrive on time (resent points
+    count once)."""
     start = np.array([T0 + s * NS for s, _, _ in points], dtype=np.int64)
     end = start + np.array([d * NS for _, d, _ in points], dtype=np.int64)
     value = np.array([float(v) for _, _, v in points])
     batch = PointBatch(USER, Channel.STEPS, WATCH, start, end, value)
     on_time = UserBuffer(USER, DEFAULT_GRID)
     on_time.add(batch, source_rank(Channel.STEPS, WATCH))
-    emitted = {w.start_ns: w.values[0] for w in on_time.flush()}
+    emitted = on_time.flush()
     if resend:
         start, end, value = (np.concatenate([a, a[::-1]]) for a in (start, end, value))
-    late = late_steps(start, end, value, sorted(emitted), DEFAULT_GRID)
-    assert sorted(late) == sorted(emitted)
-    for hour, row in emitted.items():
-        assert np.array_equal(late[hour], row.astype(np.float64)), hour
+    wb = DEFAULT_GRID.window_bins
+    for w in emitted:
+        lo = w.start_ns // DEFAULT_GRID.bin_ns
+        steps, covered = step_bins(start, end, value, lo, lo + wb, DEFAULT_GRID)
+        assert np.array_equal(steps, w.values[0].astype(np.float64)), w.start_ns
+        assert np.array_equal(covered, w.mask[0]), w.start_ns
 
 
 @settings(max_examples=60, deadline=None)
@@ -171,15 +189,34 @@ def test_a_late_window_is_judged_by_the_step_checks_alone(steps: list[int], manu
     ``manual_entry`` (the model and the distance checks do not see it), and carries nothing back
     to the hour before; the same row on time may be judged by more."""
     row = np.array(steps, dtype=np.float64)
-    late = after_close(USER, T0, T0 + HOUR, row, manual)
+    late = after_close(USER, T0, T0 + HOUR, row, row > 0, manual)
     on_time = Window(USER, T0, T0 + HOUR, late.values, late.mask, late.totals, manual_points=manual)
     detector = load_detector()
     got, full = detector.score([late, on_time])
     assert set(got.reasons) <= ALLOWED and got.back is None
     allowed_full = [r for r in full.reasons if r in ALLOWED]
-    assert list(got.reasons) == allowed_full
-    if not allowed_full:
+    assert set(got.reasons) <= set(allowed_full)  # the steady limit is stricter when late
+    assert [r for r in got.reasons if r != STEADY] == [r for r in allowed_full if r != STEADY]
+    if not got.reasons:
         assert got.score < 1.0
+
+
+def test_a_steady_runners_late_sync_is_not_a_motor() -> None:
+    """A watch syncing a 50-minute run at 160-166 steps a minute (about 1 % variation, as
+    steady as people run) after its hours closed: without GPS to show the runner moving, a
+    late stretch must vary by half the on-time limit, so the run passes; the motor's does not."""
+    rng = np.random.default_rng(2)
+    run = [
+        (T0 + m * MINUTE, T0 + m * MINUTE + 59 * NS, int(rng.integers(160, 167)))
+        for m in range(60, 110)
+    ]
+    _, windows = _arrives_after(_walks(), _dataset(WATCH, run))
+    verdict = load_detector().score(windows)[0]
+    assert not verdict.anomalous, verdict
+    on_time = replace(windows[0], after_close=False)  # the same minutes judged on time
+    assert STEADY in load_detector().score([on_time])[0].reasons
+    _, motor = _arrives_after(_walks(), _dataset(APP, _shaker(60, 50, rate=163)))
+    assert STEADY in load_detector().score(motor)[0].reasons
 
 
 def test_a_late_sync_of_several_streams_is_judged_per_stream_whole() -> None:

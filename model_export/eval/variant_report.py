@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 TARGET = 0.97
 
 # Why each variant is missed, from the statistics the rules use (measured on the runs of
-# 2026-11-25, seeds as in ``RunConfig``); proposals and their evidence: variants_proposals.md.
+# 2026-11-25, seeds as in ``RunConfig``); the rules tried for them and their evidence:
+# ``python -m model_export.eval.variant_evidence`` and ``model_export.eval.replay_evidence``.
 DIAGNOSIS: dict[str, str] = {
     "shaker_jitter": "The steady rule wants std/mean <= 0.7 % (20 min) / 0.9 % / 1.3 % (40 min); a "
     "motor with 2-6 % jitter sits at 0.45 of it. Cadence 120-200 stays under 210/min. In steps "
@@ -36,7 +37,9 @@ DIAGNOSIS: dict[str, str] = {
     "no distance stream (a treadmill looks the same). Only the source (a third-party app) "
     "differs, and the windows do not carry it.",
     "injected_hour_block": "Caught: an hour-long point is spread evenly, so its minutes are "
-    "identical (cadence_without_variation). Misses are slivers in a neighbouring hour.",
+    "identical (cadence_without_variation). The point is sent at its end, after the hour it "
+    "began in had closed: that sliver is judged as late steps (stream.late), which caught the "
+    "last two real misses.",
     "injected_over_zero": "Caught by steps_without_distance only when the phone's 0 m distance "
     "covers >= 1,500 of the steps. The phone's own 0 steps are shadowed by the higher-ranked "
     "app source per bin, so the contradiction never reaches the window.",
@@ -161,9 +164,11 @@ def write_report(
         "",
         f"Variants below {pct(TARGET)} window recall on either benchmark: "
         + (", ".join(f"`{n}`" for n in low) or "none")
-        + ". Their diagnosis (which rule nearly fired, the statistic against its limit) and the "
-        "proposed rule changes, each with its false-alert evidence on the 22 Fitabase users and "
-        "on the legitimate-unusual bouts, are in the team's notes (`variants_proposals.md`).",
+        + ". Their diagnosis is above. The rules tried for them, each with its false-alert "
+        "evidence on the 22 Fitabase users and on the legitimate-unusual bouts, are computed by "
+        "`python -m model_export.eval.variant_evidence` (and `model_export.eval.replay_evidence` "
+        "for the replays); the README's known gaps say which were dropped and why. Delivered "
+        "late, after their hours closed: `docs/late_delivery.md`.",
         "",
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
