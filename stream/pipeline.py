@@ -78,18 +78,17 @@ def apply(
         return outcomes, _apply_runs(result.batches, buffers, grid, outcomes)
     touched: dict[str, UserBuffer] = {}
     windows: list[Window] = []
-    # A message arrives at once: what of it had closed is judged per stream, before any of it
-    # is added (``stream.late``), then it is added in event-time order if it has to be.
-    late: dict[tuple[str, int, str, bool], list[PointBatch]] = {}
+    # A message arrives at once: what of it had closed is judged together, before any of it is
+    # added (``stream.late``), then it is added in event-time order if it has to be.
+    late: dict[str, list[PointBatch]] = {}
     for batch in result.batches:
         buffer = touched.get(batch.user_id)
         if buffer is None:
             buffer = touched[batch.user_id] = _buffer_of(buffers, batch.user_id, grid)
         if buffer.reaches_closed(batch):  # rare
-            key = (batch.user_id, int(batch.channel), batch.source, batch.manual)
-            late.setdefault(key, []).append(batch)
-    for key, parts in late.items():
-        windows.extend(closed_windows(touched[key[0]], parts, grid))
+            late.setdefault(batch.user_id, []).append(batch)
+    for user_id, parts in late.items():
+        windows.extend(closed_windows(touched[user_id], parts, grid))
     batches = result.batches
     if _out_of_event_time(batches, grid.lateness_ns):
         batches = [b for r in in_event_time([ParseResult(batches)]) for b in r.batches]

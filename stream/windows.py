@@ -38,8 +38,8 @@ class Window:
     where nothing was known: the previous window's last bins (carried in the user's state) and
     the bins after the window that the ring held when it was emitted (up to the lateness). A
     cheat crossing the hour then shows its whole run to both windows it touches.
-    ``after_close``: a window emitted again after it closed, holding only manual points or steps
-    that arrived late (``stream.late``); its first verdict, if it alerted, stands.
+    ``after_close``: a window emitted again after it closed, holding only points that arrived
+    late (``stream.late``); its first verdict, if it alerted, stands.
     """
 
     user_id: str
@@ -61,38 +61,3 @@ class Window:
     @property
     def end(self) -> datetime:
         return datetime.fromtimestamp(self.end_ns / NS_PER_S, tz=UTC)
-
-
-def after_close(
-    user_id: str,
-    start_ns: int,
-    end_ns: int,
-    steps: npt.NDArray[np.float64],
-    covered: npt.NDArray[np.bool_],
-    manual_points: int,
-    before: npt.NDArray[np.float32] | None = None,
-    after: npt.NDArray[np.float32] | None = None,
-) -> Window:
-    """A window already closed, reached afterwards by points it was emitted without
-    (``stream.late``): its steps are theirs alone, per bin (``covered``: a point covers the
-    bin), its other channels empty (the buffer dropped those parts as late, and the hour's own
-    data was scored long ago); ``manual_points`` counts the manual ones, which
-    ``manual_entry`` flags; ``before``/``after``, the same points' bins around it."""
-    bins = steps.shape[0]
-    values = np.zeros((3, bins), dtype=np.float32)
-    mask = np.zeros((3, bins), dtype=np.bool_)
-    values[0] = steps
-    mask[0] = covered
-    totals = WindowTotals(int(steps.sum()), 0.0, 0)
-    return Window(
-        user_id,
-        start_ns,
-        end_ns,
-        values,
-        mask,
-        totals,
-        manual_points,
-        before=before,
-        after=after,
-        after_close=True,
-    )

@@ -1,9 +1,10 @@
-"""Steps that arrive after their hours closed (``stream.late``).
+"""Points that arrive after their hours closed (``stream.late``), steps above all.
 
 A wearable syncing hours later, or an app backfilling steps it never counted, sends points whose
 hours were scored long ago: the buffer drops them as late. Each closed hour they reach is emitted
-again holding only them, judged by the step checks alone (``AFTER_CLOSE_CHECKS``), so a backfilled
-shaker is still caught while an honest late walk stays silent. The processor runs for real over
+again holding only the message's late points, judged by ``AFTER_CLOSE_CHECKS`` (not the model,
+not distance without steps), so a backfilled shaker or a late ride logged as walking is still
+caught while an honest late walk stays silent. The processor runs for real over
 in-memory stores, as in ``test_late_manual``.
 """
 
@@ -20,12 +21,13 @@ from hypothesis import strategies as st
 
 from stream.buffer import UserBuffer
 from stream.grid import DEFAULT_GRID
-from stream.late import step_bins
-from stream.points import Channel, PointBatch
+from stream.parsing import parse_obj
+from stream.pipeline import apply
+from stream.points import Channel, ParseResult, PointBatch
 from stream.scoring.detector import load_detector
 from stream.scoring.plausibility import AFTER_CLOSE_CHECKS, CHECKS
 from stream.sources import source_rank
-from stream.windows import Window, after_close
+from stream.windows import Window, WindowTotals
 from stream.worker.inmemory import InMemoryStore, RecordingSink, build_processor, event_for
 from stream.worker.processor import IDLE_TICK, Limits
 from tests.test_late_manual import (
@@ -45,6 +47,13 @@ from tests.test_worker_retro_alerts import _run
 APP = "raw:com.google.step_count.delta:com.example.stepbooster:injector"
 AGGREGATE = "derived:com.google.step_count.delta:com.google.android.gms:aggregated"
 WATCH = "raw:com.google.step_count.delta:com.fitbit.FitbitMobile:watch"
+PHONE = "derived:com.google.step_count.delta:com.google.android.gms:estimated_steps"
+WATCH_OF = {
+    Channel.STEPS: WATCH,
+    Channel.DISTANCE: "raw:com.google.distance.delta:com.fitbit.FitbitMobile:watch",
+    Channel.SPEED: "raw:com.google.speed:com.fitbit.FitbitMobile:watch",
+}
+GPS = "derived:com.google.distance.delta:com.google.android.gms:from_high_accuracy_location"
 STEADY = "cadence_without_variation"
 ALLOWED = {c for c, ok in zip(CHECKS, AFTER_CLOSE_CHECKS.tolist(), strict=True) if ok}
 
@@ -113,6 +122,32 @@ def test_a_late_shaker_crossing_the_hour_is_judged_whole() -> None:
     assert not any(v.anomalous for v in load_detector().score(alone))
 
 
+def test_a_late_ride_logged_as_walking_is_judged_by_its_stride() -> None:
+    """A bus ride synced late, its bumps counted as steps and its GPS metres in one message:
+    both channels arrived together, so the stride they imply is judged as on time."""
+    bumps = [(T0 + m * MINUTE, T0 + m * MINUTE + 55 * NS, 50) for m in range(70, 100)]
+    ride = [
+        _dataset(PHONE, bumps),
+        {
+            "user_id": USER,
+            "dataSourceId": GPS,
+            "point": [
+                {
+                    "dataTypeName": "com.google.distance.delta",
+                    "startTimeNanos": s,
+                    "endTimeNanos": e,
+                    "value": [{"fpVal": 300.0}],
+                }
+                for s, e, _ in bumps
+            ],
+        },
+    ]
+    _, windows = _arrives_after(_walks(), ride)
+    assert [(w.start_ns, w.after_close) for w in windows] == [(T0 + HOUR, True)]
+    verdict = load_detector().score(windows)[0]
+    assert verdict.anomalous and "stride_implausible" in verdict.reasons
+
+
 def test_without_late_judgement_the_backfill_would_pass() -> None:
     """The same hour on time with the phone's walk says what the late path adds: 01:00 alerts
     only because the backfill is judged (the walk alone leaves it silent)."""
@@ -150,33 +185,59 @@ def test_steps_on_time_are_not_emitted_twice() -> None:
 @settings(max_examples=80, deadline=None)
 @given(
     points=st.lists(
-        st.tuples(st.integers(0, 3 * 3600), st.integers(0, 2 * 3600), st.integers(0, 5_000)),
+        st.tuples(
+            st.sampled_from([Channel.STEPS, Channel.DISTANCE, Channel.SPEED]),
+            st.integers(0, 3 * 3600),
+            st.integers(0, 2 * 3600),
+            st.integers(0, 5_000),
+        ),
         min_size=1,
         max_size=12,
     ),
     resend=st.booleans(),
 )
-def test_a_late_window_holds_the_steps_the_buffer_would_have(
-    points: list[tuple[int, int, int]], resend: bool
+def test_late_windows_are_the_windows_of_the_late_points_alone(
+    points: list[tuple[Channel, int, int, int]], resend: bool
 ) -> None:
-    """For any step points of one source, ``step_bins`` over each hour equals the steps row and
-    mask the buffer emits for that hour when the same points arrive on time (resent points
-    count once)."""
-    start = np.array([T0 + s * NS for s, _, _ in points], dtype=np.int64)
-    end = start + np.array([d * NS for _, d, _ in points], dtype=np.int64)
-    value = np.array([float(v) for _, _, v in points])
-    batch = PointBatch(USER, Channel.STEPS, WATCH, start, end, value)
-    on_time = UserBuffer(USER, DEFAULT_GRID)
-    on_time.add(batch, source_rank(Channel.STEPS, WATCH))
-    emitted = on_time.flush()
+    """For any points of a watch's steps, distance and speed, sent in one message after their
+    hours closed: each hour they reach is emitted again with the values and masks of the window
+    a buffer emits for that hour when the same points alone arrive on time (points resent in
+    the message count once)."""
+    batches = []
+    for channel in (Channel.STEPS, Channel.DISTANCE, Channel.SPEED):
+        mine = [(s, d, v) for c, s, d, v in points if c == channel]
+        if not mine:
+            continue
+        start = np.array([T0 + s * NS for s, _, _ in mine], dtype=np.int64)
+        span = np.array([0 if channel == Channel.SPEED else d * NS for _, d, _ in mine])
+        value = np.array([float(v) if channel == Channel.STEPS else v / 100 for *_, v in mine])
+        batches.append(PointBatch(USER, channel, WATCH_OF[channel], start, start + span, value))
+    # on time, and none late to another: a lateness covering them all
+    on_time = UserBuffer(USER, replace(DEFAULT_GRID, lateness_s=86_400))
+    for batch in batches:
+        on_time.add(batch, source_rank(batch.channel, batch.source))
+    want = {w.start_ns: w for w in on_time.flush()}
     if resend:
-        start, end, value = (np.concatenate([a, a[::-1]]) for a in (start, end, value))
-    wb = DEFAULT_GRID.window_bins
-    for w in emitted:
-        lo = w.start_ns // DEFAULT_GRID.bin_ns
-        steps, covered = step_bins(start, end, value, lo, lo + wb, DEFAULT_GRID)
-        assert np.array_equal(steps, w.values[0].astype(np.float64)), w.start_ns
-        assert np.array_equal(covered, w.mask[0]), w.start_ns
+        batches = [
+            PointBatch(
+                b.user_id,
+                b.channel,
+                b.source,
+                np.concatenate([b.start_ns] * 2),
+                np.concatenate([b.end_ns] * 2),
+                np.concatenate([b.value] * 2),
+            )
+            for b in batches
+        ]
+    buffers: dict[str, UserBuffer] = {}
+    later = T0 + 2 * 86_400 * NS  # the phone's own steps, two days on: every hour above closed
+    apply(parse_obj(_dataset(PHONE, [(later, later + 50 * NS, 80)])), buffers)
+    _, got = apply(ParseResult(batches), buffers)
+    assert all(w.after_close for w in got)
+    assert sorted(w.start_ns for w in got) == sorted(want)
+    for w in got:
+        assert np.array_equal(w.values, want[w.start_ns].values), w.start_ns
+        assert np.array_equal(w.mask, want[w.start_ns].mask), w.start_ns
 
 
 @settings(max_examples=60, deadline=None)
@@ -184,13 +245,18 @@ def test_a_late_window_holds_the_steps_the_buffer_would_have(
     steps=st.lists(st.integers(0, 400), min_size=60, max_size=60),
     manual=st.integers(0, 2),
 )
-def test_a_late_window_is_judged_by_the_step_checks_alone(steps: list[int], manual: int) -> None:
-    """Whatever the steps, an after-close window's verdict is that of the step checks and
-    ``manual_entry`` (the model and the distance checks do not see it), and carries nothing back
-    to the hour before; the same row on time may be judged by more."""
+def test_a_late_window_is_judged_by_the_after_close_checks(steps: list[int], manual: int) -> None:
+    """Whatever the steps, an after-close window's verdict is that of ``AFTER_CLOSE_CHECKS``
+    (the model does not see it), with the steady limit halved, and carries nothing back to the
+    hour before; the same row on time may be judged by more."""
     row = np.array(steps, dtype=np.float64)
-    late = after_close(USER, T0, T0 + HOUR, row, row > 0, manual)
-    on_time = Window(USER, T0, T0 + HOUR, late.values, late.mask, late.totals, manual_points=manual)
+    values = np.zeros((3, 60), dtype=np.float32)
+    values[0] = row
+    mask = np.zeros((3, 60), dtype=np.bool_)
+    mask[0] = row > 0
+    totals = WindowTotals(int(row.sum()), 0.0, 0)
+    on_time = Window(USER, T0, T0 + HOUR, values, mask, totals, manual_points=manual)
+    late = replace(on_time, after_close=True)
     detector = load_detector()
     got, full = detector.score([late, on_time])
     assert set(got.reasons) <= ALLOWED and got.back is None

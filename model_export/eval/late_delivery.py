@@ -203,8 +203,7 @@ PREAMBLE = (
     "sent*) or in one message per day (*one sync*, a wearable or an app syncing a day at once).",
     "Rows are window recall per variant (`docs/variants.md`), the share of legitimate-unusual",
     "bouts flagged, and false alerts on normal time, all over the late days only. In brackets:",
-    "the same late delivery with only manual entries judged late, as before `stream.late` judged",
-    "steps. Families found through distance or speed are not judged late (the README says why).",
+    "the same late delivery with only manual entries judged late, as before `stream.late`.",
     "",
 )
 LEGIT_RUN = (40, 7, 20261125)  # users, days, seed: model_export.eval.variant_evidence's

@@ -184,22 +184,26 @@ CARRIED = np.array(
 # a day late were flagged: ``python -m model_export.eval.late_delivery``).
 LATE_STEADY_FACTOR = 2.0
 # What a window emitted again after it closed (``Window.after_close``: only points that arrived
-# late, ``stream.late``) is judged by: findings that hold whatever else the hour held. Distance,
-# stride and the model would judge an hour missing what arrived on time.
+# late, ``stream.late``) is judged by: findings that hold whatever else the hour held, because
+# every channel they read arrived together. Not ``distance_without_steps`` (the hour's steps may
+# have arrived on time), nor ``replayed_activity`` (judged as the points arrive, on time only).
 AFTER_CLOSE_CHECKS = np.array(
     [
         c
         in {
             "cadence_above_human_limit",
             "cadence_without_variation",
-            "cadence_repeats_exactly",
+            "speed_above_human_limit",
+            "gps_teleport",
+            "steps_without_distance",
+            "stride_implausible",
             "manual_entry",
+            "cadence_repeats_exactly",
         }
         for c in CHECKS
     ],
     dtype=np.bool_,
 )
-
 _STEADY = CHECKS.index("cadence_without_variation")
 
 # Which channels each finding implicates (steps, distance, speed); None = the channels present.
