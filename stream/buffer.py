@@ -291,12 +291,17 @@ class UserBuffer:
 
     # ------------------------------------------------------------------ adding points
 
-    def add(self, batch: PointBatch, rank: int) -> AddResult:
-        """Adds one batch (one channel, one source); cost grows with the bins its points touch."""
+    def add(self, batch: PointBatch, rank: int, defer: bool = False) -> AddResult:
+        """Adds one batch (one channel, one source); cost grows with the bins its points touch.
+        ``defer``: the batch is one of several arriving together (one message): event time is
+        not moved on, so no window closes and none of them is late to another, until
+        ``settle``."""
         if type(batch) is SinglePoint:  # the single-point event: scalars, no numpy
             channel = int(batch.channel)
             entry = self._entry_of(batch, channel, rank)
-            return self._add_one(entry, channel, batch.start, batch.end, batch.amount, batch.manual)
+            return self._add_one(
+                entry, channel, batch.start, batch.end, batch.amount, batch.manual, defer
+            )
         start_ns = batch.start_ns
         n = start_ns.shape[0]
         if n == 0:
@@ -311,11 +316,26 @@ class UserBuffer:
                 int(batch.end_ns.item(0)),
                 float(batch.value.item(0)),
                 batch.manual,
+                defer,
             )
-        return self._add_many(entry, channel, batch)
+        return self._add_many(entry, channel, batch, defer)
+
+    def settle(self, latest_end_ns: int) -> None:
+        """Ends a message added with ``defer``: event time moves on to its latest point end,
+        and the windows it completes close."""
+        if latest_end_ns > self._wm:
+            self._wm = latest_end_ns
+            self._advance(None, latest_end_ns)
 
     def _add_one(
-        self, entry: int, channel: int, start: int, end: int, value: float, manual: bool
+        self,
+        entry: int,
+        channel: int,
+        start: int,
+        end: int,
+        value: float,
+        manual: bool,
+        defer: bool = False,
     ) -> AddResult:
         """The single-point event: plain Python ints and struct, no numpy on the common path."""
         plan = self._plan
@@ -344,7 +364,7 @@ class UserBuffer:
             shift, self._prints = replay.observe_one(self._prints, entry, start, end, value)
             if shift >= 0:
                 self._mark_repeat(max(first, floor), shift)
-        wm = end if end > self._wm else self._wm
+        wm = end if end > self._wm and not defer else self._wm
         if first - base >= plan.cap:
             self._advance(first, wm)
             base = self._base
@@ -422,7 +442,7 @@ class UserBuffer:
         self._wm = wm
         if accepted:
             self._keys = self._keys + key  # exact size: no spare capacity per user
-        if (base + plan.window_bins) * bin_ns + plan.lateness_ns <= wm:
+        if not defer and (base + plan.window_bins) * bin_ns + plan.lateness_ns <= wm:
             self._advance(None, wm)
         return _OK1 if accepted else _DUP1
 
@@ -459,8 +479,11 @@ class UserBuffer:
                 _SPEED_AT.pack_into(buf, off + 12, total + value, count + 1)
         return True
 
-    def _add_many(self, entry: int, channel: int, batch: PointBatch) -> AddResult:
-        """A batch of points, vectorised; lateness is judged once, against the state before it."""
+    def _add_many(
+        self, entry: int, channel: int, batch: PointBatch, defer: bool = False
+    ) -> AddResult:
+        """A batch of points, vectorised; lateness is judged once, against the state before it
+        (with ``defer``, before the message it arrived in)."""
         start = np.asarray(batch.start_ns, dtype=np.int64)
         end = np.asarray(batch.end_ns, dtype=np.int64)
         value = np.asarray(batch.value, dtype=np.float64)
@@ -480,7 +503,7 @@ class UserBuffer:
         if duplicate:
             start, end, value = start[fresh], end[fresh], value[fresh]
             first, last, keys = first[fresh], last[fresh], keys[fresh]
-        wm = max(self._wm, int(_max(end))) if end.shape[0] else self._wm
+        wm = max(self._wm, int(_max(end))) if end.shape[0] and not defer else self._wm
         if start.shape[0] == 0 or entry == 0:
             return AddResult(accepted=0, duplicate=duplicate + int(start.shape[0]), late=late)
         if channel == STEPS:
@@ -498,7 +521,8 @@ class UserBuffer:
         if accepted:
             added = _key_bytes(keys if accepted == keys.shape[0] else keys[counted])
             self._keys = self._keys + added
-        self._advance(None, wm)
+        if not defer:
+            self._advance(None, wm)
         shadowed = int(counted.shape[0]) - accepted
         return AddResult(accepted=accepted, duplicate=duplicate + shadowed, late=late)
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from stream.buffer import UserBuffer
 from stream.grid import DEFAULT_GRID, GridSpec
 from stream.late import closed_windows
-from stream.parsing.order import in_event_time
 from stream.points import ParseResult, PointBatch, Rejection, SinglePoint
 from stream.scoring.base import WindowScore, WindowScorer
 from stream.scoring.retro import carry_back, first_verdicts
@@ -79,7 +78,7 @@ def apply(
     touched: dict[str, UserBuffer] = {}
     windows: list[Window] = []
     # A message arrives at once: what of it had closed is judged together, before any of it is
-    # added (``stream.late``), then it is added in event-time order if it has to be.
+    # added (``stream.late``); then it is added, event time held back until its end if need be.
     late: dict[str, list[PointBatch]] = {}
     for batch in result.batches:
         buffer = touched.get(batch.user_id)
@@ -89,11 +88,12 @@ def apply(
             late.setdefault(batch.user_id, []).append(batch)
     for user_id, parts in late.items():
         windows.extend(closed_windows(touched[user_id], parts, grid))
-    batches = result.batches
-    if _out_of_event_time(batches, grid.lateness_ns):
-        batches = [b for r in in_event_time([ParseResult(batches)]) for b in r.batches]
-    for batch in batches:
-        _add(touched[batch.user_id], batch, outcomes)
+    latest = _held_back(result.batches, grid.lateness_ns)
+    for batch in result.batches:
+        _add(touched[batch.user_id], batch, outcomes, latest is not None)
+    if latest is not None:
+        for user_id, end in latest.items():
+            touched[user_id].settle(end)
     for user_id, buffer in touched.items():
         windows.extend(buffer.pop_complete())
         buffers[user_id] = buffer  # write back: a Faust table only persists on assignment
@@ -123,14 +123,16 @@ def _apply_runs(
     return windows
 
 
-def _out_of_event_time(batches: list[PointBatch], lateness_ns: int) -> bool:
-    """Whether adding ``batches`` in their order would make one user's points late because of
-    another stream of the same message: a Health Connect list or an aggregate response carries
-    a day of steps, then a day of distance, and the steps alone would close the day's hours
-    before the distance is added. Such a message is added as a live feed would have sent its
-    points, in event-time order (``stream.parsing.order.in_event_time``, as ``lifeup score``
-    orders files); a message already in that order, the usual one, is added as it is."""
+def _held_back(batches: list[PointBatch], lateness_ns: int) -> dict[str, int] | None:
+    """Each user's latest point end, when adding ``batches`` one by one would make a user's
+    points late because of another stream of the same message: a Health Connect list or an
+    aggregate response carries a day of steps, then a day of distance, and the steps alone
+    would close the day's hours before the distance is added. Such a message is added as it
+    arrived, at once: event time moves on only after the last of its batches
+    (``UserBuffer.add(defer=True)``, then ``settle``). None for a message already in event-time
+    order, the usual one, added batch by batch."""
     latest: dict[str, int] = {}
+    behind = False
     for batch in batches:
         if type(batch) is SinglePoint:  # compiled, its arrays are not there to read
             first_end = last_end = batch.end
@@ -141,10 +143,10 @@ def _out_of_event_time(batches: list[PointBatch], lateness_ns: int) -> bool:
             first_end, last_end = int(ends.min()), int(ends.max())
         seen = latest.get(batch.user_id)
         if seen is not None and first_end < seen - lateness_ns:
-            return True
+            behind = True
         if seen is None or last_end > seen:
             latest[batch.user_id] = last_end
-    return False
+    return latest if behind else None
 
 
 def _apply_one(
@@ -169,8 +171,8 @@ def _buffer_of(
     return UserBuffer(user_id, grid) if held is None else held
 
 
-def _add(buffer: UserBuffer, batch: PointBatch, outcomes: Outcomes) -> None:
-    added = buffer.add(batch, source_rank(batch.channel, batch.source))
+def _add(buffer: UserBuffer, batch: PointBatch, outcomes: Outcomes, defer: bool = False) -> None:
+    added = buffer.add(batch, source_rank(batch.channel, batch.source), defer)
     outcomes.accepted += added.accepted
     outcomes.duplicate += added.duplicate
     outcomes.late += added.late
