@@ -58,17 +58,23 @@ STEADY = "cadence_without_variation"
 ALLOWED = {c for c, ok in zip(CHECKS, AFTER_CLOSE_CHECKS.tolist(), strict=True) if ok}
 
 
-def _dataset(source: str, points: list[tuple[int, int, int]]) -> dict[str, Any]:
-    """A REST Dataset of step points of one source: (start, end, steps)."""
+def _dataset(
+    source: str, points: list[tuple[int, int, int]] | list[tuple[int, int, float]]
+) -> dict[str, Any]:
+    """A REST Dataset of one source: (start, end, value) points, steps or, for a distance
+    source, metres."""
+    metres = "distance" in source
     return {
         "user_id": USER,
         "dataSourceId": source,
         "point": [
             {
-                "dataTypeName": "com.google.step_count.delta",
+                "dataTypeName": "com.google.distance.delta"
+                if metres
+                else "com.google.step_count.delta",
                 "startTimeNanos": s,
                 "endTimeNanos": e,
-                "value": [{"intVal": v}],
+                "value": [{"fpVal": float(v)} if metres else {"intVal": int(v)}],
             }
             for s, e, v in points
         ],
@@ -126,22 +132,7 @@ def test_a_late_ride_logged_as_walking_is_judged_by_its_stride() -> None:
     """A bus ride synced late, its bumps counted as steps and its GPS metres in one message:
     both channels arrived together, so the stride they imply is judged as on time."""
     bumps = [(T0 + m * MINUTE, T0 + m * MINUTE + 55 * NS, 50) for m in range(70, 100)]
-    ride = [
-        _dataset(PHONE, bumps),
-        {
-            "user_id": USER,
-            "dataSourceId": GPS,
-            "point": [
-                {
-                    "dataTypeName": "com.google.distance.delta",
-                    "startTimeNanos": s,
-                    "endTimeNanos": e,
-                    "value": [{"fpVal": 300.0}],
-                }
-                for s, e, _ in bumps
-            ],
-        },
-    ]
+    ride = [_dataset(PHONE, bumps), _dataset(GPS, [(s, e, 300.0) for s, e, _ in bumps])]
     _, windows = _arrives_after(_walks(), ride)
     assert [(w.start_ns, w.after_close) for w in windows] == [(T0 + HOUR, True)]
     verdict = load_detector().score(windows)[0]
@@ -293,19 +284,7 @@ def test_a_late_sync_of_several_streams_is_judged_per_stream_whole() -> None:
     metres = [(s, e, 0.7 * v) for s, e, v in shaker]
     message = [
         _dataset(APP, shaker),
-        {
-            "user_id": USER,
-            "dataSourceId": "raw:com.google.distance.delta:com.example.stepbooster:injector",
-            "point": [
-                {
-                    "dataTypeName": "com.google.distance.delta",
-                    "startTimeNanos": s,
-                    "endTimeNanos": e,
-                    "value": [{"fpVal": m}],
-                }
-                for s, e, m in metres
-            ],
-        },
+        _dataset("raw:com.google.distance.delta:com.example.stepbooster:injector", metres),
     ]
     outcomes, windows = _arrives_after(_walks(), message)
     assert outcomes.late == 100

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,8 +35,9 @@ from model_export.eval.variants import QUICK, Injected, RunConfig, real_variants
 from model_export.sim.types import LabeledSpan
 from model_export.simulate import simulate
 from stream.parsing import parse_obj
+from stream.parsing.order import merged
 from stream.pipeline import score_results
-from stream.points import ParseResult, PointBatch
+from stream.points import ParseResult
 from stream.scoring.base import WindowScore
 from stream.scoring.detector import Detector, load_detector
 from stream.windows import Window
@@ -90,36 +91,9 @@ def delivered(
         else:
             keyed.append((day + 1, 1, i, r))
     for n, ((_, day), parts) in enumerate(sorted(late.items())):
-        keyed.append((day + 1, 1, n, _merged(parts)))
+        keyed.append((day + 1, 1, n, merged(parts)))
     keyed.sort(key=lambda k: k[:3])
     return [r for *_, r in keyed], origin
-
-
-def _merged(results: Iterable[ParseResult]) -> ParseResult:
-    """One batch per user, channel, source and manual flag, points in time order."""
-    groups: dict[tuple[str, int, str, bool], list[PointBatch]] = defaultdict(list)
-    ignored = 0
-    for r in results:
-        ignored += r.ignored
-        for b in r.batches:
-            groups[(b.user_id, int(b.channel), b.source, b.manual)].append(b)
-    out: list[PointBatch] = []
-    for parts in groups.values():
-        start = np.concatenate([b.start_ns for b in parts])
-        order = np.argsort(start, kind="stable")
-        b0 = parts[0]
-        out.append(
-            PointBatch(
-                b0.user_id,
-                b0.channel,
-                b0.source,
-                start[order],
-                np.concatenate([b.end_ns for b in parts])[order],
-                np.concatenate([b.value for b in parts])[order],
-                b0.manual,
-            )
-        )
-    return ParseResult(out, ignored)
 
 
 def _on_late_day(user_id: str, start_ns: int, origin: dict[str, int]) -> bool:

@@ -21,6 +21,7 @@ from stream.api.models import RejectionOut
 from stream.api.services import model_version
 from stream.grid import NS_PER_S, GridSpec
 from stream.parsing import MAX_POINTS
+from stream.parsing.order import merged
 from stream.points import ParseResult, PointBatch
 from stream.scoring.base import THRESHOLD, WindowScore
 from stream.windows import Window
@@ -201,42 +202,6 @@ def verdict(
 
 
 SINGLE_PASS_SPAN_NS = 8 * 86_400 * NS_PER_S  # a request up to 8 days is buffered whole
-
-
-def merged(results: Sequence[ParseResult]) -> ParseResult:
-    """One batch per (user, channel, source, manual), points in time order (stable: points of
-    one start keep their order, so the buffer sums them in the same order however they came).
-
-    The buffer's cost is mostly per ``add`` call, and a phone's sync is a few points per event:
-    a user-day arrives as dozens of tiny batches that are one stream each.
-    """
-    out = ParseResult()
-    groups: dict[tuple[str, int, str, bool], list[PointBatch]] = {}
-    for result in results:
-        out.ignored += result.ignored
-        out.rejections.extend(result.rejections)
-        for batch in result.batches:
-            key = (batch.user_id, int(batch.channel), batch.source, batch.manual)
-            groups.setdefault(key, []).append(batch)
-    for parts in groups.values():
-        first = parts[0]
-        start = np.concatenate([b.start_ns for b in parts])
-        if len(parts) == 1 and bool((start[1:] >= start[:-1]).all()):
-            out.batches.append(first)
-            continue
-        order = np.argsort(start, kind="stable")
-        out.batches.append(
-            PointBatch(
-                first.user_id,
-                first.channel,
-                first.source,
-                start[order],
-                np.concatenate([b.end_ns for b in parts])[order],
-                np.concatenate([b.value for b in parts])[order],
-                first.manual,
-            )
-        )
-    return out
 
 
 def in_window_order(result: ParseResult, window_ns: int) -> list[ParseResult]:

@@ -12,7 +12,7 @@ window can still lose that part, exactly as it would live.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -64,6 +64,43 @@ def in_event_time(
             out = ParseResult(in_event_time=True)
     if out.batches:
         yield out
+
+
+def merged(results: Sequence[ParseResult]) -> ParseResult:
+    """One batch per (user, channel, source, manual), points in time order (stable: points of
+    one start keep their order, so the buffer sums them in the same order however they came).
+
+    The buffer's cost is mostly per ``add`` call, and a phone's sync is a few points per event:
+    a user-day arrives as dozens of tiny batches that are one stream each (the API merges a
+    request so; ``model_export.eval.late_delivery`` a day synced at once).
+    """
+    out = ParseResult()
+    groups: dict[tuple[str, int, str, bool], list[PointBatch]] = {}
+    for result in results:
+        out.ignored += result.ignored
+        out.rejections.extend(result.rejections)
+        for batch in result.batches:
+            key = (batch.user_id, int(batch.channel), batch.source, batch.manual)
+            groups.setdefault(key, []).append(batch)
+    for parts in groups.values():
+        first = parts[0]
+        start = np.concatenate([b.start_ns for b in parts])
+        if len(parts) == 1 and bool((start[1:] >= start[:-1]).all()):
+            out.batches.append(first)
+            continue
+        order = np.argsort(start, kind="stable")
+        out.batches.append(
+            PointBatch(
+                first.user_id,
+                first.channel,
+                first.source,
+                start[order],
+                np.concatenate([b.end_ns for b in parts])[order],
+                np.concatenate([b.value for b in parts])[order],
+                first.manual,
+            )
+        )
+    return out
 
 
 def ordered_events(
