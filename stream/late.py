@@ -23,12 +23,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from stream.buffer import UserBuffer
-from stream.grid import GridSpec
+from stream.grid import NS_PER_S, GridSpec
 from stream.points import PointBatch
 from stream.sources import COARSE, source_rank, source_tier
 from stream.windows import Window
-
-NS_PER_S = 1_000_000_000
 
 
 def judged_late(batch: PointBatch) -> bool:
