@@ -46,8 +46,8 @@ def windows_of_results(
 
 
 def first_windows(windows: list[Window]) -> list[Window]:
-    """One window per user-hour of a sorted run: a window emitted again after it closed (late
-    manual points, ``Window.after_close``) folds into the hour's first, as its verdict does
+    """One window per user-hour of a sorted run: a window emitted again after it closed (points
+    that arrived late, ``Window.after_close``) folds into the hour's first, as its verdict does
     (``stream.scoring.retro.first_verdicts``)."""
     return [w for w, _ in first_verdicts([(w, _UNSCORED) for w in windows])]
 

@@ -51,7 +51,7 @@ class Series:
 def series_of_windows(windows: Sequence[Window]) -> dict[str, Series]:
     by_user: dict[str, list[Window]] = defaultdict(list)
     for w in windows:
-        if not w.after_close:  # late manual points only: its bins are the hour's first window's
+        if not w.after_close:  # late points only: the hour's own bins are the first window's
             by_user[w.user_id].append(w)
     out: dict[str, Series] = {}
     for uid, ws in by_user.items():

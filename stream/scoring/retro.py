@@ -50,9 +50,9 @@ def first_verdicts(
     verdicts: Sequence[tuple[Window, WindowScore]],
 ) -> list[tuple[Window, WindowScore]]:
     """One verdict per window of a run sorted (stably) by user and start: a window emitted again
-    after it closed (``Window.after_close``: manual points typed in late) only lends its verdict
-    to the window scored first, when that one did not alert; the worker, which scored the first
-    long before, sends the later alert only then (one id per window)."""
+    after it closed (``Window.after_close``: points that arrived late, ``stream.late``) only
+    lends its verdict to the window scored first, when that one did not alert; the worker,
+    which scored the first long before, sends the later alert only then (one id per window)."""
     out: list[tuple[Window, WindowScore]] = []
     for window, verdict in verdicts:
         if out and window.after_close:

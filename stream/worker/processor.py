@@ -486,7 +486,7 @@ class Processor:
                     sent.append((earlier, retro))
             alert = self.make_alert(window, verdict)
             if window.after_close and alert["alert_id"] in kept:
-                continue  # late manual points in an hour alerted already: its alert stands
+                continue  # late points in an hour alerted already: its alert stands
             sent.append((alert, verdict))
             for alert, said in sent:
                 await self.sink.alert(user_id, orjson.dumps(alert), completed)
