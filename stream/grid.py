@@ -6,7 +6,7 @@ ONNX model's metadata, so a model is only ever fed windows of the shape it was t
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 NS_PER_S = 1_000_000_000
@@ -43,6 +43,13 @@ class GridSpec:
     @property
     def lateness_ns(self) -> int:
         return self.lateness_s * NS_PER_S
+
+    def covering(self, span_ns: int) -> GridSpec:
+        """This grid with a lateness covering ``span_ns`` of points and a window more, so that
+        points arriving together (a request, a message's late points) are never late to each
+        other, whatever their order."""
+        lateness_s = -(-span_ns // NS_PER_S) + self.window_bins * self.bin_s
+        return replace(self, lateness_s=max(self.lateness_s, lateness_s))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

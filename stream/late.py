@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from stream.buffer import UserBuffer
-from stream.grid import NS_PER_S, GridSpec
+from stream.grid import GridSpec
 from stream.points import PointBatch
 from stream.sources import COARSE, source_rank, source_tier
 from stream.windows import Window
@@ -48,8 +48,7 @@ def closed_windows(buffer: UserBuffer, parts: list[PointBatch], grid: GridSpec) 
         return []
     first = min(int(b.start_ns.min()) for b in judged)
     last = max(int(b.end_ns.max()) for b in judged)
-    span_s = -(-(last - first) // NS_PER_S) + grid.window_bins * grid.bin_s
-    own = UserBuffer(buffer.user_id, replace(grid, lateness_s=max(grid.lateness_s, span_s)))
+    own = UserBuffer(buffer.user_id, grid.covering(last - first))
     for batch in judged:
         own.add(batch, source_rank(batch.channel, batch.source))
     return [replace(w, after_close=True) for w in own.flush() if w.start_ns in closed]

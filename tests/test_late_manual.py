@@ -25,7 +25,7 @@ from stream.scoring.detector import load_detector
 from stream.windows import Window
 from stream.worker.inmemory import InMemoryStore, RecordingSink, build_processor, event_for
 from stream.worker.processor import IDLE_TICK, Limits
-from tests.test_worker_retro_alerts import _events, _run
+from tests.test_worker_retro_alerts import _run
 
 NS = 1_000_000_000
 HOUR = 3600 * NS
@@ -137,14 +137,16 @@ def test_an_hour_alerted_already_keeps_its_alert() -> None:
     assert sent == [["cadence_above_human_limit"]]
 
 
-def _worker_alerts(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What the worker's processor sends for ``events`` in this order, then an idle tick (its
-    idle flush scores the last open hours, as ``lifeup score`` does at the end)."""
+def _worker_alerts(messages: list[Any]) -> list[dict[str, Any]]:
+    """What the worker's processor sends for ``messages`` (of any shape, each keyed by the one
+    user: a list has no ``user_id`` of its own) in this order, then an idle tick (its idle
+    flush scores the last open hours, as ``lifeup score`` does at the end)."""
     states, recent, sink = InMemoryStore(), InMemoryStore(), RecordingSink()
     limits = Limits(checkpoint_s=60.0, quiet_s=60.0, idle_flush_s=0.0)
     processor = build_processor(limits, states, recent, sink)
+    events = [event_for(USER, orjson.dumps(m), offset) for offset, m in enumerate(messages)]
     tick = event_for(USER, IDLE_TICK, topic="ticks", keyed=False)
-    asyncio.run(_run(processor, [*_events(events, 0), tick]))
+    asyncio.run(_run(processor, [*events, tick]))
     return [orjson.loads(a) for a in sink.alerts]
 
 

@@ -10,12 +10,10 @@ in-memory stores, as in ``test_late_manual``.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,8 +26,6 @@ from stream.scoring.detector import load_detector
 from stream.scoring.plausibility import AFTER_CLOSE_CHECKS, CHECKS
 from stream.sources import source_rank
 from stream.windows import Window, WindowTotals
-from stream.worker.inmemory import InMemoryStore, RecordingSink, build_processor, event_for
-from stream.worker.processor import IDLE_TICK, Limits
 from tests.test_late_manual import (
     HOUR,
     MINUTE,
@@ -42,7 +38,6 @@ from tests.test_late_manual import (
     _walks,
     _worker_alerts,
 )
-from tests.test_worker_retro_alerts import _run
 
 APP = "raw:com.google.step_count.delta:com.example.stepbooster:injector"
 AGGREGATE = "derived:com.google.step_count.delta:com.google.android.gms:aggregated"
@@ -290,19 +285,7 @@ def test_a_late_sync_of_several_streams_is_judged_per_stream_whole() -> None:
     assert outcomes.late == 100
     assert [(w.start_ns, int(w.values[0].sum())) for w in windows] == [(T0 + HOUR, 50 * 150)]
     assert "cadence_without_variation" in load_detector().score(windows)[0].reasons
-    sent = _keyed_worker_alerts([*_walks(), message])
+    sent = _worker_alerts([*_walks(), message])
     assert [a["reasons"] for a in sent if a["window_start"] == _hour(1)] == [
         ["cadence_without_variation", "cadence_repeats_exactly"]
     ]
-
-
-def _keyed_worker_alerts(messages: list[Any]) -> list[dict[str, Any]]:
-    """``_worker_alerts`` for messages of any shape, each keyed by the user (a list has no
-    ``user_id`` of its own to key by)."""
-    states, recent, sink = InMemoryStore(), InMemoryStore(), RecordingSink()
-    limits = Limits(checkpoint_s=60.0, quiet_s=60.0, idle_flush_s=0.0)
-    processor = build_processor(limits, states, recent, sink)
-    events = [event_for(USER, orjson.dumps(m), offset) for offset, m in enumerate(messages)]
-    tick = event_for(USER, IDLE_TICK, topic="ticks", keyed=False)
-    asyncio.run(_run(processor, [*events, tick]))
-    return [orjson.loads(a) for a in sink.alerts]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -245,8 +244,7 @@ def request_plan(
     last = max(int(b.end_ns.max()) for b in whole.batches)
     span = last - first
     if span <= SINGLE_PASS_SPAN_NS:
-        lateness_s = -(-span // NS_PER_S) + grid.window_bins * grid.bin_s
-        return [whole], replace(grid, lateness_s=max(grid.lateness_s, lateness_s))
+        return [whole], grid.covering(span)
     return in_window_order(whole, grid.window_ns), grid
 
 
