@@ -9,7 +9,9 @@ Rules (the README copies them):
 - **Bins.** Step and distance deltas are spread over the bins their ``[start, end)`` overlaps in
   proportion to the overlap (whole steps by largest remainder, metres in float64), so totals are
   conserved exactly; a zero-length delta lies wholly in its bin. A speed sample is counted once,
-  in the bin of its midpoint.
+  in the bin of its midpoint. A step point of ``LONG_POINT_NS`` or more is spread the same way,
+  but a bin only such points hold has its steps mask False: counted, not measured minute by
+  minute (they go to the source's twin entry, which shares its priority).
 - **Which source counts.** Per bin and channel only the highest-ranked source that touched it
   counts; its points there add up, a lower source's contribution is shadowed, and a higher source
   arriving later replaces the bin's contents. The result does not depend on arrival order.
@@ -85,7 +87,8 @@ _SPEED_AT: Final = struct.Struct("<fB")
 _STEPS_PAIR: Final = struct.Struct(f"<i{REC - 4}xi")
 _DIST_PAIR: Final = struct.Struct(f"<d{REC - 8}xd")
 _ENTRY: Final = struct.Struct("<BBBBi")
-"""Per source entry: priority (1 = lowest), channel, manual, flags (1 used, 2 shadowed), rank."""
+"""Per source entry: priority (1 = lowest), channel, manual, flags (1 used, 2 shadowed), rank.
+The channel byte ``LONG_STEPS`` marks a source's twin entry for its long step points."""
 ENT: Final = _ENTRY.size
 _USED: Final = 1
 _SHADOWED: Final = 2
@@ -96,6 +99,14 @@ MAX_POINT_S: Final = 7 * 86_400  # a longer delta is counted late (see the modul
 _SCALAR_BINS: Final = 8  # a single point over fewer bins takes the plain-Python path
 _STEPS_MAX: Final = 2**31 - 1  # steps per bin saturate here (int32): no human, no overflow
 _NO_BIN: Final = -(1 << 62)
+LONG_POINT_NS: Final = 5 * 60 * 1_000_000_000
+"""A step point lasting this long or longer is spread evenly over its minutes, so those minutes
+were not counted one by one: an hourly REST aggregate bucket, a watch app's 15-minute interval,
+a Health Connect record of an hour. Such points are deposited under their source's twin entry
+(channel byte ``LONG_STEPS``, the same priority: their steps add up with the source's other
+points), and a bin whose steps come from long points alone has its steps mask False: the count
+is there, but no per-minute rhythm can be read from it (``Window.mask``)."""
+LONG_STEPS: Final = 3
 _MAGIC: Final = b"LUB1"
 TAIL_BINS: Final = 30  # bins of a window carried as the next window's look-behind
 _TAIL_END: Final = struct.Struct("<q")  # the bin where the carried tail ends
@@ -299,8 +310,10 @@ class UserBuffer:
         if type(batch) is SinglePoint:  # the single-point event: scalars, no numpy
             channel = int(batch.channel)
             entry = self._entry_of(batch, channel, rank)
+            start, end = batch.start, batch.end
+            long = channel == STEPS and end - start >= LONG_POINT_NS
             return self._add_one(
-                entry, channel, batch.start, batch.end, batch.amount, batch.manual, defer
+                entry, channel, start, end, batch.amount, batch.manual, defer, long
             )
         start_ns = batch.start_ns
         n = start_ns.shape[0]
@@ -309,14 +322,10 @@ class UserBuffer:
         channel = int(batch.channel)
         entry = self._entry_of(batch, channel, rank)
         if n == 1:
+            start, end = int(start_ns.item(0)), int(batch.end_ns.item(0))
+            long = channel == STEPS and end - start >= LONG_POINT_NS
             return self._add_one(
-                entry,
-                channel,
-                int(start_ns.item(0)),
-                int(batch.end_ns.item(0)),
-                float(batch.value.item(0)),
-                batch.manual,
-                defer,
+                entry, channel, start, end, float(batch.value.item(0)), batch.manual, defer, long
             )
         return self._add_many(entry, channel, batch, defer)
 
@@ -336,8 +345,11 @@ class UserBuffer:
         value: float,
         manual: bool,
         defer: bool = False,
+        long: bool = False,
     ) -> AddResult:
-        """The single-point event: plain Python ints and struct, no numpy on the common path."""
+        """The single-point event: plain Python ints and struct, no numpy on the common path.
+        ``long``: a step point of ``LONG_POINT_NS`` or more, deposited under the twin entry
+        (keys and fingerprints stay the source's own)."""
         plan = self._plan
         bin_ns = plan.bin_ns
         if channel == SPEED:
@@ -365,6 +377,8 @@ class UserBuffer:
             if shift >= 0:
                 self._mark_repeat(max(first, floor), shift)
         wm = end if end > self._wm and not defer else self._wm
+        if long:  # after the key and the fingerprint, which are the source's own
+            entry = self._twin(entry)
         if first - base >= plan.cap:
             self._advance(first, wm)
             base = self._base
@@ -454,6 +468,12 @@ class UserBuffer:
             buf = self._buf = buf + bytes(off + REC - len(buf))
         holder = buf[off + _SRC + channel]
         meta = self._meta
+        if holder != entry and holder and meta[holder * ENT] == meta[entry * ENT]:
+            # the source's twin (its long step points): one source, the counts add up; a bin
+            # that a point of its own measured is measured, whichever came first
+            if meta[entry * ENT + 1] == STEPS:
+                buf[off + _SRC + channel] = entry
+            holder = entry
         if holder != entry:
             if holder and meta[holder * ENT] > meta[entry * ENT]:
                 self._flag(entry, _SHADOWED)
@@ -512,7 +532,14 @@ class UserBuffer:
             )
             for i, shift in zip(again.tolist(), shifts.tolist(), strict=True):
                 self._mark_repeat(max(int(first[i]), floor), shift)
-        counted = self._deposit_many(entry, channel, first, last, start, end, value, wm, floor)
+        long = None
+        if channel == STEPS:
+            is_long = (end - start) >= LONG_POINT_NS
+            if np.count_nonzero(is_long):
+                long = is_long
+        counted = self._deposit_many(
+            entry, channel, first, last, start, end, value, wm, floor, long
+        )
         if self._meta[entry * ENT + 2]:
             for b, e in zip(first.tolist(), last.tolist(), strict=True):
                 self._count_manual(max(b, floor), e)
@@ -537,13 +564,15 @@ class UserBuffer:
         value: ip.F64,
         wm: int,
         floor: int,
+        long: npt.NDArray[np.bool_] | None = None,
     ) -> npt.NDArray[np.bool_]:
         """Deposits points in chunks of one window of starts, closing windows no later chunk
-        touches, so a batch spanning days never holds more than a window or so of bins."""
+        touches, so a batch spanning days never holds more than a window or so of bins.
+        ``long``: the step points of ``LONG_POINT_NS`` or more, deposited under the twin."""
         lo = max(int(_min(first)), floor)
         origin = min(self._base, lo) if len(self._buf) > HEAD else lo
         if int(_max(last)) - origin < 4 * self._plan.cap:
-            return self._deposit_chunk(entry, channel, first, last, start, end, value, floor)
+            return self._deposit_split(entry, channel, first, last, start, end, value, floor, long)
         order = np.argsort(first, kind="stable")
         counted = np.zeros(first.shape[0], dtype=np.bool_)
         sorted_first = first[order]
@@ -553,10 +582,46 @@ class UserBuffer:
             self._advance(chunk_start, wm)
             j = int(np.searchsorted(sorted_first, chunk_start + self._plan.window_bins, "left"))
             idx = order[i:j]
-            counted[idx] = self._deposit_chunk(
-                entry, channel, first[idx], last[idx], start[idx], end[idx], value[idx], floor
+            counted[idx] = self._deposit_split(
+                entry,
+                channel,
+                first[idx],
+                last[idx],
+                start[idx],
+                end[idx],
+                value[idx],
+                floor,
+                None if long is None else long[idx],
             )
             i = j
+        return counted
+
+    def _deposit_split(
+        self,
+        entry: int,
+        channel: int,
+        first: ip.I64,
+        last: ip.I64,
+        start: ip.I64,
+        end: ip.I64,
+        value: ip.F64,
+        floor: int,
+        long: npt.NDArray[np.bool_] | None,
+    ) -> npt.NDArray[np.bool_]:
+        """``_deposit_chunk`` of the points, the long ones (if any) under the twin entry."""
+        if long is None or not np.count_nonzero(long):
+            return self._deposit_chunk(entry, channel, first, last, start, end, value, floor)
+        twin = self._twin(entry)
+        if np.count_nonzero(long) == long.shape[0]:
+            return self._deposit_chunk(twin, channel, first, last, start, end, value, floor)
+        fine = ~long
+        counted = np.zeros(first.shape[0], dtype=np.bool_)
+        counted[fine] = self._deposit_chunk(
+            entry, channel, first[fine], last[fine], start[fine], end[fine], value[fine], floor
+        )
+        counted[long] = self._deposit_chunk(
+            twin, channel, first[long], last[long], start[long], end[long], value[long], floor
+        )
         return counted
 
     def _deposit_chunk(
@@ -632,8 +697,8 @@ class UserBuffer:
         prio = np.frombuffer(self._meta, dtype=np.uint8)[0::ENT]
         mine = prio[entry]
         held_prio = prio[holders]
-        replace = (holders != entry) & (held_prio < mine)
-        same = holders == entry
+        replace = held_prio < mine
+        same = held_prio == mine  # this entry, or its twin: one source, the counts add up
         lost = ~(replace | same)
         if channel == STEPS:
             col = rec["steps"]
@@ -650,6 +715,9 @@ class UserBuffer:
             col_c[rows[replace]] = np.minimum(counts[replace], _MAX_SAMPLES)
             col_s[rows[same]] += amount[same]
             col_c[rows[same]] = np.minimum(col_c[rows[same]] + counts[same], _MAX_SAMPLES)
+        if channel == STEPS and self._meta[entry * ENT + 1] == STEPS:
+            # a bin that a point of its own measured is measured, whichever came first
+            rec["src"][rows[same], channel] = entry
         if replace.any():
             displaced = holders[replace]
             rec["src"][rows[replace], channel] = entry
@@ -861,6 +929,9 @@ class UserBuffer:
         values[:, DISTANCE] = dist
         values[:, SPEED] = speed.reshape(k, wb)
         mask[:, :2] = (src[:, :2] != 0).reshape(k, wb, 2).transpose(0, 2, 1)
+        long = self._long_entries()
+        if long is not None:  # as ``_build_window``
+            mask[:, STEPS] &= ~long[src[:, STEPS]].reshape(k, wb)
         mask[:, SPEED] = speed_mask.reshape(k, wb)
         step_sums = steps.sum(axis=1, dtype=np.int64).tolist()
         d_col = full["dist"]  # summed per window exactly as ``_build_window`` sums (same bits)
@@ -940,6 +1011,9 @@ class UserBuffer:
         values[STEPS, :m] = steps_col
         values[DISTANCE, :m] = dist_col
         mask[:2, :m] = src[:, :2].T != 0
+        long = self._long_entries()
+        if long is not None:  # steps spread from long points only: not measured minute by minute
+            mask[STEPS, :m] &= ~long[src[:, STEPS]]
         context = counts[: wb + gap]
         at = context.nonzero()[0]
         e_steps, e_dist, e_samples, prev_bin, prev_mean, done = _HEADER.unpack_from(self._buf)
@@ -996,7 +1070,7 @@ class UserBuffer:
         width = plan.cap - plan.window_bins
         after = after[:width]
         src = after["src"]
-        ahead = _ahead(after, src, width) if np.count_nonzero(src) else None
+        ahead = _ahead(after, src, width, self._long_entries()) if np.count_nonzero(src) else None
         self._tail = _tail_of(window, start + plan.window_bins)
         return Window(
             window.user_id,
@@ -1077,13 +1151,35 @@ class UserBuffer:
         self._reprioritise()
         return len(names)
 
+    def _twin(self, entry: int) -> int:
+        """The entry under which ``entry``'s long step points are deposited (``LONG_POINT_NS``);
+        ``entry`` itself once the source table is full."""
+        meta = self._meta
+        at = entry * ENT
+        twin = self._entry(LONG_STEPS, self._names[entry], _ENTRY.unpack_from(meta, at)[4],
+                           bool(meta[at + 2]))  # fmt: skip
+        return twin if twin else entry
+
+    def _long_entries(self) -> npt.NDArray[np.bool_] | None:
+        """Per entry, whether it holds long step points (None: no entry does, the usual)."""
+        kinds = np.frombuffer(self._meta, dtype=np.uint8)[1::ENT].copy()
+        kinds[0] = 0  # entry 0's zero channel byte is "no source", not steps
+        long: npt.NDArray[np.bool_] = kinds == LONG_STEPS
+        return long if np.count_nonzero(long) else None
+
     def _reprioritise(self) -> None:
-        """Priority bytes from (rank, source id): a total order, so ties never depend on order."""
+        """Priority bytes from (rank, source id): a total order of sources, so ties never depend
+        on order; a source's entries (its twin) share one priority."""
         entries = range(1, len(self._names))
         ranks = [_ENTRY.unpack_from(self._meta, i * ENT)[4] for i in entries]
         order = sorted(entries, key=lambda i: (ranks[i - 1], self._names[i]))
         meta = bytearray(self._meta)
-        for prio, i in enumerate(order, start=1):
+        prio = 0
+        last: tuple[int, str] | None = None
+        for i in order:
+            key = (ranks[i - 1], self._names[i])
+            if key != last:
+                prio, last = prio + 1, key
             meta[i * ENT] = prio
         self._meta = bytes(meta)
 
@@ -1283,15 +1379,23 @@ def _window_bytes(window: Window) -> bytes:
 
 
 def _ahead(
-    after: npt.NDArray[np.void], src: npt.NDArray[np.uint8], width: int
+    after: npt.NDArray[np.void],
+    src: npt.NDArray[np.uint8],
+    width: int,
+    long: npt.NDArray[np.bool_] | None = None,
 ) -> npt.NDArray[np.float32]:
-    """``Window.after`` from the ring's records after a window: NaN where no source counted."""
+    """``Window.after`` from the ring's records after a window: NaN where no source counted,
+    and for steps where only long points did (``long``: per entry; a window's own such bins
+    keep their count with mask False, context has no mask to say so)."""
     k = after.shape[0]
     ahead = np.empty((3, width), dtype=np.float32)
     ahead.fill(np.nan)
     held: list[int] = _max(src, axis=0).tolist()  # channels with a point (steps-only: one)
     if held[STEPS]:
-        ahead[STEPS, :k] = np.where(src[:, STEPS] != 0, after["steps"], np.nan)
+        measured = src[:, STEPS] != 0
+        if long is not None:
+            measured &= ~long[src[:, STEPS]]
+        ahead[STEPS, :k] = np.where(measured, after["steps"], np.nan)
     if held[DISTANCE]:
         ahead[DISTANCE, :k] = np.where(src[:, DISTANCE] != 0, after["dist"], np.nan)
     counts = after["scnt"]

@@ -14,7 +14,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stream.buffer import UserBuffer
+from stream.buffer import LONG_POINT_NS, UserBuffer
 from stream.grid import GridSpec
 from stream.points import Channel, PointBatch, SinglePoint
 from stream.windows import Window
@@ -74,6 +74,11 @@ def _apportion(p: P, bin_ns: int) -> list[tuple[int, float]]:
     return list(zip(bins, (float(f) for f in floors), strict=True))
 
 
+def _long(p: P) -> bool:
+    """A step point spread over minutes it did not measure one by one."""
+    return p.end - p.start >= LONG_POINT_NS
+
+
 def unique_keys(data: list[P]) -> list[P]:
     """One point per identity (channel, source, start, end): a second value for the same
     identity is a re-delivery the buffer ignores, so the generated data never holds one."""
@@ -86,11 +91,12 @@ def reference(all_points: list[P], grid: GridSpec) -> dict[int, tuple[np.ndarray
     bin_ns, wb = grid.bin_ns, grid.window_bins
     unique = sorted(set(all_points), key=lambda p: (p.start, p.end, p.channel, p.source))
     rows = [
-        (p.channel, p.source, RANKS[p.source], b, share)
+        (p.channel, p.source, RANKS[p.source], b, share, p.channel == 0 and _long(p))
         for p in unique
         for b, share in _apportion(p, bin_ns)
     ]
-    frame = pd.DataFrame(rows, columns=["channel", "source", "rank", "bin", "share"])
+    columns = ["channel", "source", "rank", "bin", "share", "long"]
+    frame = pd.DataFrame(rows, columns=columns)
     if frame.empty:
         return {}
     frame["priority"] = list(zip(frame["rank"], frame["source"], strict=True))
@@ -102,11 +108,15 @@ def reference(all_points: list[P], grid: GridSpec) -> dict[int, tuple[np.ndarray
     grid_index = pd.RangeIndex(lo, hi)
     values = np.zeros((3, hi - lo))
     mask = np.zeros((3, hi - lo), dtype=bool)
+    covered = np.zeros((2, hi - lo), dtype=bool)
     for channel in (0, 1):
         if channel in sums.index.get_level_values(0):
             series = sums.loc[channel]["sum"].reindex(grid_index)
             values[channel] = series.fillna(0).to_numpy()
-            mask[channel] = series.notna().to_numpy()
+            covered[channel] = mask[channel] = series.notna().to_numpy()
+    if 0 in sums.index.get_level_values(0):  # steps measured: a point of the winner not long
+        fine = won[(won["channel"] == 0) & ~won["long"]].groupby("bin")["share"].count()
+        mask[0] = fine.reindex(grid_index).notna().to_numpy()
     if 2 in sums.index.get_level_values(0):
         speed = sums.loc[2]["mean"].reindex(grid_index)
         at = pd.Series(np.where(speed.notna(), grid_index, np.nan), index=grid_index)
@@ -117,7 +127,7 @@ def reference(all_points: list[P], grid: GridSpec) -> dict[int, tuple[np.ndarray
         values[2] = np.where(known, filled, 0.0)
         mask[2] = known
     windows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    has_data = mask[:2].any(axis=0) | speed_present(sums, grid_index)
+    has_data = covered.any(axis=0) | speed_present(sums, grid_index)
     for w0 in range(lo, hi, wb):
         part = slice(w0 - lo, w0 - lo + wb)
         if has_data[part].any():

@@ -36,10 +36,12 @@ DIAGNOSIS: dict[str, str] = {
     "injected_human_cadence": "Nothing physical is wrong: a human cadence with human variation, "
     "no distance stream (a treadmill looks the same). Only the source (a third-party app) "
     "differs, and the windows do not carry it.",
-    "injected_hour_block": "Caught: an hour-long point is spread evenly, so its minutes are "
-    "identical (cadence_without_variation). The point is sent at its end, after the hour it "
-    "began in had closed: that sliver is judged as late steps (stream.late), which caught the "
-    "last two real misses.",
+    "injected_hour_block": "Missed since 2026-12-06, on purpose: one hour-long point of 6,000 "
+    "steps is exactly what an honest hourly bucket is (a REST aggregate, a Health Connect "
+    "record, a watch app's interval). Spread evenly, its minutes looked machine-steady and "
+    "every active hour of such users alerted; a point of 5 minutes or more is now counted, not "
+    "measured minute by minute, so the rhythm rules skip it (README, long step points). 83-117 "
+    "steps/min stays under the cadence limits; no other stream of the user contradicts it here.",
     "injected_over_zero": "Caught by steps_without_distance only when the phone's 0 m distance "
     "covers >= 1,500 of the steps. The phone's own 0 steps are shadowed by the higher-ranked "
     "app source per bin, so the contradiction never reaches the window.",

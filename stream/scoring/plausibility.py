@@ -676,7 +676,9 @@ def _ratios(
     out[:, 0] = cadence_ratio(ext[:, 0, :] if per_min == 1.0 else cadence, lo, hi, bouts)
 
     moving_gps = ext_masks[:, 2, :] & (ext[:, 2, :] >= STILL_SPEED)
-    active = cadence >= STEADY_MIN_CADENCE  # shared with the repeated-rate rule
+    # shared with the repeated-rate rule; a minute whose steps a long point spread evenly
+    # (steps mask False, ``stream.buffer.LONG_POINT_NS``) shows no rhythm of its own
+    active = (cadence >= STEADY_MIN_CADENCE) & ext_masks[:, 0, :]
     out[:, 1] = steady_ratio(cadence, lo, hi, moving_gps, bouts, active)
 
     fast = moving & ((speed >= VEHICLE_SPEED) | (dist >= VEHICLE_SPEED * grid.bin_s))
