@@ -107,6 +107,7 @@ a Health Connect record of an hour. Such points are deposited under their source
 points), and a bin whose steps come from long points alone has its steps mask False: the count
 is there, but no per-minute rhythm can be read from it (``Window.mask``)."""
 LONG_STEPS: Final = 3
+_LONG_KIND: Final = bytes((LONG_STEPS,))
 _MAGIC: Final = b"LUB1"
 TAIL_BINS: Final = 30  # bins of a window carried as the next window's look-behind
 _TAIL_END: Final = struct.Struct("<q")  # the bin where the carried tail ends
@@ -611,17 +612,13 @@ class UserBuffer:
         """``_deposit_chunk`` of the points, the long ones (if any) under the twin entry."""
         if long is None or not np.count_nonzero(long):
             return self._deposit_chunk(entry, channel, first, last, start, end, value, floor)
-        twin = self._twin(entry)
-        if np.count_nonzero(long) == long.shape[0]:
-            return self._deposit_chunk(twin, channel, first, last, start, end, value, floor)
-        fine = ~long
         counted = np.zeros(first.shape[0], dtype=np.bool_)
-        counted[fine] = self._deposit_chunk(
-            entry, channel, first[fine], last[fine], start[fine], end[fine], value[fine], floor
-        )
-        counted[long] = self._deposit_chunk(
-            twin, channel, first[long], last[long], start[long], end[long], value[long], floor
-        )
+        for who, these in ((entry, ~long), (self._twin(entry), long)):
+            if np.count_nonzero(these):
+                counted[these] = self._deposit_chunk(
+                    who, channel, first[these], last[these], start[these], end[these],
+                    value[these], floor,
+                )  # fmt: skip
         return counted
 
     def _deposit_chunk(
@@ -1162,10 +1159,11 @@ class UserBuffer:
 
     def _long_entries(self) -> npt.NDArray[np.bool_] | None:
         """Per entry, whether it holds long step points (None: no entry does, the usual)."""
-        kinds = np.frombuffer(self._meta, dtype=np.uint8)[1::ENT].copy()
-        kinds[0] = 0  # entry 0's zero channel byte is "no source", not steps
-        long: npt.NDArray[np.bool_] = kinds == LONG_STEPS
-        return long if np.count_nonzero(long) else None
+        kinds = self._meta[1::ENT]  # entry 0 ("no source") has channel byte 0
+        if _LONG_KIND not in kinds:  # a bytes search: windows are built often, twins are rare
+            return None
+        long: npt.NDArray[np.bool_] = np.frombuffer(kinds, dtype=np.uint8) == LONG_STEPS
+        return long
 
     def _reprioritise(self) -> None:
         """Priority bytes from (rank, source id): a total order of sources, so ties never depend
