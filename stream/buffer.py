@@ -311,10 +311,8 @@ class UserBuffer:
         if type(batch) is SinglePoint:  # the single-point event: scalars, no numpy
             channel = int(batch.channel)
             entry = self._entry_of(batch, channel, rank)
-            start, end = batch.start, batch.end
-            long = channel == STEPS and end - start >= LONG_POINT_NS
             return self._add_one(
-                entry, channel, start, end, batch.amount, batch.manual, defer, long
+                entry, channel, batch.start, batch.end, batch.amount, batch.manual, defer
             )
         start_ns = batch.start_ns
         n = start_ns.shape[0]
@@ -323,10 +321,14 @@ class UserBuffer:
         channel = int(batch.channel)
         entry = self._entry_of(batch, channel, rank)
         if n == 1:
-            start, end = int(start_ns.item(0)), int(batch.end_ns.item(0))
-            long = channel == STEPS and end - start >= LONG_POINT_NS
             return self._add_one(
-                entry, channel, start, end, float(batch.value.item(0)), batch.manual, defer, long
+                entry,
+                channel,
+                int(start_ns.item(0)),
+                int(batch.end_ns.item(0)),
+                float(batch.value.item(0)),
+                batch.manual,
+                defer,
             )
         return self._add_many(entry, channel, batch, defer)
 
@@ -346,11 +348,10 @@ class UserBuffer:
         value: float,
         manual: bool,
         defer: bool = False,
-        long: bool = False,
     ) -> AddResult:
         """The single-point event: plain Python ints and struct, no numpy on the common path.
-        ``long``: a step point of ``LONG_POINT_NS`` or more, deposited under the twin entry
-        (keys and fingerprints stay the source's own)."""
+        A step point of ``LONG_POINT_NS`` or more is deposited under the twin entry (its key
+        and fingerprint stay the source's own)."""
         plan = self._plan
         bin_ns = plan.bin_ns
         if channel == SPEED:
@@ -378,7 +379,7 @@ class UserBuffer:
             if shift >= 0:
                 self._mark_repeat(max(first, floor), shift)
         wm = end if end > self._wm and not defer else self._wm
-        if long:  # after the key and the fingerprint, which are the source's own
+        if channel == STEPS and end - start >= LONG_POINT_NS:  # after key and fingerprint
             entry = self._twin(entry)
         if first - base >= plan.cap:
             self._advance(first, wm)
@@ -533,11 +534,7 @@ class UserBuffer:
             )
             for i, shift in zip(again.tolist(), shifts.tolist(), strict=True):
                 self._mark_repeat(max(int(first[i]), floor), shift)
-        long = None
-        if channel == STEPS:
-            is_long = (end - start) >= LONG_POINT_NS
-            if np.count_nonzero(is_long):
-                long = is_long
+        long = (end - start) >= LONG_POINT_NS if channel == STEPS else None
         counted = self._deposit_many(
             entry, channel, first, last, start, end, value, wm, floor, long
         )
@@ -925,10 +922,8 @@ class UserBuffer:
         values[:, STEPS] = steps
         values[:, DISTANCE] = dist
         values[:, SPEED] = speed.reshape(k, wb)
-        mask[:, :2] = (src[:, :2] != 0).reshape(k, wb, 2).transpose(0, 2, 1)
-        long = self._long_entries()
-        if long is not None:  # as ``_build_window``
-            mask[:, STEPS] &= ~long[src[:, STEPS]].reshape(k, wb)
+        mask[:, STEPS] = self._measured(src[:, STEPS]).reshape(k, wb)
+        mask[:, DISTANCE] = (src[:, DISTANCE] != 0).reshape(k, wb)
         mask[:, SPEED] = speed_mask.reshape(k, wb)
         step_sums = steps.sum(axis=1, dtype=np.int64).tolist()
         d_col = full["dist"]  # summed per window exactly as ``_build_window`` sums (same bits)
@@ -1007,10 +1002,8 @@ class UserBuffer:
         steps_col, dist_col = win["steps"], win["dist"]
         values[STEPS, :m] = steps_col
         values[DISTANCE, :m] = dist_col
-        mask[:2, :m] = src[:, :2].T != 0
-        long = self._long_entries()
-        if long is not None:  # steps spread from long points only: not measured minute by minute
-            mask[STEPS, :m] &= ~long[src[:, STEPS]]
+        mask[STEPS, :m] = self._measured(src[:, STEPS])
+        mask[DISTANCE, :m] = src[:, DISTANCE] != 0
         context = counts[: wb + gap]
         at = context.nonzero()[0]
         e_steps, e_dist, e_samples, prev_bin, prev_mean, done = _HEADER.unpack_from(self._buf)
@@ -1067,7 +1060,11 @@ class UserBuffer:
         width = plan.cap - plan.window_bins
         after = after[:width]
         src = after["src"]
-        ahead = _ahead(after, src, width, self._long_entries()) if np.count_nonzero(src) else None
+        ahead = (
+            _ahead(after, src, width, self._measured(src[:, STEPS]))
+            if np.count_nonzero(src)
+            else None
+        )
         self._tail = _tail_of(window, start + plan.window_bins)
         return Window(
             window.user_id,
@@ -1157,13 +1154,14 @@ class UserBuffer:
                            bool(meta[at + 2]))  # fmt: skip
         return twin if twin else entry
 
-    def _long_entries(self) -> npt.NDArray[np.bool_] | None:
-        """Per entry, whether it holds long step points (None: no entry does, the usual)."""
+    def _measured(self, holders: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
+        """Bins whose steps a point measured, from their steps holders: a source counted there,
+        and not only with its long points (the twin entry; ``LONG_POINT_NS``)."""
+        measured: npt.NDArray[np.bool_] = holders != 0
         kinds = self._meta[1::ENT]  # entry 0 ("no source") has channel byte 0
-        if _LONG_KIND not in kinds:  # a bytes search: windows are built often, twins are rare
-            return None
-        long: npt.NDArray[np.bool_] = np.frombuffer(kinds, dtype=np.uint8) == LONG_STEPS
-        return long
+        if _LONG_KIND in kinds:  # a bytes search: windows are built often, twins are rare
+            measured &= np.frombuffer(kinds, dtype=np.uint8)[holders] != LONG_STEPS
+        return measured
 
     def _reprioritise(self) -> None:
         """Priority bytes from (rank, source id): a total order of sources, so ties never depend
@@ -1380,19 +1378,16 @@ def _ahead(
     after: npt.NDArray[np.void],
     src: npt.NDArray[np.uint8],
     width: int,
-    long: npt.NDArray[np.bool_] | None = None,
+    measured: npt.NDArray[np.bool_],
 ) -> npt.NDArray[np.float32]:
     """``Window.after`` from the ring's records after a window: NaN where no source counted,
-    and for steps where only long points did (``long``: per entry; a window's own such bins
-    keep their count with mask False, context has no mask to say so)."""
+    and for steps where no point measured the bin (``measured``, ``UserBuffer._measured``: a
+    window's own such bins keep their count with mask False; context has no mask to say so)."""
     k = after.shape[0]
     ahead = np.empty((3, width), dtype=np.float32)
     ahead.fill(np.nan)
     held: list[int] = _max(src, axis=0).tolist()  # channels with a point (steps-only: one)
     if held[STEPS]:
-        measured = src[:, STEPS] != 0
-        if long is not None:
-            measured &= ~long[src[:, STEPS]]
         ahead[STEPS, :k] = np.where(measured, after["steps"], np.nan)
     if held[DISTANCE]:
         ahead[DISTANCE, :k] = np.where(src[:, DISTANCE] != 0, after["dist"], np.nan)
