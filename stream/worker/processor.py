@@ -6,8 +6,9 @@ Rules, in the order a message meets them:
   user id, as Java and aiokafka key their messages). A message consumed on another partition
   (its key was not the user id, or its producer used another partitioner) is forwarded through
   the repartition topic to that partition; the owner re-parses it and keeps that user's points.
-* Micro-batches, in two beats. Messages are processed as they come. Every ``max_age_s`` (or
-  ``max_windows``) the completed windows of all users are scored in one scorer call and their
+* Micro-batches, in two beats. Messages are processed as the agent takes them
+  (``stream.worker.app.TAKE_MAX`` at a time). Every ``max_age_s`` (or ``max_windows``) the
+  completed windows of all users are scored in one scorer call and their
   alerts sent: that beat sets the alert latency. A beat of up to ``max_windows`` windows (a few
   milliseconds) is scored on the event loop; a larger one (an idle flush of many users, a long
   upload) in an executor, so the loop keeps polling. Not the steady beats in the executor too:
