@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from model_export.sim.types import LabeledSpan
 from stream.scoring import plausibility as pl
+from stream.scoring.features import STEPPING_CADENCE
 from stream.windows import Window
 from tests.scoring_cases import normal_walk, walk, window
 
@@ -245,7 +246,7 @@ def lost_fix(metres: float, minutes: int = 10, at: int = 20) -> tuple[F64, F64]:
 
 def test_a_jump_over_a_lost_fix_is_a_teleport() -> None:
     steps, distance = lost_fix(3_000.0)
-    walking = pl._walking(steps[None])
+    walking = pl._walking(steps[None] >= STEPPING_CADENCE)
     assert pl._spikes(distance[None], steps[None], 0, 60, walking)[0] < 1.0  # 300 m a minute
     assert "gps_teleport" in verdict_of(window(steps, distance))[0]
 

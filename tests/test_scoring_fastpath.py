@@ -24,7 +24,13 @@ from stream.scoring.context import (
     reach,
     stack_context,
 )
-from stream.scoring.features import DEFAULT_NORMALISATION, VEHICLE_SHARE, Bool, vehicle_bins
+from stream.scoring.features import (
+    DEFAULT_NORMALISATION,
+    STEPPING_CADENCE,
+    VEHICLE_SHARE,
+    Bool,
+    vehicle_bins,
+)
 from stream.windows import Window, WindowTotals
 
 F64 = npt.NDArray[np.float64]
@@ -104,11 +110,10 @@ def test_stepless_stretches_summed_on_their_minutes_alone(
 
 
 def slow_walking(row: F64) -> list[bool]:
-    """Minutes with steps and steps on both sides, the row's ends never."""
+    """Stepping minutes with stepping minutes on both sides, the row's ends never."""
     bins = row.shape[0]
-    return [
-        0 < t < bins - 1 and row[t - 1] > 0 and row[t] > 0 and row[t + 1] > 0 for t in range(bins)
-    ]
+    step = [bool(x >= STEPPING_CADENCE) for x in row]
+    return [0 < t < bins - 1 and step[t - 1] and step[t] and step[t + 1] for t in range(bins)]
 
 
 def slow_spikes(dist: F64, steps: F64, lo: int, hi: int) -> F64:
@@ -164,7 +169,7 @@ def test_lost_fix_is_the_best_unbroken_stretch_of_plain_loops(
 ) -> None:
     steps, dist, lo, hi = case
     dist = dist * 3.0  # reach beyond the longest stride in some minutes
-    walking = pl._walking(steps)
+    walking = pl._walking(steps >= STEPPING_CADENCE)
     got = pl._lost_fix(dist, steps, steps, lo, hi, walking)
     np.testing.assert_allclose(got, slow_lost_fix(dist, steps, lo, hi), rtol=1e-9, atol=1e-9)
 
@@ -181,8 +186,15 @@ def test_lost_fix_reads_nothing_past_the_window(case: tuple[F64, F64, int, int],
     other_steps[:, hi:] = rng.integers(0, 200, other_steps[:, hi:].shape)
     other_dist[:, hi:] = rng.uniform(0, 3_000, other_dist[:, hi:].shape)
     np.testing.assert_array_equal(
-        pl._lost_fix(dist, steps, steps, lo, hi, pl._walking(steps)),
-        pl._lost_fix(other_dist, other_steps, other_steps, lo, hi, pl._walking(other_steps)),
+        pl._lost_fix(dist, steps, steps, lo, hi, pl._walking(steps >= STEPPING_CADENCE)),
+        pl._lost_fix(
+            other_dist,
+            other_steps,
+            other_steps,
+            lo,
+            hi,
+            pl._walking(other_steps >= STEPPING_CADENCE),
+        ),
     )
 
 
@@ -334,7 +346,7 @@ def slow_vehicle_bins(values: npt.NDArray[np.float32], masks: npt.NDArray[np.boo
     for r in range(values.shape[0]):
         steps, dist, speed = values[r]
         moving = (dist > 0) | (masks[r, 2] & (speed > 0))
-        free = moving & ~(steps > 0)
+        free = moving & ~(steps >= STEPPING_CADENCE)  # a ride's counted bumps are no walk
         fast = (dist >= dist_limit) | (masks[r, 2] & (speed >= speed_limit))
         t = 0
         while t < free.size:

@@ -4,6 +4,7 @@ windows (simulated users and real Fitabase users), and the maths behaves at its 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -124,3 +125,46 @@ def test_a_bout_with_an_impossible_stride_is_not_hidden_by_an_honest_walk_beside
     assert "stride_implausible" in verdict.reasons
     honest = PlausibilityScorer().score([window(steps, steps * 0.75)])[0]
     assert "stride_implausible" not in honest.reasons
+
+
+def _ride(
+    bumps: npt.NDArray[np.float64], metres_per_min: float = 900.0, with_distance: bool = True
+) -> Window:
+    """A 40-minute car ride at 15 m/s with the steps the device counted on the way."""
+    steps = np.zeros(60)
+    steps[10:50] = bumps
+    speed = np.full(60, np.nan)
+    speed[10:50:3] = metres_per_min / 60.0  # a sample every 3 minutes
+    distance = np.where(np.arange(60) >= 10, 1.0, 0.0) * (np.arange(60) < 50) * metres_per_min
+    return window(steps, distance if with_distance else None, speed)
+
+
+@pytest.mark.parametrize("with_distance", [True, False])
+def test_an_honest_ride_with_counted_bumps_is_not_a_walk(with_distance: bool) -> None:
+    """Phones, and watches more, count a few steps in a car: up to a dozen a minute, every
+    minute, is not a vehicle logged as walking, nor a teleport inside a walk."""
+    rng = np.random.default_rng(3)
+    for bumps in (np.full(40, 3.0), rng.integers(0, 13, 40).astype(np.float64)):
+        ratios, _ = pl.window_ratios([_ride(bumps, with_distance=with_distance)])
+        assert (ratios < 1.0).all(), dict(zip(CHECKS, ratios[0].round(2), strict=True))
+
+
+@pytest.mark.parametrize("with_distance", [True, False])
+def test_a_ride_logged_at_a_walking_cadence_fires(with_distance: bool) -> None:
+    bumps = np.random.default_rng(4).integers(40, 80, 40).astype(np.float64)
+    verdict = PlausibilityScorer().score([_ride(bumps, with_distance=with_distance)])[0]
+    assert "speed_above_human_limit" in verdict.reasons
+
+
+def test_a_ride_in_traffic_split_by_counted_bumps_is_not_distance_without_steps() -> None:
+    """Bumps split a ride into stepless stretches; those between the fast minutes, crawling at
+    300 m a minute, are still the ride, not a route walked without steps."""
+    block = ([3.0, 0, 0, 0, 0, 0, 0], [600.0, 600, 300, 300, 300, 300, 600])
+    steps, distance = np.zeros(60), np.zeros(60)
+    steps[5:54] = np.tile(block[0], 7)
+    distance[5:54] = np.tile(block[1], 7)
+    ratios, _ = pl.window_ratios([window(steps, distance)])
+    assert ratios[0, CHECKS.index("distance_without_steps")] < 1.0
+    # the same crawl with no fast minute anywhere is distance without steps
+    ratios, _ = pl.window_ratios([window(steps, np.minimum(distance, 300.0))])
+    assert ratios[0, CHECKS.index("distance_without_steps")] >= 1.0

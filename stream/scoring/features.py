@@ -36,6 +36,11 @@ N_INPUTS = 2 * N_CHANNELS
 TRANSFORM = "log1p"
 TOP_BINS = 5
 VEHICLE_SHARE = 0.85  # of the distance/speed ceilings: ~380 m/min, ~6.4 m/s
+# A minute of stepping: phones, and more so watches, count a few steps in a car or on a bus
+# (bumps, an arm on the wheel); walking, even slowly, is 60 or more a minute. Fewer than this
+# is not walking, to the model's ride mask and to the checks about where steps went
+# (``stream.scoring.plausibility``). Per one-minute bin, the model's grid.
+STEPPING_CADENCE = 20.0
 CLIP = 6.0
 
 F32 = npt.NDArray[np.float32]
@@ -96,7 +101,8 @@ def stack_windows(windows: Sequence[Window]) -> tuple[F32, Bool]:
 
 def vehicle_bins(values: F32, masks: Bool, norm: Normalisation = DEFAULT_NORMALISATION) -> Bool:
     """Bins of honest vehicle rides: stretches of consecutive minutes with distance or speed but
-    no step whose fastest minute is beyond human running (``VEHICLE_SHARE`` of the ceilings).
+    no stepping (under ``STEPPING_CADENCE``: a ride's counted bumps) whose fastest minute is
+    beyond human running (``VEHICLE_SHARE`` of the ceilings).
 
     They are hidden from the model: a car ride is normal, rare in any training set, and the
     plausibility checks judge vehicles (steps credited at vehicle speed) on physics. Vectorised
@@ -105,7 +111,7 @@ def vehicle_bins(values: F32, masks: Bool, norm: Normalisation = DEFAULT_NORMALI
     """
     rows, bins = values.shape[0], values.shape[2]
     moving = (values[:, 1, :] > 0) | (masks[:, 2, :] & (values[:, 2, :] > 0))
-    at = np.flatnonzero(moving & ~(values[:, 0, :] > 0))
+    at = np.flatnonzero(moving & (values[:, 0, :] < STEPPING_CADENCE))
     out: Bool = np.zeros((rows, bins), dtype=np.bool_)
     if at.size == 0:
         return out

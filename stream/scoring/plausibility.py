@@ -32,18 +32,20 @@ code                             fires when (per window of the grid)            
                                  0.77 % over 30, 1.93 % over 40). A minute in
                                  which GPS speed shows the phone moving (1 m/s or
                                  more) breaks a stretch
-``speed_above_human_limit``      3 or more minutes in which steps are counted while      checks
-                                 speed is at least 7 m/s or distance at least 420 m
-                                 (faster than a world-class 5 km): a vehicle logged as
-                                 walking
+``speed_above_human_limit``      3 or more minutes of stepping (20 steps or more: a      checks
+                                 ride's few counted bumps are not walking) while speed
+                                 is at least 7 m/s or distance at least 420 m (faster
+                                 than a world-class 5 km): a vehicle logged as walking
 ``gps_teleport``                 a speed sample or one minute's distance at 42 m/s       checks
-                                 (~150 km/h) or more, or, inside a walk (steps in the
-                                 minute and both neighbours), a speed of 25 m/s, 400 m
-                                 more within three minutes than 2.5 m per step can cover,
-                                 or 400 m more over up to 15 walking minutes than the
-                                 longest step at each minute's cadence can (a lost fix)
+                                 (~150 km/h) or more, or, inside a walk (20 steps or
+                                 more in the minute and both neighbours), a speed of
+                                 25 m/s, 400 m more within three minutes than 2.5 m
+                                 per step can cover, or 400 m more over up to 15
+                                 walking minutes than the longest step at each
+                                 minute's cadence can (a lost fix)
 ``distance_without_steps``       500 m or more logged at a human pace (no minute above   checks
-                                 6.5 m/s: faster stretches are honest vehicle rides) in
+                                 6.5 m/s: faster stretches are honest vehicle rides, as
+                                 are the minutes a ride's counted bumps split off) in
                                  minutes with no step in or next to them (a phone sends
                                  no step points while it counts none). A bike ride
                                  logged as distance is flagged too: LifeUp credits
@@ -51,15 +53,15 @@ code                             fires when (per window of the grid)            
 ``steps_without_distance``       1,500 steps or more in minutes that distance points     checks
                                  cover but credit with under 0.1 m per step (minutes no
                                  distance point covers, e.g. a treadmill, do not count)
-``stride_implausible``           over at least 5 minutes and 300 steps with distance     checks
-                                 too (the window's, or one bout's), the median metres
-                                 per step is below 0.25 or above the longest human step
-                                 at that cadence: 1.2 m walking (<= 130/min) rising to
-                                 2.5 m running (>= 170/min); or 3 minutes or more with
-                                 no distance, at least 20 steps and a speed of 2.5 m/s
-                                 or more implying such a step, in runs of such minutes
-                                 reaching into the window (a ride sending speed
-                                 samples only)
+``stride_implausible``           over at least 5 minutes of stepping (20 steps or more)  checks
+                                 with distance too, and 300 steps (the window's, or one
+                                 bout's), the median metres per step is below 0.25 or
+                                 above the longest human step at that cadence: 1.2 m
+                                 walking (<= 130/min) rising to 2.5 m running
+                                 (>= 170/min); or 3 minutes or more with no distance,
+                                 at least 20 steps and a speed of 2.5 m/s or more
+                                 implying such a step, in runs of such minutes reaching
+                                 into the window (a ride sending speed samples only)
 ``manual_entry``                 the window holds manually entered points (Health        checks
                                  Connect ``MANUAL_ENTRY``, Google Fit ``user_input``),
                                  also when they arrived after it closed
@@ -90,7 +92,7 @@ from stream.grid import DEFAULT_GRID, GridSpec
 from stream.points import CHANNEL_NAMES
 from stream.scoring.base import WindowScore
 from stream.scoring.context import extend, fill_speed, needs_context, reach, stack_context
-from stream.scoring.features import F32, Bool, stack_windows
+from stream.scoring.features import F32, STEPPING_CADENCE, Bool, stack_windows
 from stream.windows import Window
 
 # (minutes, steps/min held in every one of them): elite sprint cadence is ~250-300 for seconds,
@@ -124,10 +126,9 @@ STRIDE_MAX_WALK = 1.2  # metres per step at walking cadence (<= 130/min)
 STRIDE_MAX_RUN = 2.5  # metres per step at running cadence (>= 170/min)
 STRIDE_MIN = 0.25
 # A speed sample with no distance still prices the step: at 2.5 m/s or more a person's cadence is
-# ~150 or more, so a ride at 5 m/s logging 50 "steps"/min implies a 6 m step. 20 steps/min and
-# 3 minutes keep one lagging sample beside a walk from judging it.
+# ~150 or more, so a ride at 5 m/s logging 50 "steps"/min implies a 6 m step. Stepping minutes
+# only, and 3 of them, keep one lagging sample beside a walk from judging it.
 SPEED_STRIDE_SPEED = 2.5  # m/s
-SPEED_STRIDE_MIN_STEPS = 20.0  # steps/min
 SPEED_STRIDE_BINS = 3
 # A timer-driven motor returns to one rate in every on-phase, whatever its pauses; a person's
 # minute counts do not repeat to 0.5 % that often. Most such minutes in any 90: 22 in the 22
@@ -353,9 +354,10 @@ def _near(active: Bool) -> Bool:
     return near
 
 
-def _walking(steps: F64) -> Bool:
-    """Minutes with steps and steps on both sides (the row's ends have no known sides)."""
-    moving = steps > 0
+def _walking(stepping: Bool) -> Bool:
+    """Stepping minutes (``STEPPING_CADENCE``) with stepping minutes on both sides (the row's
+    ends have no known sides)."""
+    moving = stepping
     walking = moving.copy()
     walking[:, 1:] &= moving[:, :-1]
     walking[:, :-1] &= moving[:, 1:]
@@ -372,7 +374,7 @@ def _spikes(dist: F64, steps: F64, lo: int, hi: int, walking: Bool | None = None
     never count. Only rows with some excess are summed (few are); ``walking`` is
     ``_walking(steps)`` when the caller has it."""
     if walking is None:
-        walking = _walking(steps)
+        walking = _walking(steps >= STEPPING_CADENCE)
     out: F64 = np.zeros(dist.shape[0])
     excess = np.where(walking, np.maximum(dist - STRIDE_MAX_RUN * steps, 0.0), 0.0)
     rows = np.flatnonzero(excess[:, lo:hi].any(axis=1))
@@ -450,6 +452,22 @@ def _human_pace_distance(dist: F64, stepless: Bool, bin_s: int, lo: int, hi: int
     if human.any():
         row_of = at[first] // bins
         out += np.bincount(row_of[human], weights=metres[human], minlength=rows)
+    return out
+
+
+def _fast_rides(dist: F64, stepping: Bool, bin_s: int) -> Bool:
+    """Minutes of rides: runs of minutes with distance and no stepping (a car's counted bumps
+    break no run) of which one is faster than ``HUMAN_PACE``. Their stepless minutes are an
+    honest ride, whatever bumps split them into, not distance walked without steps."""
+    rows, bins = dist.shape
+    at = np.flatnonzero((dist > 0) & ~stepping)
+    out: Bool = np.zeros((rows, bins), dtype=np.bool_)
+    if at.size == 0:
+        return out
+    begins = _run_starts(at, at % bins)
+    first = np.flatnonzero(begins)
+    fast = np.logical_or.reduceat(dist.ravel()[at] > HUMAN_PACE * bin_s, first)
+    out.ravel()[at] = fast[np.cumsum(begins) - 1]
     return out
 
 
@@ -542,7 +560,7 @@ def _speed_strides(speed: F64, steps: F64, cadence: F64, dist: F64, bin_s: int) 
     """Minutes with no distance whose speed (``SPEED_STRIDE_SPEED`` or more) implies a step
     longer than ``stride_limit`` at their cadence: a ride logged as steps, its location sent
     as speed samples only. Minutes with distance are judged by their metres instead."""
-    fast = (speed >= SPEED_STRIDE_SPEED) & (steps >= SPEED_STRIDE_MIN_STEPS) & (dist <= 0.0)
+    fast = (speed >= SPEED_STRIDE_SPEED) & (cadence >= STEPPING_CADENCE) & (dist <= 0.0)
     out: Bool = fast
     if fast.any():
         at = np.flatnonzero(fast)
@@ -681,11 +699,15 @@ def _ratios(
     active = (cadence >= STEADY_MIN_CADENCE) & ext_masks[:, 0, :]
     out[:, 1] = steady_ratio(cadence, lo, hi, moving_gps, bouts, active)
 
-    fast = moving & ((speed >= VEHICLE_SPEED) | (dist >= VEHICLE_SPEED * grid.bin_s))
+    # a handful of steps in a ride is a phone's (or a watch's) bumps, not walking: the rules
+    # about where steps went (a vehicle, a jump inside a walk, the stride) count minutes of
+    # ``STEPPING_CADENCE`` or more
+    stepping = cadence >= STEPPING_CADENCE
+    fast = stepping & ((speed >= VEHICLE_SPEED) | (dist >= VEHICLE_SPEED * grid.bin_s))
     out[:, 2] = _touching(fast, lo, hi, back).sum(axis=1) / VEHICLE_BINS
 
     if not back:  # judged on the window's own minutes: never carried
-        walking = _walking(steps)
+        walking = _walking(stepping)
         out[:, 3] = np.maximum.reduce(
             [
                 dist[:, lo:hi].max(axis=1) / (TELEPORT_SPEED * grid.bin_s),
@@ -696,7 +718,7 @@ def _ratios(
             ]
         )
 
-    stepless = (dist > 0) & ~_near(moving)
+    stepless = (dist > 0) & ~_near(moving) & ~_fast_rides(dist, stepping, grid.bin_s)
     if back:  # stretches are runs of stepless minutes with no pause
         stepless &= reach(stepless, 0, lo, gap=0)
     walked_no_steps = _human_pace_distance(dist, stepless, grid.bin_s, lo, hi)
@@ -708,7 +730,7 @@ def _ratios(
     distanceless = np.where(_touching(covered, lo, hi, back), steps, 0.0).sum(axis=1)
     out[:, 5] = distanceless / DISTANCELESS_STEPS
 
-    both = moving & (dist > 0)
+    both = stepping & (dist > 0)
     if back:  # bouts pausing at most a minute, as ``_bout_stride_ratio`` joins them
         both &= reach(both, 0, lo)
     paired = reach(both, lo, hi)
