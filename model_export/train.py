@@ -41,7 +41,7 @@ from stream.scoring.calibration import FALSE_ALERT_RATE, false_alert_rate, thres
 from stream.scoring.features import DEFAULT_NORMALISATION, F32, Bool, features, stack_windows
 from stream.windows import Window
 
-MODEL_SERIES = "2026.11.1"
+MODEL_SERIES = "2026.12.1"
 SIM_SEED = 1101
 SIM_CALIBRATION_SEED = 1102
 

@@ -1,8 +1,9 @@
 """A normal day of one user as bouts: sleep, fidgeting at a desk, walks, runs and commutes.
 
 Times are drawn in the user's local time (a daily rhythm) and stored as Unix seconds. Vehicle
-legs carry no steps (the phone counts none in a car) but may carry sparse speed samples and,
-for a few users, location-derived distance: a car is legitimate when it is not logged as walking.
+legs carry the few steps the user's device counts in a car (none for some users, a handful a
+minute for others: bumps, an arm on the wheel), sparse speed samples and, for a few users,
+location-derived distance: a car is legitimate when it is not logged as walking.
 """
 
 from __future__ import annotations
@@ -59,11 +60,13 @@ def chores(rng: np.random.Generator, p: UserProfile, start: float) -> list[Bout]
 
 
 def vehicle(rng: np.random.Generator, p: UserProfile, start: float, minutes: float) -> Bout:
+    """A ride: vehicle speed, and the few steps the user's device counts on the way (bumps
+    in bursts: a wobble of twice the mean, clipped at zero, so most minutes count none)."""
     return Bout(
         start,
         start + minutes * MINUTE,
-        cadence=0.0,
-        cadence_cv=0.0,
+        cadence=p.ride_steps_per_min,
+        cadence_cv=2.0,
         stride_m=p.stride_m,
         distance=p.vehicle_distance,
         speed_samples=p.vehicle_speed_samples,

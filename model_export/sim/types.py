@@ -69,6 +69,8 @@ class UserProfile:
     sources: Sources
     repeat_rate: float
     shuffle: bool
+    # steps/min the phone (or watch) counts in a car or bus: bumps, an arm on the wheel
+    ride_steps_per_min: float = 0.0
 
 
 @dataclass(slots=True)
