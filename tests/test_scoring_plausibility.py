@@ -168,3 +168,30 @@ def test_a_ride_in_traffic_split_by_counted_bumps_is_not_distance_without_steps(
     # the same crawl with no fast minute anywhere is distance without steps
     ratios, _ = pl.window_ratios([window(steps, np.minimum(distance, 300.0))])
     assert ratios[0, CHECKS.index("distance_without_steps")] >= 1.0
+
+
+def _journey(kmh: float, minutes: int) -> tuple[npt.NDArray[np.float64], ...]:
+    """Walk to the platform, a ride at ``kmh`` logged with distance and speed, walk away."""
+    steps = walk(0, 6, 100.0) + walk(50, 6, 100.0, seed=1)
+    distance, speed = steps * 0.7, np.full(60, np.nan)
+    distance[8 : 8 + minutes] = kmh / 3.6 * 60
+    speed[8 : 8 + minutes : 2] = kmh / 3.6
+    return steps, distance, speed
+
+
+@pytest.mark.parametrize("kmh", [180.0, 300.0])
+def test_a_fast_journey_without_steps_is_no_teleport(kmh: float) -> None:
+    """A high-speed train or a motorway: sustained, stepless, credits no steps."""
+    verdict = PlausibilityScorer().score([window(*_journey(kmh, 40))])[0]
+    assert verdict.reasons == ()
+
+
+@pytest.mark.parametrize("minutes", [1, 2])
+def test_a_jump_without_steps_is_still_a_teleport(minutes: int) -> None:
+    """A minute or two at 270 km/h out of nowhere is a jump, not a journey."""
+    steps, distance, _ = _journey(270.0, minutes)
+    assert "gps_teleport" in PlausibilityScorer().score([window(steps, distance)])[0].reasons
+    only_speed = np.full(60, np.nan)
+    only_speed[20] = 75.0  # one speed sample, no distance
+    verdict = PlausibilityScorer().score([window(np.zeros(60), None, only_speed)])[0]
+    assert "gps_teleport" in verdict.reasons

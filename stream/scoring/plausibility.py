@@ -37,7 +37,9 @@ code                             fires when (per window of the grid)            
                                  is at least 7 m/s or distance at least 420 m (faster
                                  than a world-class 5 km): a vehicle logged as walking
 ``gps_teleport``                 a speed sample or one minute's distance at 42 m/s       checks
-                                 (~150 km/h) or more, or, inside a walk (20 steps or
+                                 (~150 km/h) or more, unless part of a journey (3
+                                 minutes or more at 7 m/s without stepping: a fast
+                                 train, a motorway); or, inside a walk (20 steps or
                                  more in the minute and both neighbours), a speed of
                                  25 m/s, 400 m more within three minutes than 2.5 m
                                  per step can cover, or 400 m more over up to 15
@@ -111,6 +113,9 @@ STILL_SPEED = 1.0  # m/s: GPS saw the phone move (a slow walk is ~1.2 m/s)
 VEHICLE_SPEED = 7.0  # m/s while steps are counted
 VEHICLE_BINS = 3
 TELEPORT_SPEED = 42.0  # m/s (~150 km/h) in one sample or one minute's distance
+# ... unless it belongs to a journey: a run of minutes moving without stepping, this many of them
+# at vehicle speed (a high-speed train, a motorway at 180 km/h); a jump lasts a minute or two
+JOURNEY_MINUTES = 3
 WALK_JUMP_SPEED = 25.0  # m/s (90 km/h): a speed sample in the middle of a walk
 SPIKE_DISTANCE = 400.0  # metres beyond what the steps can cover, within three minutes of a walk
 # A jump logged over a lost fix is spread across the minutes the fix was lost: the same 400 m,
@@ -455,19 +460,19 @@ def _human_pace_distance(dist: F64, stepless: Bool, bin_s: int, lo: int, hi: int
     return out
 
 
-def _fast_rides(dist: F64, stepping: Bool, bin_s: int) -> Bool:
-    """Minutes of rides: runs of minutes with distance and no stepping (a car's counted bumps
-    break no run) of which one is faster than ``HUMAN_PACE``. Their stepless minutes are an
-    honest ride, whatever bumps split them into, not distance walked without steps."""
-    rows, bins = dist.shape
-    at = np.flatnonzero((dist > 0) & ~stepping)
+def _rides(moving: Bool, fast: Bool, stepping: Bool, least: int) -> Bool:
+    """Minutes of rides: runs of minutes ``moving`` without stepping (a car's counted bumps
+    break no run) of which at least ``least`` are ``fast``. Whatever bumps split a ride into,
+    its minutes are the ride's."""
+    rows, bins = moving.shape
+    at = np.flatnonzero(moving & ~stepping)
     out: Bool = np.zeros((rows, bins), dtype=np.bool_)
     if at.size == 0:
         return out
     begins = _run_starts(at, at % bins)
     first = np.flatnonzero(begins)
-    fast = np.logical_or.reduceat(dist.ravel()[at] > HUMAN_PACE * bin_s, first)
-    out.ravel()[at] = fast[np.cumsum(begins) - 1]
+    count = np.add.reduceat(fast.ravel()[at].astype(np.int64), first)
+    out.ravel()[at] = (count >= least)[np.cumsum(begins) - 1]
     return out
 
 
@@ -708,17 +713,26 @@ def _ratios(
 
     if not back:  # judged on the window's own minutes: never carried
         walking = _walking(stepping)
+        # a jump, not a journey: sustained travel without stepping (a fast train, a motorway)
+        # is a ride, and a ride credits no steps
+        journey = _rides(
+            (dist > 0) | (speed > 0),
+            (dist >= VEHICLE_SPEED * grid.bin_s) | (speed >= VEHICLE_SPEED),
+            stepping,
+            JOURNEY_MINUTES,
+        )[:, lo:hi]
         out[:, 3] = np.maximum.reduce(
             [
-                dist[:, lo:hi].max(axis=1) / (TELEPORT_SPEED * grid.bin_s),
-                speed[:, lo:hi].max(axis=1) / TELEPORT_SPEED,
+                np.where(journey, 0.0, dist[:, lo:hi]).max(axis=1) / (TELEPORT_SPEED * grid.bin_s),
+                np.where(journey, 0.0, speed[:, lo:hi]).max(axis=1) / TELEPORT_SPEED,
                 np.where(walking[:, lo:hi], speed[:, lo:hi], 0.0).max(axis=1) / WALK_JUMP_SPEED,
                 _spikes(dist, steps, lo, hi, walking),
                 _lost_fix(dist, steps, cadence, lo, hi, walking),
             ]
         )
 
-    stepless = (dist > 0) & ~_near(moving) & ~_fast_rides(dist, stepping, grid.bin_s)
+    ride = _rides(dist > 0, dist > HUMAN_PACE * grid.bin_s, stepping, 1)
+    stepless = (dist > 0) & ~_near(moving) & ~ride
     if back:  # stretches are runs of stepless minutes with no pause
         stepless &= reach(stepless, 0, lo, gap=0)
     walked_no_steps = _human_pace_distance(dist, stepless, grid.bin_s, lo, hi)
