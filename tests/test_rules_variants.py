@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from model_export.sim.types import LabeledSpan
 from stream.scoring import plausibility as pl
-from stream.scoring.features import STEPPING_CADENCE
+from stream.scoring.rides import STEPPING_CADENCE
 from stream.windows import Window
 from tests.scoring_cases import normal_walk, walk, window
 

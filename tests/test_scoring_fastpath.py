@@ -24,13 +24,8 @@ from stream.scoring.context import (
     reach,
     stack_context,
 )
-from stream.scoring.features import (
-    DEFAULT_NORMALISATION,
-    STEPPING_CADENCE,
-    VEHICLE_SHARE,
-    Bool,
-    vehicle_bins,
-)
+from stream.scoring.features import DEFAULT_NORMALISATION, VEHICLE_SHARE, Bool, vehicle_bins
+from stream.scoring.rides import STEPPING_CADENCE, rides
 from stream.windows import Window, WindowTotals
 
 F64 = npt.NDArray[np.float64]
@@ -436,3 +431,31 @@ def test_a_small_batch_in_one_pass_judges_as_the_split_does(
     split = np.concatenate([pl.window_ratios(chunk)[0] for chunk in chunks])
     assert (split >= 1.0).any()  # some checks fire: the comparison covers findings
     np.testing.assert_array_equal(one_pass, split)
+
+
+def slow_rides(moving: Bool, fast: Bool, stepping: Bool, least: int) -> Bool:
+    out = np.zeros(moving.shape, dtype=np.bool_)
+    for r in range(moving.shape[0]):
+        free = moving[r] & ~stepping[r]
+        t = 0
+        while t < free.size:
+            end = t
+            while end < free.size and free[end]:
+                end += 1
+            if end > t and int(fast[r, t:end].sum()) >= least:
+                out[r, t:end] = True
+            t = max(end, t + 1)
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 4))
+def test_rides_are_runs_moving_without_stepping_with_enough_fast_minutes(
+    seed: int, least: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    shape = (int(rng.integers(1, 6)), int(rng.integers(1, 50)))
+    moving, fast, stepping = (rng.uniform(size=shape) < p for p in (0.7, 0.4, 0.2))
+    np.testing.assert_array_equal(
+        rides(moving, fast, stepping, least), slow_rides(moving, fast, stepping, least)
+    )

@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from stream.points import CHANNEL_NAMES
+from stream.scoring.rides import STEPPING_CADENCE, rides
 from stream.windows import Window
 
 N_CHANNELS = 3
@@ -36,11 +37,6 @@ N_INPUTS = 2 * N_CHANNELS
 TRANSFORM = "log1p"
 TOP_BINS = 5
 VEHICLE_SHARE = 0.85  # of the distance/speed ceilings: ~380 m/min, ~6.4 m/s
-# A minute of stepping: phones, and more so watches, count a few steps in a car or on a bus
-# (bumps, an arm on the wheel); walking, even slowly, is 60 or more a minute. Fewer than this
-# is not walking, to the model's ride mask and to the checks about where steps went
-# (``stream.scoring.plausibility``). Per one-minute bin, the model's grid.
-STEPPING_CADENCE = 20.0
 CLIP = 6.0
 
 F32 = npt.NDArray[np.float32]
@@ -100,32 +96,17 @@ def stack_windows(windows: Sequence[Window]) -> tuple[F32, Bool]:
 
 
 def vehicle_bins(values: F32, masks: Bool, norm: Normalisation = DEFAULT_NORMALISATION) -> Bool:
-    """Bins of honest vehicle rides: stretches of consecutive minutes with distance or speed but
-    no stepping (under ``STEPPING_CADENCE``: a ride's counted bumps) whose fastest minute is
-    beyond human running (``VEHICLE_SHARE`` of the ceilings).
+    """Bins of honest vehicle rides (``stream.scoring.rides``): runs of minutes with distance
+    or speed and no stepping (a ride's counted bumps are none) of which one is beyond human
+    running (``VEHICLE_SHARE`` of the ceilings).
 
     They are hidden from the model: a car ride is normal, rare in any training set, and the
-    plausibility checks judge vehicles (steps credited at vehicle speed) on physics. Vectorised
-    on the stepless moving minutes alone: every stretch gets an id, and is flagged when any of
-    its minutes is fast.
+    plausibility checks judge vehicles (steps credited at vehicle speed) on physics.
     """
-    rows, bins = values.shape[0], values.shape[2]
-    moving = (values[:, 1, :] > 0) | (masks[:, 2, :] & (values[:, 2, :] > 0))
-    at = np.flatnonzero(moving & (values[:, 0, :] < STEPPING_CADENCE))
-    out: Bool = np.zeros((rows, bins), dtype=np.bool_)
-    if at.size == 0:
-        return out
+    dist, speed = values[:, 1, :], np.where(masks[:, 2, :], values[:, 2, :], 0.0)
     limits = norm.scales()[1:] * norm.ceilings()[1:] * VEHICLE_SHARE
-    r, c = np.divmod(at, bins)
-    fast = (values[r, 1, c] >= limits[0]) | (masks[r, 2, c] & (values[r, 2, c] >= limits[1]))
-    begins = np.empty(at.shape[0], dtype=np.bool_)  # a stretch never spans two rows
-    begins[:1] = True
-    np.not_equal(at[1:] - at[:-1], 1, out=begins[1:])
-    begins |= c == 0
-    first = np.flatnonzero(begins)
-    flagged = np.logical_or.reduceat(fast, first)
-    out.ravel()[at] = flagged[np.cumsum(begins) - 1]
-    return out
+    fast = (dist >= limits[0]) | (speed >= limits[1])
+    return rides((dist > 0) | (speed > 0), fast, values[:, 0, :] >= STEPPING_CADENCE, 1)
 
 
 def error_weights(masks: Bool) -> F32:

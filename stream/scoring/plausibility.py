@@ -94,7 +94,8 @@ from stream.grid import DEFAULT_GRID, GridSpec
 from stream.points import CHANNEL_NAMES
 from stream.scoring.base import WindowScore
 from stream.scoring.context import extend, fill_speed, needs_context, reach, stack_context
-from stream.scoring.features import F32, STEPPING_CADENCE, Bool, stack_windows
+from stream.scoring.features import F32, Bool, stack_windows
+from stream.scoring.rides import STEPPING_CADENCE, rides, run_starts
 from stream.windows import Window
 
 # (minutes, steps/min held in every one of them): elite sprint cadence is ~250-300 for seconds,
@@ -444,7 +445,7 @@ def _human_pace_distance(dist: F64, stepless: Bool, bin_s: int, lo: int, hi: int
     if at.size == 0:
         return out
     col = at % bins
-    begins = _run_starts(at, col)
+    begins = run_starts(at, col)
     ids = np.cumsum(begins) - 1
     first = np.flatnonzero(begins)
     metres_at = dist.ravel()[at]
@@ -458,32 +459,6 @@ def _human_pace_distance(dist: F64, stepless: Bool, bin_s: int, lo: int, hi: int
         row_of = at[first] // bins
         out += np.bincount(row_of[human], weights=metres[human], minlength=rows)
     return out
-
-
-def _rides(moving: Bool, fast: Bool, stepping: Bool, least: int) -> Bool:
-    """Minutes of rides: runs of minutes ``moving`` without stepping (a car's counted bumps
-    break no run) of which at least ``least`` are ``fast``. Whatever bumps split a ride into,
-    its minutes are the ride's."""
-    rows, bins = moving.shape
-    at = np.flatnonzero(moving & ~stepping)
-    out: Bool = np.zeros((rows, bins), dtype=np.bool_)
-    if at.size == 0:
-        return out
-    begins = _run_starts(at, at % bins)
-    first = np.flatnonzero(begins)
-    count = np.add.reduceat(fast.ravel()[at].astype(np.int64), first)
-    out.ravel()[at] = (count >= least)[np.cumsum(begins) - 1]
-    return out
-
-
-def _run_starts(at: npt.NDArray[np.intp], col: npt.NDArray[np.intp]) -> Bool:
-    """Which of the sorted flat positions ``at`` begin a run of consecutive bins (a run never
-    spans two rows: ``col`` 0 always begins one)."""
-    begins = np.empty(at.shape[0], dtype=np.bool_)
-    begins[:1] = True
-    np.not_equal(at[1:] - at[:-1], 1, out=begins[1:])
-    begins |= col == 0
-    return begins
 
 
 def _stride_ratio(metres: F64, steps: F64, cadence: F64, paired: Bool | None = None) -> F64:
@@ -715,7 +690,7 @@ def _ratios(
         walking = _walking(stepping)
         # a jump, not a journey: sustained travel without stepping (a fast train, a motorway)
         # is a ride, and a ride credits no steps
-        journey = _rides(
+        journey = rides(
             (dist > 0) | (speed > 0),
             (dist >= VEHICLE_SPEED * grid.bin_s) | (speed >= VEHICLE_SPEED),
             stepping,
@@ -731,7 +706,7 @@ def _ratios(
             ]
         )
 
-    ride = _rides(dist > 0, dist > HUMAN_PACE * grid.bin_s, stepping, 1)
+    ride = rides(dist > 0, dist > HUMAN_PACE * grid.bin_s, stepping, 1)
     stepless = (dist > 0) & ~_near(moving) & ~ride
     if back:  # stretches are runs of stepless minutes with no pause
         stepless &= reach(stepless, 0, lo, gap=0)
