@@ -363,22 +363,21 @@ def _near(active: Bool) -> Bool:
 def _walking(stepping: Bool) -> Bool:
     """Stepping minutes (``STEPPING_CADENCE``) with stepping minutes on both sides (the row's
     ends have no known sides)."""
-    moving = stepping
-    walking = moving.copy()
-    walking[:, 1:] &= moving[:, :-1]
-    walking[:, :-1] &= moving[:, 1:]
+    walking = stepping.copy()
+    walking[:, 1:] &= stepping[:, :-1]
+    walking[:, :-1] &= stepping[:, 1:]
     walking[:, 0] = walking[:, -1] = False
     return walking
 
 
 def _spikes(dist: F64, steps: F64, lo: int, hi: int, walking: Bool | None = None) -> F64:
     """Teleport jumps inside a walk: metres beyond the longest human step (``STRIDE_MAX_RUN``
-    per step counted) in minutes that have steps and steps on both sides, summed over three
-    neighbouring minutes (a jump is often split across two) around a minute of ``[lo, hi)``
-    that holds part of it, divided by ``SPIKE_DISTANCE``.
-    Vehicles take no steps, so a car's fast minutes, and the minute a walk turns into a ride,
-    never count. Only rows with some excess are summed (few are); ``walking`` is
-    ``_walking(steps)`` when the caller has it."""
+    per step counted) in stepping minutes with stepping minutes on both sides, summed over
+    three neighbouring minutes (a jump is often split across two) around a minute of
+    ``[lo, hi)`` that holds part of it, divided by ``SPIKE_DISTANCE``.
+    A car's fast minutes count a few bumps at most, not stepping, so they never count, nor does
+    the minute a walk turns into a ride. Only rows with some excess are summed (few are);
+    ``walking`` is ``_walking(steps >= STEPPING_CADENCE)`` when the caller has it."""
     if walking is None:
         walking = _walking(steps >= STEPPING_CADENCE)
     out: F64 = np.zeros(dist.shape[0])
@@ -407,7 +406,7 @@ def _lost_fix(dist: F64, steps: F64, cadence: F64, lo: int, hi: int, walking: Bo
     rows with excess in the window are summed (few are)."""
     out: F64 = np.zeros(dist.shape[0])
     dist, steps, cadence = dist[:, :hi], steps[:, :hi], cadence[:, :hi]
-    walking = walking[:, :hi].copy()  # as ``_walking(steps[:, :hi])``: the row now ends there
+    walking = walking[:, :hi].copy()  # as ``_walking(stepping[:, :hi])``: the row now ends there
     walking[:, hi - 1] = False
     excess = np.where(walking, dist - stride_limit(cadence) * steps, 0.0)
     own = np.zeros(walking.shape[1], dtype=np.bool_)
