@@ -195,3 +195,18 @@ def test_a_jump_without_steps_is_still_a_teleport(minutes: int) -> None:
     only_speed[20] = 75.0  # one speed sample, no distance
     verdict = PlausibilityScorer().score([window(np.zeros(60), None, only_speed)])[0]
     assert "gps_teleport" in verdict.reasons
+
+
+@pytest.mark.parametrize("counted", [45.0, 55.0, 70.0])
+def test_a_walk_whose_watch_misses_steps_is_no_implausible_stride(counted: float) -> None:
+    """Pushing a stroller, a wrist device counts half the steps of a 1.3 m/s walk: the step
+    looks long, the pace is a walk's, and the user is credited less, not more."""
+    steps = walk(10, 25, counted, 0.08)
+    ratios, _ = pl.window_ratios([window(steps, np.where(steps > 0, 78.0, 0.0))])
+    assert ratios[0, CHECKS.index("stride_implausible")] < 1.0
+
+
+def test_distance_faked_beyond_a_walk_at_a_walking_cadence_is_still_implausible() -> None:
+    steps = walk(10, 25, 100.0, 0.06)
+    ratios, _ = pl.window_ratios([window(steps, steps * 1.5)])  # 150 m a minute at 100 steps
+    assert ratios[0, CHECKS.index("stride_implausible")] >= 1.0

@@ -60,10 +60,13 @@ code                             fires when (per window of the grid)            
                                  bout's), the median metres per step is below 0.25 or
                                  above the longest human step at that cadence: 1.2 m
                                  walking (<= 130/min) rising to 2.5 m running
-                                 (>= 170/min); or 3 minutes or more with no distance,
-                                 at least 20 steps and a speed of 2.5 m/s or more
-                                 implying such a step, in runs of such minutes reaching
-                                 into the window (a ride sending speed samples only)
+                                 (>= 170/min), and never shorter than a walk at 1.8 m/s
+                                 needs with the steps counted (a watch missing steps
+                                 behind a stroller lengthens the step, not the pace);
+                                 or 3 minutes or more with no distance, at least 20
+                                 steps and a speed of 2.5 m/s or more implying such a
+                                 step, in runs of such minutes reaching into the window
+                                 (a ride sending speed samples only)
 ``manual_entry``                 the window holds manually entered points (Health        checks
                                  Connect ``MANUAL_ENTRY``, Google Fit ``user_input``),
                                  also when they arrived after it closed
@@ -131,6 +134,7 @@ STRIDE_MIN_BINS = 5
 STRIDE_MAX_WALK = 1.2  # metres per step at walking cadence (<= 130/min)
 STRIDE_MAX_RUN = 2.5  # metres per step at running cadence (>= 170/min)
 STRIDE_MIN = 0.25
+WALKING_PACE = 1.8  # m/s, a brisk walk: what distance alone may claim however few steps counted
 # A speed sample with no distance still prices the step: at 2.5 m/s or more a person's cadence is
 # ~150 or more, so a ride at 5 m/s logging 50 "steps"/min implies a 6 m step. Stepping minutes
 # only, and 3 of them, keep one lagging sample beside a walk from judging it.
@@ -574,9 +578,14 @@ def _row_median(values: F64) -> F64:
 
 def stride_limit(cadence: F64) -> F64:
     """Longest believable step (m) at a cadence: a walker's up to 130 steps/min, a runner's
-    from 170 (long runs reach ~1.6 m, sprinters ~2.5 m), linear in between."""
+    from 170 (long runs reach ~1.6 m, sprinters ~2.5 m), linear in between; and never shorter
+    than a walk at ``WALKING_PACE`` needs with that many steps counted. A device that misses
+    steps (a watch on an arm pushing a stroller or a cart) lengthens the apparent step, not the
+    pace, and credits the user less; distance faked beyond what the steps cover is faster than
+    a walk at any cadence above ``WALKING_PACE / STRIDE_MAX_WALK`` (90 a minute)."""
     share = np.clip((cadence - 130.0) / 40.0, 0.0, 1.0)
-    out: F64 = STRIDE_MAX_WALK + share * (STRIDE_MAX_RUN - STRIDE_MAX_WALK)
+    human = STRIDE_MAX_WALK + share * (STRIDE_MAX_RUN - STRIDE_MAX_WALK)
+    out: F64 = np.maximum(human, WALKING_PACE * 60.0 / np.maximum(cadence, STEPPING_CADENCE))
     return out
 
 
