@@ -97,8 +97,8 @@ def stack_windows(windows: Sequence[Window]) -> tuple[F32, Bool]:
 
 def vehicle_bins(values: F32, masks: Bool, norm: Normalisation = DEFAULT_NORMALISATION) -> Bool:
     """Bins of honest vehicle rides (``stream.scoring.rides``): runs of minutes with distance
-    or speed and no stepping (a ride's counted bumps are none) of which one is beyond human
-    running (``VEHICLE_SHARE`` of the ceilings).
+    or speed and no stepping (a ride's few counted bumps are not stepping) of which one is
+    beyond human running (``VEHICLE_SHARE`` of the ceilings).
 
     They are hidden from the model: a car ride is normal, rare in any training set, and the
     plausibility checks judge vehicles (steps credited at vehicle speed) on physics.
