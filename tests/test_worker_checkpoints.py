@@ -8,6 +8,7 @@ the broker: the broker tests cover those).
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from typing import Any
 
@@ -65,3 +66,32 @@ def test_a_pause_makes_the_batch_stale_and_its_checkpoint_writes_and_acks_it() -
     assert acked == events
     assert set(states.data) == {"pausing"}
     assert processor.pending_events == 0 and not processor.stale()
+
+
+def test_a_message_that_raises_is_set_aside_and_the_rest_of_its_take_goes_on() -> None:
+    """An internal error (a bug, never bad input) costs one message: it goes to the error
+    handler while its exception is live, the take's other messages are applied, and all of
+    them are acknowledged at the checkpoint (the failed one is dead-lettered, not replayed)."""
+    processor, states = _processor(Limits(checkpoint_s=60.0, quiet_s=60.0))
+    real = processor.parse
+
+    def parse(raw: bytes, key: bytes | None) -> Any:
+        if b"boom" in raw:
+            raise RuntimeError("a bug")
+        return real(raw, key)
+
+    processor.parse = parse
+    take = [_event("taker", 0, 0), event_for("taker", b'{"boom": 1}', 1), _event("taker", 1, 2)]
+    failed: list[tuple[int, Any]] = []
+    processor.handle_take(
+        take, lambda event: failed.append((event.message.offset, sys.exc_info()[0]))
+    )
+    assert failed == [(1, RuntimeError)]
+    accepted = processor.metrics.registry.get_sample_value(
+        "lifeup_events_total", {"outcome": "accepted"}
+    )
+    assert accepted == 2.0
+    acked: list[Any] = []
+    asyncio.run(processor.checkpoint(acked.append))
+    assert [event.message.offset for event in acked] == [0, 1, 2]
+    assert "taker" in states.data

@@ -217,18 +217,18 @@ def create_app(
     )
     metrics.set_model(scoring.model_version)
 
+    def internal_error(event: Any) -> None:
+        """A bug must not stop the stream: the message is logged and dead-lettered."""
+        log.exception("internal error on %s", event.message.tp)
+        metrics.events.labels("rejected").inc()
+        _dead_letter_internal(dlq_topic, event)
+
     @app.agent(source, name="lifeup-process")
     async def process(stream: Any) -> None:
         # Messages come in takes (``TAKE_MAX``, or what arrived within ``TAKE_WITHIN_S``),
         # unacknowledged: a checkpoint acknowledges them once their state is written.
         async for events in stream.noack_take(TAKE_MAX, within=TAKE_WITHIN_S):
-            for event in events:
-                try:
-                    processor.handle(event)
-                except Exception:  # a bug must not stop the stream; the message is dead-lettered
-                    log.exception("internal error on %s", event.message.tp)
-                    metrics.events.labels("rejected").inc()
-                    _dead_letter_internal(dlq_topic, event)
+            processor.handle_take(events, internal_error)
             action = processor.due()
             if action == "checkpoint":
                 await processor.checkpoint(stream.ack)

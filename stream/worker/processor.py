@@ -191,6 +191,16 @@ class Processor:
         self._accepted = metrics.events.labels("accepted")  # counted on nearly every message
 
     # ----------------------------------------------------------------- per message
+    def handle_take(self, events: Iterable[Event], on_error: Callable[[Event], None]) -> None:
+        """Handles the messages of one take in order. A message that raises (a bug: bad input
+        never does) goes to ``on_error``, called while its exception is being handled; the
+        rest of the take goes on, and the message is acknowledged with them."""
+        for event in events:
+            try:
+                self.handle(event)
+            except Exception:
+                on_error(event)
+
     def handle(self, event: Event) -> None:
         """Processes one message (never raises for bad input) and adds it to the open batch."""
         batch = self._batch
