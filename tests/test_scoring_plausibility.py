@@ -131,11 +131,10 @@ def _ride(
     bumps: npt.NDArray[np.float64], metres_per_min: float = 900.0, with_distance: bool = True
 ) -> Window:
     """A 40-minute car ride at 15 m/s with the steps the device counted on the way."""
-    steps = np.zeros(60)
+    steps, distance, speed = np.zeros(60), np.zeros(60), np.full(60, np.nan)
     steps[10:50] = bumps
-    speed = np.full(60, np.nan)
+    distance[10:50] = metres_per_min
     speed[10:50:3] = metres_per_min / 60.0  # a sample every 3 minutes
-    distance = np.where(np.arange(60) >= 10, 1.0, 0.0) * (np.arange(60) < 50) * metres_per_min
     return window(steps, distance if with_distance else None, speed)
 
 
