@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from model_export.sim.types import LabeledSpan
 from stream.scoring import plausibility as pl
+from stream.scoring.checks import movement, rhythm
 from stream.scoring.rides import STEPPING_CADENCE
 from stream.windows import Window
 from tests.scoring_cases import normal_walk, walk, window
@@ -75,17 +76,17 @@ def drifting_swing(minutes: int = 45, start: int = 5, seed: int = 0) -> F64:
 
 def test_a_drifting_swing_fires_on_successive_differences_only() -> None:
     steps = drifting_swing()
-    for k, limit in pl.STEADY_TIERS:  # every stretch varies beyond the std/mean tiers
+    for k, limit in rhythm.STEADY_TIERS:  # every stretch varies beyond the std/mean tiers
         stretches = np.lib.stride_tricks.sliding_window_view(steps[5:50], k)
         assert (stretches.std(axis=1) / stretches.mean(axis=1) > limit).all()
-    assert pl.steady_ratio(steps[None])[0] >= 1.0
+    assert rhythm.steady_ratio(steps[None])[0] >= 1.0
     assert "cadence_without_variation" in verdict_of(window(steps))[0]
 
 
 def test_a_human_pace_change_is_not_a_machine() -> None:
     """A treadmill walk at 3 % per-minute variation, its belt sped up halfway: silent."""
     steps = walk(0, 30, 105.0, cv=0.03, seed=2) + walk(30, 30, 125.0, cv=0.03, seed=3)
-    assert pl.steady_ratio(steps[None])[0] < 1.0
+    assert rhythm.steady_ratio(steps[None])[0] < 1.0
 
 
 def test_a_drifting_swing_begun_in_the_previous_window_is_carried_back() -> None:
@@ -199,21 +200,22 @@ def test_a_walk_just_before_an_injection_is_not_carried_back() -> None:
 
 def test_a_treadmill_hour_does_not_repeat_itself() -> None:
     steps = walk(0, 60, 124.0, cv=0.03, seed=9)
-    assert pl.repeat_ratio(steps[None])[0] < 1.0
+    assert rhythm.repeat_ratio(steps[None])[0] < 1.0
 
 
 def _repeat_reference(x: F64) -> float:
     """The most active minutes within tolerance of one count in any span (plain loops)."""
     best = 0
-    span = min(pl.REPEAT_SPAN, x.shape[0])
+    span = min(rhythm.REPEAT_SPAN, x.shape[0])
     for s in range(x.shape[0] - span + 1):
         seg = x[s : s + span]
-        for v in x[x >= pl.STEADY_MIN_CADENCE]:  # any count of the row
-            near = (seg >= v * (1 - pl.REPEAT_TOLERANCE)) & (seg <= v * (1 + pl.REPEAT_TOLERANCE))
-            best = max(best, int((near & (seg >= pl.STEADY_MIN_CADENCE)).sum()))
-    enough = (x >= pl.STEADY_MIN_CADENCE).sum() >= pl.REPEAT_MINUTES
-    ratio = best / pl.REPEAT_MINUTES
-    return ratio if enough and ratio >= pl.REPEAT_FLOOR else 0.0
+        for v in x[x >= rhythm.STEADY_MIN_CADENCE]:  # any count of the row
+            tol = rhythm.REPEAT_TOLERANCE
+            near = (seg >= v * (1 - tol)) & (seg <= v * (1 + tol))
+            best = max(best, int((near & (seg >= rhythm.STEADY_MIN_CADENCE)).sum()))
+    enough = (x >= rhythm.STEADY_MIN_CADENCE).sum() >= rhythm.REPEAT_MINUTES
+    ratio = best / rhythm.REPEAT_MINUTES
+    return ratio if enough and ratio >= rhythm.REPEAT_FLOOR else 0.0
 
 
 @settings(max_examples=40, deadline=None)
@@ -228,7 +230,7 @@ def _repeat_reference(x: F64) -> float:
 )
 def test_repeat_ratio_matches_plain_loops(rows: list[list[float]]) -> None:
     x = np.array(rows)
-    got = pl.repeat_ratio(x)
+    got = rhythm.repeat_ratio(x)
     assert got.tolist() == [_repeat_reference(r) for r in x]
 
 
@@ -246,8 +248,8 @@ def lost_fix(metres: float, minutes: int = 10, at: int = 20) -> tuple[F64, F64]:
 
 def test_a_jump_over_a_lost_fix_is_a_teleport() -> None:
     steps, distance = lost_fix(3_000.0)
-    walking = pl._walking(steps[None] >= STEPPING_CADENCE)
-    assert pl._spikes(distance[None], steps[None], 0, 60, walking)[0] < 1.0  # 300 m a minute
+    walking = movement.walking_minutes(steps[None] >= STEPPING_CADENCE)
+    assert movement.spikes(distance[None], steps[None], 0, 60, walking)[0] < 1.0  # 300 m a minute
     assert "gps_teleport" in verdict_of(window(steps, distance))[0]
 
 

@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 
 from stream.buffer import TAIL_BINS, UserBuffer
 from stream.points import Channel, PointBatch
+from stream.scoring.checks.movement import WALK_JUMP_SPEED
 from stream.scoring.context import F32, fill_speed, reach
-from stream.scoring.plausibility import WALK_JUMP_SPEED, PlausibilityScorer
+from stream.scoring.plausibility import PlausibilityScorer
 from stream.windows import Window
 from tests.scoring_cases import normal_walk, walk, window
 

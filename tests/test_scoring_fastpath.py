@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stream.scoring import plausibility as pl
+from stream.scoring.checks import movement, rhythm, stride
 from stream.scoring.context import (
     AFTER_BINS,
     BEFORE_BINS,
@@ -64,9 +65,9 @@ def slow_rolling_min(row: F64, k: int) -> F64:
 def test_doubled_spans_hold_the_same_minima_as_growing_them_a_minute_at_a_time(
     cadence: F64,
 ) -> None:
-    fast, stepwise = pl._rolling_mins(cadence), pl._rolling_mins_stepwise(cadence)
-    assert len(fast) == len(stepwise) == len(pl.CADENCE_TIERS)
-    for (k, _), held, reference in zip(pl.CADENCE_TIERS, fast, stepwise, strict=True):
+    fast, stepwise = rhythm.rolling_mins(cadence), rhythm.rolling_mins_stepwise(cadence)
+    assert len(fast) == len(stepwise) == len(rhythm.CADENCE_TIERS)
+    for (k, _), held, reference in zip(rhythm.CADENCE_TIERS, fast, stepwise, strict=True):
         np.testing.assert_array_equal(held, reference)
         for r in range(cadence.shape[0]):
             np.testing.assert_array_equal(held[r], slow_rolling_min(cadence[r], k))
@@ -86,7 +87,7 @@ def slow_human_pace(dist: F64, stepless: npt.NDArray[np.bool_], lo: int, hi: int
                 metres += dist[r, end]
                 fastest = max(fastest, dist[r, end])
                 end += 1
-            if fastest <= pl.HUMAN_PACE * 60 and t < hi and end > lo:
+            if fastest <= movement.HUMAN_PACE * 60 and t < hi and end > lo:
                 out[r] += metres
             t = end
     return out
@@ -99,8 +100,8 @@ def test_stepless_stretches_summed_on_their_minutes_alone(
 ) -> None:
     steps, dist, lo, hi = case
     steps = np.where(steps > 1_000, steps, 0.0)  # sparse: stepless stretches between them
-    stepless = (dist > 0) & ~pl._near(steps > 0)
-    got = pl._human_pace_distance(dist, stepless, 60, lo, hi)
+    stepless = (dist > 0) & ~movement.near(steps > 0)
+    got = movement.human_pace_distance(dist, stepless, 60, lo, hi)
     np.testing.assert_array_equal(got, slow_human_pace(dist, stepless, lo, hi))
 
 
@@ -117,7 +118,7 @@ def slow_spikes(dist: F64, steps: F64, lo: int, hi: int) -> F64:
     for r in range(dist.shape[0]):
         walking = slow_walking(steps[r])
         excess = [
-            max(dist[r, t] - pl.STRIDE_MAX_RUN * steps[r, t], 0.0) if walking[t] else 0.0
+            max(dist[r, t] - stride.STRIDE_MAX_RUN * steps[r, t], 0.0) if walking[t] else 0.0
             for t in range(bins)
         ]
         padded = [0.0, *excess, 0.0]
@@ -125,7 +126,7 @@ def slow_spikes(dist: F64, steps: F64, lo: int, hi: int) -> F64:
         for t in range(lo, hi):
             if excess[t] > 0:
                 best = max(best, padded[t] + padded[t + 1] + padded[t + 2])
-        out[r] = best / pl.SPIKE_DISTANCE
+        out[r] = best / movement.SPIKE_DISTANCE
     return out
 
 
@@ -134,7 +135,9 @@ def slow_spikes(dist: F64, steps: F64, lo: int, hi: int) -> F64:
 def test_spikes_summed_only_on_rows_that_have_any(case: tuple[F64, F64, int, int]) -> None:
     steps, dist, lo, hi = case
     dist = dist * 3.0  # reach beyond the longest stride in some minutes
-    np.testing.assert_array_equal(pl._spikes(dist, steps, lo, hi), slow_spikes(dist, steps, lo, hi))
+    np.testing.assert_array_equal(
+        movement.spikes(dist, steps, lo, hi), slow_spikes(dist, steps, lo, hi)
+    )
 
 
 def slow_lost_fix(dist: F64, steps: F64, lo: int, hi: int) -> F64:
@@ -143,17 +146,17 @@ def slow_lost_fix(dist: F64, steps: F64, lo: int, hi: int) -> F64:
     for r in range(dist.shape[0]):
         walking = slow_walking(steps[r, :hi])  # the look-ahead after hi is not read
         excess = [
-            float(dist[r, t] - pl.stride_limit(np.array(steps[r, t])) * steps[r, t])
+            float(dist[r, t] - stride.stride_limit(np.array(steps[r, t])) * steps[r, t])
             for t in range(bins)
         ]
         best = 0.0
         for i in range(bins):
-            for j in range(i, min(i + pl.LOST_FIX_MINUTES, hi)):
+            for j in range(i, min(i + movement.LOST_FIX_MINUTES, hi)):
                 if not all(walking[i : j + 1]):
                     break
                 if any(lo <= t < hi and excess[t] > 0 for t in (i, j)):
                     best = max(best, sum(excess[i : j + 1]))
-        out[r] = best / pl.SPIKE_DISTANCE
+        out[r] = best / movement.SPIKE_DISTANCE
     return out
 
 
@@ -164,8 +167,8 @@ def test_lost_fix_is_the_best_unbroken_stretch_of_plain_loops(
 ) -> None:
     steps, dist, lo, hi = case
     dist = dist * 3.0  # reach beyond the longest stride in some minutes
-    walking = pl._walking(steps >= STEPPING_CADENCE)
-    got = pl._lost_fix(dist, steps, steps, lo, hi, walking)
+    walking = movement.walking_minutes(steps >= STEPPING_CADENCE)
+    got = movement.lost_fix(dist, steps, steps, lo, hi, walking)
     np.testing.assert_allclose(got, slow_lost_fix(dist, steps, lo, hi), rtol=1e-9, atol=1e-9)
 
 
@@ -181,14 +184,16 @@ def test_lost_fix_reads_nothing_past_the_window(case: tuple[F64, F64, int, int],
     other_steps[:, hi:] = rng.integers(0, 200, other_steps[:, hi:].shape)
     other_dist[:, hi:] = rng.uniform(0, 3_000, other_dist[:, hi:].shape)
     np.testing.assert_array_equal(
-        pl._lost_fix(dist, steps, steps, lo, hi, pl._walking(steps >= STEPPING_CADENCE)),
-        pl._lost_fix(
+        movement.lost_fix(
+            dist, steps, steps, lo, hi, movement.walking_minutes(steps >= STEPPING_CADENCE)
+        ),
+        movement.lost_fix(
             other_dist,
             other_steps,
             other_steps,
             lo,
             hi,
-            pl._walking(other_steps >= STEPPING_CADENCE),
+            movement.walking_minutes(other_steps >= STEPPING_CADENCE),
         ),
     )
 
@@ -214,11 +219,11 @@ def slow_bout_stride(steps: F64, dist: F64, lo: int, hi: int) -> F64:
             mins = [u for u in range(t, end) if paired[u]]
             touches = any(lo <= u < hi for u in range(t, end))
             total = sum(steps[r, u] for u in mins)
-            if touches and len(mins) >= pl.STRIDE_MIN_BINS and total >= pl.STRIDE_MIN_STEPS:
-                stride = float(np.median([dist[r, u] / steps[r, u] for u in mins]))
+            if touches and len(mins) >= stride.STRIDE_MIN_BINS and total >= stride.STRIDE_MIN_STEPS:
+                step = float(np.median([dist[r, u] / steps[r, u] for u in mins]))
                 walked = float(np.median([steps[r, u] for u in mins]))
-                limit = float(pl.stride_limit(np.array([walked]))[0])
-                out[r] = max(out[r], stride / limit, pl.STRIDE_MIN / stride)
+                limit = float(stride.stride_limit(np.array([walked]))[0])
+                out[r] = max(out[r], step / limit, stride.STRIDE_MIN / step)
             t = end
     return out
 
@@ -230,7 +235,7 @@ def test_bout_strides_judged_on_the_paired_minutes_alone(
 ) -> None:
     steps, dist, lo, hi = case
     dist = dist * 0.05  # strides below the shortest human step: bouts to judge
-    got = pl._bout_stride_ratio(dist, steps, steps, lo, hi)
+    got = stride.bout_stride_ratio(dist, steps, steps, lo, hi)
     np.testing.assert_array_equal(got, slow_bout_stride(steps, dist, lo, hi))
 
 

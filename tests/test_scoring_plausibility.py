@@ -10,7 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stream.scoring import plausibility as pl
-from stream.scoring.plausibility import CHECKS, PlausibilityScorer, check_ratios, steady_ratio
+from stream.scoring.checks import stride
+from stream.scoring.checks.rhythm import steady_ratio
+from stream.scoring.plausibility import CHECKS, PlausibilityScorer, check_ratios
 from stream.windows import Window
 from tests.scoring_cases import (
     CASES,
@@ -114,7 +116,7 @@ def test_ratios_are_finite_bounded_and_scale_free(steps, distance, factor) -> No
 def test_row_median_matches_numpy(rows) -> None:
     values = np.array([[np.nan if v is None else v for v in row] for row in rows])
     values[:, 0] = np.nan_to_num(values[:, 0], nan=1.0)  # every judged row has a number
-    np.testing.assert_allclose(pl._row_median(values), np.nanmedian(values, axis=1))
+    np.testing.assert_allclose(stride.row_median(values), np.nanmedian(values, axis=1))
 
 
 def test_a_bout_with_an_impossible_stride_is_not_hidden_by_an_honest_walk_beside_it() -> None:

@@ -26,7 +26,7 @@ from model_export.eval.variants import real_variants, simulate_variants
 from model_export.sim.types import LabeledSpan
 from model_export.simulate import simulate
 from stream.parsing import parse_obj
-from stream.scoring.plausibility import stride_limit
+from stream.scoring.checks.stride import stride_limit
 from stream.windows import Window
 
 F64 = npt.NDArray[np.float64]
