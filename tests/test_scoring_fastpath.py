@@ -198,24 +198,36 @@ def test_lost_fix_reads_nothing_past_the_window(case: tuple[F64, F64, int, int],
     )
 
 
+def _bridged_runs(active: list[bool]) -> list[tuple[int, int]]:
+    """[start, end) of the runs of ``active`` minutes, a single inactive minute between two
+    active ones bridged."""
+    bins = len(active)
+    bridged = [
+        active[t] or (0 < t < bins - 1 and active[t - 1] and active[t + 1]) for t in range(bins)
+    ]
+    runs, t = [], 0
+    while t < bins:
+        if not bridged[t]:
+            t += 1
+            continue
+        end = t
+        while end < bins and bridged[end]:
+            end += 1
+        runs.append((t, end))
+        t = end
+    return runs
+
+
 def slow_bout_stride(steps: F64, dist: F64, lo: int, hi: int) -> F64:
     """Each bout of paired minutes (pausing at most one) reaching into ``[lo, hi)``: the median
-    stride and cadence of its paired minutes against the limits."""
+    stride and cadence of its paired minutes against the limits, each side confirmed by the
+    metres over steps of the bout's span (the run of minutes with steps or metres around it)."""
     out = np.zeros(steps.shape[0])
     for r in range(steps.shape[0]):
-        paired = (steps[r] > 0) & (dist[r] > 0)
-        bins = paired.size
-        bridged = [
-            paired[t] or (0 < t < bins - 1 and paired[t - 1] and paired[t + 1]) for t in range(bins)
-        ]
-        t = 0
-        while t < bins:
-            if not bridged[t]:
-                t += 1
-                continue
-            end = t
-            while end < bins and bridged[end]:
-                end += 1
+        pairs = list(zip(steps[r], dist[r], strict=True))
+        paired = [bool(s > 0 and d > 0) for s, d in pairs]
+        spans = _bridged_runs([bool(s > 0 or d > 0) for s, d in pairs])
+        for t, end in _bridged_runs(paired):
             mins = [u for u in range(t, end) if paired[u]]
             touches = any(lo <= u < hi for u in range(t, end))
             total = sum(steps[r, u] for u in mins)
@@ -223,8 +235,15 @@ def slow_bout_stride(steps: F64, dist: F64, lo: int, hi: int) -> F64:
                 step = float(np.median([dist[r, u] / steps[r, u] for u in mins]))
                 walked = float(np.median([steps[r, u] for u in mins]))
                 limit = float(stride.stride_limit(np.array([walked]))[0])
-                out[r] = max(out[r], step / limit, stride.STRIDE_MIN / step)
-            t = end
+                first, last = next((a, b) for a, b in spans if a <= t < b)
+                metres, counted = 0.0, 0.0
+                for u in range(first, last):
+                    metres += float(dist[r, u])
+                    counted += float(steps[r, u])
+                span = metres / counted
+                long = min(step / limit, span / limit)
+                short = min(stride.STRIDE_MIN / step, stride.STRIDE_MIN / span)
+                out[r] = max(out[r], long, short)
     return out
 
 

@@ -211,3 +211,48 @@ def test_distance_faked_beyond_a_walk_at_a_walking_cadence_is_still_implausible(
     steps = walk(10, 25, 100.0, 0.06)
     ratios, _ = pl.window_ratios([window(steps, steps * 1.5)])  # 150 m a minute at 100 steps
     assert ratios[0, CHECKS.index("stride_implausible")] >= 1.0
+
+
+def _in_points(metres_per_minute: npt.NDArray[np.float64], minutes: int) -> npt.NDArray[np.float64]:
+    """Distance as a phone may log it: points of ``minutes`` each, spread evenly over their
+    minutes by the buffer, whatever the steps inside (the Takeout sample holds distance points
+    of 7 and 13 minutes beside step points of a minute or less)."""
+    out = np.zeros_like(metres_per_minute)
+    for at in range(0, out.shape[0], minutes):
+        block = metres_per_minute[at : at + minutes]
+        out[at : at + minutes] = block.sum() / block.shape[0]
+    return out
+
+
+def _stroll(seed: int) -> npt.NDArray[np.float64]:
+    """An hour of pottering about: a minute in three or four holds 20-60 steps, the others
+    none (the Fitabase users' commonest active hour)."""
+    rng = np.random.default_rng(seed)
+    return np.where(rng.random(60) < 0.3, rng.integers(20, 61, 60), 0).astype(np.float64)
+
+
+@pytest.mark.parametrize("minutes", [5, 7, 13])
+def test_a_stroll_whose_distance_comes_in_long_points_is_no_implausible_stride(
+    minutes: int,
+) -> None:
+    """A stroll's metres spread over several minutes land in minutes with many steps and in
+    minutes with none: minute by minute the step reads too short, over the span it is 0.7 m."""
+    windows = [window(s, _in_points(s * 0.7, minutes)) for s in map(_stroll, range(40))]
+    ratios, _ = pl.window_ratios(windows)
+    assert (ratios[:, CHECKS.index("stride_implausible")] < 1.0).all()
+
+
+@pytest.mark.parametrize("minutes", [1, 10])
+def test_steps_the_distance_cannot_explain_stay_implausible_in_long_points(minutes: int) -> None:
+    steps = walk(10, 30, 110.0)
+    ratios, _ = pl.window_ratios([window(steps, _in_points(steps * 0.1, minutes))])
+    assert ratios[0, CHECKS.index("stride_implausible")] >= 1.0
+
+
+@pytest.mark.parametrize("minutes", [1, 10])
+def test_a_ride_logged_as_steps_stays_implausible_in_long_distance_points(minutes: int) -> None:
+    steps = walk(10, 30, 60.0, 0.2)
+    ratios, _ = pl.window_ratios(
+        [window(steps, _in_points(np.where(steps > 0, 400.0, 0.0), minutes))]
+    )
+    assert ratios[0, CHECKS.index("stride_implausible")] >= 1.0

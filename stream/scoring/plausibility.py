@@ -64,7 +64,11 @@ code                             fires when (per window of the grid)            
                                  walking (<= 130/min) rising to 2.5 m running
                                  (>= 170/min), and never shorter than a walk at 1.8 m/s
                                  needs with the steps counted (a watch missing steps
-                                 behind a stroller lengthens the step, not the pace);
+                                 behind a stroller lengthens the step, not the pace),
+                                 and the total metres over total steps of the spans
+                                 around those minutes (runs of minutes with steps or
+                                 distance) say so too: a distance point of several
+                                 minutes is spread evenly, whatever the steps in each;
                                  or 3 minutes or more with no distance, at least 20
                                  steps and a speed of 2.5 m/s or more implying such a
                                  step, in runs of such minutes reaching into the window
@@ -128,6 +132,7 @@ from stream.scoring.checks.stride import (
     SPEED_STRIDE_SPEED,
     STRIDE_MIN,
     bout_stride_ratio,
+    span_ids,
     speed_strides,
     stride_ratio,
 )
@@ -364,9 +369,10 @@ def _ratios(
     if back:  # bouts pausing at most a minute, as ``bout_stride_ratio`` joins them
         both &= reach(both, 0, lo)
     paired = reach(both, lo, hi)
+    spans = span_ids(dist, steps, hi)  # what both channels cover: totals that confirm a stride
     out[:, 6] = np.maximum(
-        stride_ratio(dist, steps, cadence, paired),
-        bout_stride_ratio(dist, steps, cadence, lo, hi, both),
+        stride_ratio(dist, steps, cadence, paired, spans),
+        bout_stride_ratio(dist, steps, cadence, lo, hi, both, spans),
     )
     sped = np.flatnonzero(speed.max(axis=1) >= SPEED_STRIDE_SPEED)  # one pass: most have none
     if sped.size:

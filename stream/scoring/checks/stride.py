@@ -29,9 +29,61 @@ SPEED_STRIDE_BINS = 3
 F64 = npt.NDArray[np.float64]
 
 
-def stride_ratio(metres: F64, steps: F64, cadence: F64, paired: Bool | None = None) -> F64:
-    """How far the median metres per step of the minutes with both lie outside the human range
-    for their cadence (``stride_limit``); 0 with too few such minutes to judge.
+def span_ids(metres: F64, steps: F64, until: int | None = None) -> npt.NDArray[np.int64]:
+    """Per minute, the id (from 1; 0: none) of its span: a run of minutes with steps or metres,
+    pausing at most a minute. A phone's distance and step points need not share boundaries (the
+    Takeout sample holds distance points of 7 and 13 minutes beside step points of a minute or
+    less), so a span is the smallest stretch that both channels are sure to have covered.
+    Minutes from ``until`` on belong to none: the look-ahead after a window holds whatever had
+    arrived when it closed, and totals over it would depend on arrival order."""
+    moving = (steps > 0) | (metres > 0)
+    if until is not None:
+        moving[:, until:] = False
+    rows, bins = moving.shape
+    left, right = moving.copy(), moving.copy()
+    left[:, 1:] |= moving[:, :-1]
+    right[:, :-1] |= moving[:, 1:]
+    bridged = left & right
+    begins = bridged.copy()
+    begins[:, 1:] &= ~bridged[:, :-1]
+    ids: npt.NDArray[np.int64] = np.where(bridged, np.cumsum(begins.ravel()).reshape(rows, bins), 0)
+    return ids
+
+
+def _span_sums(ids: npt.NDArray[np.int64], metres: F64, steps: F64) -> tuple[F64, F64]:
+    """Metres and steps per span id (index 0: outside every span)."""
+    n = int(ids.max()) + 1 if ids.size else 1
+    flat = ids.ravel()
+    # weighted bincounts are float64 (numpy's stubs say int)
+    span_metres = np.bincount(flat, weights=metres.ravel(), minlength=n).astype(np.float64)
+    span_steps = np.bincount(flat, weights=steps.ravel(), minlength=n).astype(np.float64)
+    return span_metres, span_steps
+
+
+def _confirmed(median: F64, total: F64, limit: F64) -> F64:
+    """``max(long side, short side)``, each side the smaller of what the minutes' median stride
+    and the spans' total metres over total steps say: a step is too long (or too short) only if
+    both say so. Distance spread evenly over a several-minute point puts a few metres in each
+    minute whatever the steps there, so the minutes of a stroll with many steps read short and
+    those with few read long, while the totals stay true; the median guards against one
+    minute's GPS jump inflating the totals (the teleport rules judge jumps)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        long = np.minimum(median / limit, total / limit)
+        short = np.minimum(STRIDE_MIN / median, STRIDE_MIN / total)
+    out: F64 = np.maximum(long, short)
+    return out
+
+
+def stride_ratio(
+    metres: F64,
+    steps: F64,
+    cadence: F64,
+    paired: Bool | None = None,
+    spans: npt.NDArray[np.int64] | None = None,
+) -> F64:
+    """How far the metres per step of the minutes with both lie outside the human range for
+    their cadence (``stride_limit``), confirmed by the totals of their spans (``span_ids``,
+    ``_confirmed``); 0 with too few such minutes to judge.
 
     Speed samples are not used: phones report low, lagging speeds while walking (the Takeout
     sample: 0.3 m/s) and interpolation carries a vehicle's speed into the walk beside it."""
@@ -47,19 +99,34 @@ def stride_ratio(metres: F64, steps: F64, cadence: F64, paired: Bool | None = No
     with np.errstate(divide="ignore", invalid="ignore"):
         stride = np.where(paired[rows], metres[rows] / steps[rows], np.nan)
         walked = np.where(paired[rows], cadence[rows], np.nan)
-    median = row_median(stride)
+    ids = span_ids(metres[rows], steps[rows]) if spans is None else spans[rows]
+    judged = np.zeros(int(ids.max()) + 1, dtype=np.bool_)
+    judged[ids[paired[rows]]] = True
+    judged[0] = False
+    inside = judged[ids]  # the minutes of every span holding a judged minute
+    with np.errstate(divide="ignore", invalid="ignore"):
+        total = np.where(inside, metres[rows], 0.0).sum(axis=1) / np.where(
+            inside, steps[rows], 0.0
+        ).sum(axis=1)
     limit = stride_limit(row_median(walked))
-    out[rows] = np.maximum(median / limit, STRIDE_MIN / median)
+    out[rows] = _confirmed(row_median(stride), total, limit)
     return out
 
 
 def bout_stride_ratio(
-    metres: F64, steps: F64, cadence: F64, lo: int, hi: int, paired: Bool | None = None
+    metres: F64,
+    steps: F64,
+    cadence: F64,
+    lo: int,
+    hi: int,
+    paired: Bool | None = None,
+    spans: npt.NDArray[np.int64] | None = None,
 ) -> F64:
     """``stride_ratio`` of each bout (a run of minutes with steps and distance, pausing at
     most a minute) touching bins ``[lo, hi)``, the worst per row: a spoofed stretch next to an
-    honest walk in the same hour would otherwise hide behind the hour's median.
-    ``paired``: the minutes with both, when the caller has them."""
+    honest walk in the same hour would otherwise hide behind the hour's median. A bout's totals
+    are those of its span (``span_ids``: the bout with the minutes of only steps or only
+    metres around it). ``paired``: the minutes with both, when the caller has them."""
     if paired is None:
         paired = (steps > 0) & (metres > 0)
     out = np.zeros(paired.shape[0])
@@ -72,7 +139,13 @@ def bout_stride_ratio(
     if not enough.all():
         if enough.any():
             out[enough] = bout_stride_ratio(
-                metres[enough], steps[enough], cadence[enough], lo, hi, paired[enough]
+                metres[enough],
+                steps[enough],
+                cadence[enough],
+                lo,
+                hi,
+                paired[enough],
+                None if spans is None else spans[enough],
             )
         return out
     rows, bins = paired.shape
@@ -96,8 +169,14 @@ def bout_stride_ratio(
         return out
     stride = _group_median(bout, metres[sel] / steps[sel], count)
     walked = _group_median(bout, cadence[sel], count)
+    span = span_ids(metres, steps) if spans is None else spans
+    span_metres, span_steps = _span_sums(span, metres, steps)
+    of_bout = np.zeros(n, dtype=np.int64)  # each bout lies inside one span
+    inside = span[sel]
+    of_bout[bout[inside > 0]] = inside[inside > 0]  # (not its minutes in a look-ahead cut off)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.maximum(stride / stride_limit(walked), STRIDE_MIN / stride)
+        span_stride: F64 = span_metres[of_bout] / span_steps[of_bout]
+    ratio = _confirmed(stride, span_stride, stride_limit(walked))
     row_of = np.zeros(n, dtype=np.int64)
     row_of[ids.ravel()] = np.repeat(np.arange(rows), bins)
     np.maximum.at(out, row_of[ok], ratio[ok])
