@@ -256,3 +256,22 @@ def test_a_ride_logged_as_steps_stays_implausible_in_long_distance_points(minute
         [window(steps, _in_points(np.where(steps > 0, 400.0, 0.0), minutes))]
     )
     assert ratios[0, CHECKS.index("stride_implausible")] >= 1.0
+
+
+def test_one_speed_glitch_in_a_walk_with_distance_is_no_vehicle() -> None:
+    """A single GPS speed sample of 15 m/s among a walk's 1.3 m/s ones, interpolated as the
+    buffer does, spans three minutes over 7 m/s; the metres of those minutes say walked."""
+    steps = walk(10, 30, 110.0)
+    speed = np.full(60, np.nan)
+    speed[10:40] = 1.3
+    speed[20:25] = [1.3, 8.15, 15.0, 8.15, 1.3]
+    ratios, _ = pl.window_ratios([window(steps, steps * 0.75, speed)])
+    assert ratios[0, CHECKS.index("speed_above_human_limit")] < 1.0
+
+
+def test_a_vehicle_is_judged_by_its_speed_where_no_distance_came() -> None:
+    steps = walk(10, 30, 70.0, 0.2)
+    speed = np.where(steps > 0, 12.0, np.nan)
+    ratios, _ = pl.window_ratios([window(steps, None, speed), window(steps, steps * 0.7, speed)])
+    fired = ratios[:, CHECKS.index("speed_above_human_limit")] >= 1.0
+    assert fired.tolist() == [True, False]  # with distance, the metres judge (a walk's here)

@@ -35,9 +35,11 @@ code                             fires when (per window of the grid)            
                                  which GPS speed shows the phone moving (1 m/s or
                                  more) breaks a stretch
 ``speed_above_human_limit``      3 or more minutes of stepping (20 steps or more: a      checks
-                                 ride's few counted bumps are not walking) while speed
-                                 is at least 7 m/s or distance at least 420 m (faster
-                                 than a world-class 5 km): a vehicle logged as walking
+                                 ride's few counted bumps are not walking) while
+                                 distance is at least 420 m (faster than a world-class
+                                 5 km) or, in minutes without distance, speed at least
+                                 7 m/s: a vehicle logged as walking (a minute's metres
+                                 outweigh a speed sample, which a GPS glitch can make)
 ``gps_teleport``                 a speed sample or one minute's distance at 42 m/s       checks
                                  (~150 km/h) or more, unless part of a journey (3
                                  minutes or more at 7 m/s without stepping: a fast
@@ -329,7 +331,9 @@ def _ratios(
     # about where steps went (a vehicle, a jump inside a walk, the stride) count minutes of
     # ``STEPPING_CADENCE`` or more
     stepping = cadence >= STEPPING_CADENCE
-    fast = stepping & ((speed >= VEHICLE_SPEED) | (dist >= VEHICLE_SPEED * grid.bin_s))
+    # A minute with distance is judged by its metres: a GPS glitch of one speed sample,
+    # interpolated, spans several minutes that the metres show walked (as ``speed_strides``)
+    fast = stepping & np.where(dist > 0, dist >= VEHICLE_SPEED * grid.bin_s, speed >= VEHICLE_SPEED)
     out[:, 2] = _touching(fast, lo, hi, back).sum(axis=1) / VEHICLE_BINS
 
     if not back:  # judged on the window's own minutes: never carried
