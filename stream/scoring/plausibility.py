@@ -134,7 +134,6 @@ from stream.scoring.checks.stride import (
     SPEED_STRIDE_SPEED,
     STRIDE_MIN,
     bout_stride_ratio,
-    span_ids,
     speed_strides,
     stride_ratio,
 )
@@ -373,10 +372,9 @@ def _ratios(
     if back:  # bouts pausing at most a minute, as ``bout_stride_ratio`` joins them
         both &= reach(both, 0, lo)
     paired = reach(both, lo, hi)
-    spans = span_ids(dist, steps, hi)  # what both channels cover: totals that confirm a stride
-    out[:, 6] = np.maximum(
-        stride_ratio(dist, steps, cadence, paired, spans),
-        bout_stride_ratio(dist, steps, cadence, lo, hi, both, spans),
+    out[:, 6] = np.maximum(  # spans end with the window: the look-ahead is not summed
+        stride_ratio(dist, steps, cadence, paired, hi),
+        bout_stride_ratio(dist, steps, cadence, lo, hi, both, hi),
     )
     sped = np.flatnonzero(speed.max(axis=1) >= SPEED_STRIDE_SPEED)  # one pass: most have none
     if sped.size:

@@ -79,11 +79,11 @@ def stride_ratio(
     steps: F64,
     cadence: F64,
     paired: Bool | None = None,
-    spans: npt.NDArray[np.int64] | None = None,
+    until: int | None = None,
 ) -> F64:
     """How far the metres per step of the minutes with both lie outside the human range for
     their cadence (``stride_limit``), confirmed by the totals of their spans (``span_ids``,
-    ``_confirmed``); 0 with too few such minutes to judge.
+    ``_confirmed``; ``until`` as there); 0 with too few such minutes to judge.
 
     Speed samples are not used: phones report low, lagging speeds while walking (the Takeout
     sample: 0.3 m/s) and interpolation carries a vehicle's speed into the walk beside it."""
@@ -99,7 +99,7 @@ def stride_ratio(
     with np.errstate(divide="ignore", invalid="ignore"):
         stride = np.where(paired[rows], metres[rows] / steps[rows], np.nan)
         walked = np.where(paired[rows], cadence[rows], np.nan)
-    ids = span_ids(metres[rows], steps[rows]) if spans is None else spans[rows]
+    ids = span_ids(metres[rows], steps[rows], until)  # only rows judged: few
     judged = np.zeros(int(ids.max()) + 1, dtype=np.bool_)
     judged[ids[paired[rows]]] = True
     judged[0] = False
@@ -120,13 +120,14 @@ def bout_stride_ratio(
     lo: int,
     hi: int,
     paired: Bool | None = None,
-    spans: npt.NDArray[np.int64] | None = None,
+    until: int | None = None,
 ) -> F64:
     """``stride_ratio`` of each bout (a run of minutes with steps and distance, pausing at
     most a minute) touching bins ``[lo, hi)``, the worst per row: a spoofed stretch next to an
     honest walk in the same hour would otherwise hide behind the hour's median. A bout's totals
     are those of its span (``span_ids``: the bout with the minutes of only steps or only
-    metres around it). ``paired``: the minutes with both, when the caller has them."""
+    metres around it, ``until`` as there). ``paired``: the minutes with both, when the caller
+    has them."""
     if paired is None:
         paired = (steps > 0) & (metres > 0)
     out = np.zeros(paired.shape[0])
@@ -145,7 +146,7 @@ def bout_stride_ratio(
                 lo,
                 hi,
                 paired[enough],
-                None if spans is None else spans[enough],
+                until,
             )
         return out
     rows, bins = paired.shape
@@ -169,7 +170,7 @@ def bout_stride_ratio(
         return out
     stride = _group_median(bout, metres[sel] / steps[sel], count)
     walked = _group_median(bout, cadence[sel], count)
-    span = span_ids(metres, steps) if spans is None else spans
+    span = span_ids(metres, steps, until)
     span_metres, span_steps = _span_sums(span, metres, steps)
     of_bout = np.zeros(n, dtype=np.int64)  # each bout lies inside one span
     inside = span[sel]
