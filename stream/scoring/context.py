@@ -105,18 +105,10 @@ def needs_context(values: F32, masks: Bool, before: F32, after: F32, speed_edge:
     return out
 
 
-def reach(active: Bool, lo: int, hi: int, gap: int = 1) -> Bool:
-    """Active bins in ``[lo, hi)`` and those joined to them by runs of active bins (runs may
-    pause ``gap`` bins: a walker waits at a light). Vectorised: runs get global ids."""
-    rows, bins = active.shape
-    if lo == 0 and hi == bins:
-        return active
-    some = active.any(axis=1)
-    if not some.all():  # most rows of a sparse finding have nothing to join
-        joined = np.zeros_like(active)
-        if some.any():
-            joined[some] = reach(active[some], lo, hi, gap)
-        return joined
+def runs(active: Bool, gap: int = 1) -> tuple[Bool, npt.NDArray[np.int32]]:
+    """``(bridged, ids)``: the active bins and the pauses of at most ``gap`` bins between two
+    of them; and per bin the number (from 1, growing along the rows and across them) of the
+    last run of bridged bins begun at or before it."""
     left = active.copy()
     right = active.copy()
     for j in range(1, gap + 1):
@@ -125,9 +117,25 @@ def reach(active: Bool, lo: int, hi: int, gap: int = 1) -> Bool:
     bridged = left & right
     begins = bridged.copy()
     begins[:, 1:] &= ~bridged[:, :-1]
+    ids = np.cumsum(begins.ravel(), dtype=np.int32).reshape(active.shape)
+    return bridged, ids
+
+
+def reach(active: Bool, lo: int, hi: int, gap: int = 1) -> Bool:
+    """Active bins in ``[lo, hi)`` and those joined to them by runs of active bins (runs may
+    pause ``gap`` bins: a walker waits at a light). Vectorised: runs get global ids."""
+    bins = active.shape[1]
+    if lo == 0 and hi == bins:
+        return active
+    some = active.any(axis=1)
+    if not some.all():  # most rows of a sparse finding have nothing to join
+        joined = np.zeros_like(active)
+        if some.any():
+            joined[some] = reach(active[some], lo, hi, gap)
+        return joined
+    bridged, ids = runs(active, gap)
     # ids grow along each row, so the runs touching [lo, hi) are a range of ids per row: from
     # the run holding bin lo (else the next to begin) to the last to begin before hi
-    ids = np.cumsum(begins.ravel(), dtype=np.int32).reshape(rows, bins)
     first = ids[:, lo] + ~bridged[:, lo]
     last = ids[:, hi - 1]
     out: Bool = active & (ids >= first[:, None]) & (ids <= last[:, None])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from stream.scoring.context import runs
 from stream.scoring.features import Bool
 from stream.scoring.rides import STEPPING_CADENCE
 
@@ -29,6 +30,14 @@ SPEED_STRIDE_BINS = 3
 F64 = npt.NDArray[np.float64]
 
 
+def bridged_runs(active: Bool) -> npt.NDArray[np.int64]:
+    """Per minute, the id (from 1, unique across rows; 0: none) of its run of ``active``
+    minutes, a single inactive minute between two active ones bridged."""
+    bridged, ids = runs(active)
+    out: npt.NDArray[np.int64] = np.where(bridged, ids, 0).astype(np.int64)
+    return out
+
+
 def span_ids(metres: F64, steps: F64, until: int | None = None) -> npt.NDArray[np.int64]:
     """Per minute, the id (from 1; 0: none) of its span: a run of minutes with steps or metres,
     pausing at most a minute. A phone's distance and step points need not share boundaries (the
@@ -39,15 +48,7 @@ def span_ids(metres: F64, steps: F64, until: int | None = None) -> npt.NDArray[n
     moving = (steps > 0) | (metres > 0)
     if until is not None:
         moving[:, until:] = False
-    rows, bins = moving.shape
-    left, right = moving.copy(), moving.copy()
-    left[:, 1:] |= moving[:, :-1]
-    right[:, :-1] |= moving[:, 1:]
-    bridged = left & right
-    begins = bridged.copy()
-    begins[:, 1:] &= ~bridged[:, :-1]
-    ids: npt.NDArray[np.int64] = np.where(bridged, np.cumsum(begins.ravel()).reshape(rows, bins), 0)
-    return ids
+    return bridged_runs(moving)
 
 
 def _span_sums(ids: npt.NDArray[np.int64], metres: F64, steps: F64) -> tuple[F64, F64]:
@@ -150,13 +151,7 @@ def bout_stride_ratio(
             )
         return out
     rows, bins = paired.shape
-    left, right = paired.copy(), paired.copy()
-    left[:, 1:] |= paired[:, :-1]
-    right[:, :-1] |= paired[:, 1:]
-    bridged = left & right
-    begins = bridged.copy()
-    begins[:, 1:] &= ~bridged[:, :-1]
-    ids = np.where(bridged, np.cumsum(begins.ravel()).reshape(rows, bins), 0)
+    ids = bridged_runs(paired)
     n = int(ids.max()) + 1
     touching = np.zeros(n, dtype=np.bool_)
     touching[ids[:, lo:hi]] = True
