@@ -99,6 +99,21 @@ def test_clearing_removes_the_real_minutes_under_an_injection_only(users):
     assert np.array_equal(steps[:lo], before[:lo]) and np.array_equal(steps[hi:], before[hi:])
 
 
+def _event(
+    user: realdata.RealUser, data_type: str, start: int, end: int, value: float | int
+) -> dict[str, object]:
+    """One Google Fit point of ``com.google.<data_type>`` from Google's merged stream."""
+    field = "intVal" if isinstance(value, int) else "fpVal"
+    return {
+        "user_id": user.user_id,
+        "dataTypeName": f"com.google.{data_type}",
+        "startTimeNanos": start,
+        "endTimeNanos": end,
+        "value": [{field: value}],
+        "originDataSourceId": f"derived:com.google.{data_type}:com.google.android.gms:merge",
+    }
+
+
 def _long_distance_points(user: realdata.RealUser, seed: int) -> list[dict[str, object]]:
     """The user's real minutes as a phone may log them: a step point per active minute, and
     distance (steps x stride) in points of 7 to 13 minutes, as the Takeout sample's distance
@@ -106,26 +121,19 @@ def _long_distance_points(user: realdata.RealUser, seed: int) -> list[dict[str, 
     rng = np.random.default_rng(seed)
     steps = np.nan_to_num(user.steps)
     minute = 60 * 1_000_000_000
-    source = "derived:com.google.{}.delta:com.google.android.gms:merge_{}"
-    events: list[dict[str, object]] = []
-    for m in np.flatnonzero(steps > 0).tolist():
-        start = user.start_ns + m * minute
-        events.append(
-            {"user_id": user.user_id, "dataTypeName": "com.google.step_count.delta",
-             "startTimeNanos": start, "endTimeNanos": start + minute,
-             "value": [{"intVal": int(steps[m])}],
-             "originDataSourceId": source.format("step_count", "step_deltas")}
-        )  # fmt: skip
+    events = [
+        _event(user, "step_count.delta", user.start_ns + m * minute,
+               user.start_ns + (m + 1) * minute, int(steps[m]))
+        for m in np.flatnonzero(steps > 0).tolist()
+    ]  # fmt: skip
     at = 0
     while at < steps.shape[0]:
         end = min(steps.shape[0], at + int(rng.integers(7, 14)))
         metres = float(steps[at:end].sum()) * user.stride_m
         if metres > 0:
             events.append(
-                {"user_id": user.user_id, "dataTypeName": "com.google.distance.delta",
-                 "startTimeNanos": user.start_ns + at * minute,
-                 "endTimeNanos": user.start_ns + end * minute, "value": [{"fpVal": metres}],
-                 "originDataSourceId": source.format("distance", "distance_delta")}
+                _event(user, "distance.delta", user.start_ns + at * minute,
+                       user.start_ns + end * minute, metres)
             )  # fmt: skip
         at = end
     return events
@@ -152,29 +160,18 @@ def _walks_with_speed_glitches(user: realdata.RealUser, seed: int) -> list[dict[
     rng = np.random.default_rng(seed)
     steps = np.nan_to_num(user.steps)
     minute = 60 * 1_000_000_000
-    source = "derived:com.google.{}:com.google.android.gms:merge"
     events: list[dict[str, object]] = []
     for m in np.flatnonzero(steps > 0).tolist():
         start = user.start_ns + m * minute
-        for data_type, field, value in (
-            ("step_count.delta", "intVal", int(steps[m])),
-            ("distance.delta", "fpVal", float(steps[m]) * user.stride_m),
-        ):
-            events.append(
-                {"user_id": user.user_id, "dataTypeName": f"com.google.{data_type}",
-                 "startTimeNanos": start, "endTimeNanos": start + minute,
-                 "value": [{field: value}], "originDataSourceId": source.format(data_type)}
-            )  # fmt: skip
+        events.append(_event(user, "step_count.delta", start, start + minute, int(steps[m])))
+        metres = float(steps[m]) * user.stride_m
+        events.append(_event(user, "distance.delta", start, start + minute, metres))
         if steps[m] >= 60 and rng.random() < 0.5:
             speed = float(steps[m]) * user.stride_m / 60 * rng.uniform(0.3, 1.2)
             if rng.random() < 0.01:
                 speed = rng.uniform(5.0, 20.0)
             at = start + int(rng.uniform(0, 60) * 1e9)
-            events.append(
-                {"user_id": user.user_id, "dataTypeName": "com.google.speed",
-                 "startTimeNanos": at, "endTimeNanos": at, "value": [{"fpVal": speed}],
-                 "originDataSourceId": source.format("speed")}
-            )  # fmt: skip
+            events.append(_event(user, "speed", at, at, speed))
     return events
 
 

@@ -330,21 +330,11 @@ def test_shares_looked_up_per_batch_as_worked_out_per_window(
 def slow_reach(active: npt.NDArray[np.bool_], lo: int, hi: int) -> npt.NDArray[np.bool_]:
     """Active bins of the runs (pausing at most one bin) that have a bin in ``[lo, hi)``."""
     out = np.zeros_like(active)
-    bins = active.shape[1]
     for r in range(active.shape[0]):
         row = active[r]
-        bridged = [row[t] or (0 < t < bins - 1 and row[t - 1] and row[t + 1]) for t in range(bins)]
-        t = 0
-        while t < bins:
-            if not bridged[t]:
-                t += 1
-                continue
-            end = t
-            while end < bins and bridged[end]:
-                end += 1
+        for t, end in _bridged_runs(row.tolist()):
             if t < hi and end > lo:
                 out[r, t:end] = row[t:end]
-            t = end
     return out
 
 
