@@ -28,11 +28,13 @@ DIAGNOSIS: dict[str, str] = {
     "so the steady rule never measures; the model gets to 0.74 of its threshold.",
     "shaker_night": "Caught when its per-minute jitter stays near 1 %; at 1-3 % the steady "
     "rule reaches ~0.8 of its limit. Hours of unbroken stepping are the signal, not the jitter.",
-    "vehicle_city_bus": "Caught through distance (stride_implausible, gps_teleport). Missed "
-    "when the ride has speed samples only (3-8 m/s stays under the 7 m/s vehicle limit and the "
-    "stride check needs distance) or neither (30-90 irregular bumps/min are a slow walk).",
-    "vehicle_bike_pedal": "As the bus: missed with speed only (4-8 m/s < 7 m/s) or with no "
-    "location data at all.",
+    "vehicle_city_bus": "Caught whenever the ride sends location: its distance "
+    "(stride_implausible, gps_teleport) or speed samples alone (the step their speed implies "
+    "at the bumps' cadence): 254 of 257 such rides when every simulated day held one (64 users "
+    "x 5 days, 2026-12-07). Missed when it sends neither (0 of 63): 30-90 irregular bumps a "
+    "minute are a slow walk.",
+    "vehicle_bike_pedal": "As the bus: 247 of 248 rides with location caught, 0 of 72 without "
+    "any (pedal strokes at 60-90 a minute are a walk's cadence).",
     "injected_human_cadence": "Nothing physical is wrong: a human cadence with human variation, "
     "no distance stream (a treadmill looks the same). Only the source (a third-party app) "
     "differs, and the windows do not carry it.",
