@@ -89,7 +89,9 @@ def lost_fix(dist: F64, steps: F64, cadence: F64, lo: int, hi: int, walking: Boo
     # as ``walking_minutes(stepping[:, :hi])``: the row now ends there
     walking = walking[:, :hi].copy()
     walking[:, hi - 1] = False
-    excess = np.where(walking, dist - stride_limit(cadence) * steps, 0.0)
+    excess = np.zeros(walking.shape)
+    at = np.nonzero(walking)  # the walking minutes only (few): the limit is dear to work out
+    excess[at] = dist[at] - stride_limit(cadence[at]) * steps[at]
     own = np.zeros(walking.shape[1], dtype=np.bool_)
     own[lo:hi] = True
     ends = (excess > 0) & own  # excess is 0 off walking minutes
