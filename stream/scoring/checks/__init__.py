@@ -1,6 +1,6 @@
 """The measurements behind the plausibility checks, one family per module.
 
-``cadence`` (the steps' rhythm), ``stride`` (metres per step) and ``movement`` (vehicles, jumps,
-metres without steps) turn per-minute rows into ratios to physical limits;
+``rhythm`` (cadence, steadiness, repeats), ``stride`` (metres per step) and ``movement``
+(vehicles, jumps, metres without steps) turn per-minute rows into ratios to physical limits;
 ``stream.scoring.plausibility`` runs them over a batch of windows and makes verdicts.
 """
