@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -12,20 +13,17 @@ from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stream.api.app import create_app
 from stream.api.legacy import MAX_DELTA_NS, delta_spans, to_events
 from stream.api.models import DetectAnomaliesRequest, DetectAnomaliesResponse
-from tests.test_api_support import AUTH, TAKEOUT, settings
+from tests.test_api_support import AUTH, TAKEOUT, scoring_client
 
 HOUR_NS = 1_709_301_600 * 10**9
 JSON = {**AUTH, "content-type": "application/json"}
 
 
 @pytest.fixture(scope="module")
-def api() -> Any:
-    with TestClient(create_app(settings())) as test_client:
-        if not test_client.app.state.services.model_check().ok:  # type: ignore[attr-defined]
-            pytest.skip("no loadable model")
+def api() -> Iterator[TestClient]:
+    with scoring_client() as test_client:
         yield test_client
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -21,16 +22,14 @@ from stream.pipeline import score_results
 from stream.scoring.context import stack_context
 from stream.scoring.detector import load_detector
 from stream.windows import Window
-from tests.test_api_support import AUTH, TAKEOUT, settings, walk_hour
+from tests.test_api_support import AUTH, TAKEOUT, scoring_client, settings, walk_hour
 
 HOUR = 1_709_301_600  # 2024-03-01T14:00:00Z
 
 
 @pytest.fixture(scope="module")
-def api() -> Any:
-    with TestClient(create_app(settings())) as test_client:
-        if not test_client.app.state.services.model_check().ok:  # type: ignore[attr-defined]
-            pytest.skip("no loadable model")
+def api() -> Iterator[TestClient]:
+    with scoring_client() as test_client:
         yield test_client
 
 

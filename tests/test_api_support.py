@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from stream.api.app import create_app
@@ -40,6 +41,16 @@ def settings(**overrides: Any) -> Settings:
 def client(**overrides: Any) -> Iterator[TestClient]:
     """A client of a fresh app; its lifespan (model loading) runs inside the block."""
     with TestClient(create_app(settings(**overrides))) as test_client:
+        yield test_client
+
+
+@contextmanager
+def scoring_client() -> Iterator[TestClient]:
+    """``client`` for tests that score: skipped when no model loads (the model file is missing
+    or does not match this runtime), which ``/readyz`` reports on its own."""
+    with client() as test_client:
+        if not test_client.app.state.services.model_check().ok:  # type: ignore[attr-defined]
+            pytest.skip("no loadable model")
         yield test_client
 
 
