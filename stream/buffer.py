@@ -9,9 +9,10 @@ Rules (the README copies them):
 - **Bins.** Step and distance deltas are spread over the bins their ``[start, end)`` overlaps in
   proportion to the overlap (whole steps by largest remainder, metres in float64), so totals are
   conserved exactly; a zero-length delta lies wholly in its bin. A speed sample is counted once,
-  in the bin of its midpoint. A step point of ``LONG_POINT_NS`` or more is spread the same way,
-  but a bin only such points hold has its steps mask False: counted, not measured minute by
-  minute (they go to the source's twin entry, which shares its priority).
+  in the bin of its midpoint. A step point of ``LONG_POINT_NS`` or more, or a distance point of
+  ``LONG_DISTANCE_POINT_NS`` or more, is spread the same way, but a bin only such points hold
+  has that channel's mask False: counted, not measured minute by minute (they go to the
+  source's twin entry, which shares its priority).
 - **Which source counts.** Per bin and channel only the highest-ranked source that touched it
   counts; its points there add up, a lower source's contribution is shadowed, and a higher source
   arriving later replaces the bin's contents. The result does not depend on arrival order.
@@ -88,7 +89,8 @@ _STEPS_PAIR: Final = struct.Struct(f"<i{REC - 4}xi")
 _DIST_PAIR: Final = struct.Struct(f"<d{REC - 8}xd")
 _ENTRY: Final = struct.Struct("<BBBBi")
 """Per source entry: priority (1 = lowest), channel, manual, flags (1 used, 2 shadowed), rank.
-The channel byte ``LONG_STEPS`` marks a source's twin entry for its long step points."""
+The channel bytes ``LONG_STEPS`` and ``LONG_DISTANCE`` mark a source's twin entry for its long
+points."""
 ENT: Final = _ENTRY.size
 _USED: Final = 1
 _SHADOWED: Final = 2
@@ -106,8 +108,16 @@ a Health Connect record of an hour. Such points are deposited under their source
 (channel byte ``LONG_STEPS``, the same priority: their steps add up with the source's other
 points), and a bin whose steps come from long points alone has its steps mask False: the count
 is there, but no per-minute rhythm can be read from it (``Window.mask``)."""
+LONG_DISTANCE_POINT_NS: Final = 30 * 60 * 1_000_000_000
+"""The same for distance, from half an hour: an hour's REST bucket, a day's Health Connect
+record. Spread evenly, such a point puts the metres of a walk into the quiet minutes around it
+(and a day's total into the night), where no minute-by-minute rule can place them; the metres
+are counted, the bins' distance mask is False. Shorter points (a phone's GPS distance comes in
+points of up to ~15 minutes) stay measured: the rules confirm what their minutes say by the
+totals of the spans around them."""
 LONG_STEPS: Final = 3
-_LONG_KIND: Final = bytes((LONG_STEPS,))
+LONG_DISTANCE: Final = 4
+_NEVER_NS: Final = 1 << 62
 _MAGIC: Final = b"LUB1"
 TAIL_BINS: Final = 30  # bins of a window carried as the next window's look-behind
 _TAIL_END: Final = struct.Struct("<q")  # the bin where the carried tail ends
@@ -350,8 +360,8 @@ class UserBuffer:
         defer: bool = False,
     ) -> AddResult:
         """The single-point event: plain Python ints and struct, no numpy on the common path.
-        A step point of ``LONG_POINT_NS`` or more is deposited under the twin entry (its key
-        and fingerprint stay the source's own)."""
+        A long point (``_long_ns``) is deposited under the twin entry (its key and
+        fingerprint stay the source's own)."""
         plan = self._plan
         bin_ns = plan.bin_ns
         if channel == SPEED:
@@ -379,7 +389,7 @@ class UserBuffer:
             if shift >= 0:
                 self._mark_repeat(max(first, floor), shift)
         wm = end if end > self._wm and not defer else self._wm
-        if channel == STEPS and end - start >= LONG_POINT_NS:  # after key and fingerprint
+        if end - start >= _long_ns(channel):  # after key and fingerprint
             entry = self._twin(entry)
         if first - base >= plan.cap:
             self._advance(first, wm)
@@ -471,9 +481,9 @@ class UserBuffer:
         holder = buf[off + _SRC + channel]
         meta = self._meta
         if holder != entry and holder and meta[holder * ENT] == meta[entry * ENT]:
-            # the source's twin (its long step points): one source, the counts add up; a bin
-            # that a point of its own measured is measured, whichever came first
-            if meta[entry * ENT + 1] == STEPS:
+            # the source's twin (its long points): one source, the counts add up; a bin that
+            # a point of its own measured is measured, whichever came first
+            if meta[entry * ENT + 1] == channel:
                 buf[off + _SRC + channel] = entry
             holder = entry
         if holder != entry:
@@ -534,7 +544,7 @@ class UserBuffer:
             )
             for i, shift in zip(again.tolist(), shifts.tolist(), strict=True):
                 self._mark_repeat(max(int(first[i]), floor), shift)
-        long = (end - start) >= LONG_POINT_NS if channel == STEPS else None
+        long = (end - start) >= _long_ns(channel) if channel != SPEED else None
         counted = self._deposit_many(
             entry, channel, first, last, start, end, value, wm, floor, long
         )
@@ -709,7 +719,7 @@ class UserBuffer:
             col_c[rows[replace]] = np.minimum(counts[replace], _MAX_SAMPLES)
             col_s[rows[same]] += amount[same]
             col_c[rows[same]] = np.minimum(col_c[rows[same]] + counts[same], _MAX_SAMPLES)
-        if channel == STEPS and self._meta[entry * ENT + 1] == STEPS:
+        if channel != SPEED and self._meta[entry * ENT + 1] == channel:
             # a bin that a point of its own measured is measured, whichever came first
             rec["src"][rows[same], channel] = entry
         if replace.any():
@@ -923,7 +933,7 @@ class UserBuffer:
         values[:, DISTANCE] = dist
         values[:, SPEED] = speed.reshape(k, wb)
         mask[:, STEPS] = self._measured(src[:, STEPS]).reshape(k, wb)
-        mask[:, DISTANCE] = (src[:, DISTANCE] != 0).reshape(k, wb)
+        mask[:, DISTANCE] = self._measured(src[:, DISTANCE]).reshape(k, wb)
         mask[:, SPEED] = speed_mask.reshape(k, wb)
         step_sums = steps.sum(axis=1, dtype=np.int64).tolist()
         d_col = full["dist"]  # summed per window exactly as ``_build_window`` sums (same bits)
@@ -1003,7 +1013,7 @@ class UserBuffer:
         values[STEPS, :m] = steps_col
         values[DISTANCE, :m] = dist_col
         mask[STEPS, :m] = self._measured(src[:, STEPS])
-        mask[DISTANCE, :m] = src[:, DISTANCE] != 0
+        mask[DISTANCE, :m] = self._measured(src[:, DISTANCE])
         context = counts[: wb + gap]
         at = context.nonzero()[0]
         e_steps, e_dist, e_samples, prev_bin, prev_mean, done = _HEADER.unpack_from(self._buf)
@@ -1061,7 +1071,9 @@ class UserBuffer:
         after = after[:width]
         src = after["src"]
         ahead = (
-            _ahead(after, src, width, self._measured(src[:, STEPS]))
+            _ahead(
+                after, src, width, self._measured(src[:, STEPS]), self._measured(src[:, DISTANCE])
+            )
             if np.count_nonzero(src)
             else None
         )
@@ -1146,21 +1158,22 @@ class UserBuffer:
         return len(names)
 
     def _twin(self, entry: int) -> int:
-        """The entry under which ``entry``'s long step points are deposited (``LONG_POINT_NS``);
+        """The entry under which ``entry``'s long points are deposited (``_long_ns``);
         ``entry`` itself once the source table is full."""
         meta = self._meta
         at = entry * ENT
-        twin = self._entry(LONG_STEPS, self._names[entry], _ENTRY.unpack_from(meta, at)[4],
+        kind = LONG_STEPS if meta[at + 1] == STEPS else LONG_DISTANCE
+        twin = self._entry(kind, self._names[entry], _ENTRY.unpack_from(meta, at)[4],
                            bool(meta[at + 2]))  # fmt: skip
         return twin if twin else entry
 
     def _measured(self, holders: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
-        """Bins whose steps a point measured, from their steps holders: a source counted there,
-        and not only with its long points (the twin entry; ``LONG_POINT_NS``)."""
+        """Bins a point measured, from their holders in one channel (steps or distance): a
+        source counted there, and not only with its long points (the twin entry; ``_long_ns``)."""
         measured: npt.NDArray[np.bool_] = holders != 0
         kinds = self._meta[1::ENT]  # entry 0 ("no source") has channel byte 0
-        if _LONG_KIND in kinds:  # a bytes search: windows are built often, twins are rare
-            measured &= np.frombuffer(kinds, dtype=np.uint8)[holders] != LONG_STEPS
+        if max(kinds) >= LONG_STEPS:  # windows are built often, twins are rare
+            measured &= np.frombuffer(kinds, dtype=np.uint8)[holders] < LONG_STEPS
         return measured
 
     def _reprioritise(self) -> None:
@@ -1326,6 +1339,16 @@ class UserBuffer:
         return buffer
 
 
+def _long_ns(channel: int) -> int:
+    """How long a point of ``channel`` lasts from which its bins are counted, not measured
+    (speed samples are never spread)."""
+    if channel == STEPS:
+        return LONG_POINT_NS
+    if channel == DISTANCE:
+        return LONG_DISTANCE_POINT_NS
+    return _NEVER_NS
+
+
 def _saturate(steps: npt.NDArray[np.float64]) -> npt.NDArray[np.int32]:
     """Whole steps per bin as int32, capped rather than wrapped for absurd injected counts."""
     return np.minimum(steps, _STEPS_MAX).astype(np.int32)
@@ -1379,10 +1402,12 @@ def _ahead(
     src: npt.NDArray[np.uint8],
     width: int,
     measured: npt.NDArray[np.bool_],
+    walked: npt.NDArray[np.bool_],
 ) -> npt.NDArray[np.float32]:
     """``Window.after`` from the ring's records after a window: NaN where no source counted,
-    and for steps where no point measured the bin (``measured``, ``UserBuffer._measured``: a
-    window's own such bins keep their count with mask False; context has no mask to say so)."""
+    and where no point measured the bin, for steps (``measured``) and distance (``walked``;
+    both ``UserBuffer._measured``: a window's own such bins keep their count with mask False,
+    context has no mask to say so)."""
     k = after.shape[0]
     ahead = np.empty((3, width), dtype=np.float32)
     ahead.fill(np.nan)
@@ -1390,7 +1415,7 @@ def _ahead(
     if held[STEPS]:
         ahead[STEPS, :k] = np.where(measured, after["steps"], np.nan)
     if held[DISTANCE]:
-        ahead[DISTANCE, :k] = np.where(src[:, DISTANCE] != 0, after["dist"], np.nan)
+        ahead[DISTANCE, :k] = np.where(walked, after["dist"], np.nan)
     counts = after["scnt"]
     if np.count_nonzero(counts):
         # divided by at least 1: the bins without a sample are NaN whatever the quotient

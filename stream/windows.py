@@ -29,10 +29,10 @@ class Window:
     """One user's window on the grid, ready for a model.
 
     ``values`` is float32 ``[3, bins]``: steps per bin, metres per bin, speed in m/s (0 where
-    missing). ``mask`` is bool ``[3, bins]``: for distance, the bin was covered by at least one
-    point; for steps, by a point measuring it (a step point lasting ``LONG_POINT_NS`` or more,
-    ``stream.buffer``, is spread evenly: its bins keep their count but not their mask); for
-    speed, the bin holds a sample or an interpolated value.
+    missing). ``mask`` is bool ``[3, bins]``: for steps and distance, the bin was covered by a
+    point measuring it (a step point lasting ``LONG_POINT_NS`` or more, a distance point lasting
+    ``LONG_DISTANCE_POINT_NS`` or more, ``stream.buffer``, is spread evenly: its bins keep their
+    count but not their mask); for speed, the bin holds a sample or an interpolated value.
     ``manual_points`` counts manually entered points that fell in the window.
     ``repeats_earlier`` is set when the window's activity pattern matches one of the user's recent
     windows exactly (a replayed walk); see ``stream.scoring.replay``.

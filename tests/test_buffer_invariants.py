@@ -14,7 +14,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stream.buffer import LONG_POINT_NS, UserBuffer
+from stream.buffer import LONG_DISTANCE_POINT_NS, LONG_POINT_NS, UserBuffer
 from stream.grid import GridSpec
 from stream.points import Channel, PointBatch, SinglePoint
 from stream.windows import Window
@@ -75,8 +75,10 @@ def _apportion(p: P, bin_ns: int) -> list[tuple[int, float]]:
 
 
 def _long(p: P) -> bool:
-    """A step point spread over minutes it did not measure one by one."""
-    return p.end - p.start >= LONG_POINT_NS
+    """A step or distance point spread over minutes it did not measure one by one."""
+    if p.channel == 0:
+        return p.end - p.start >= LONG_POINT_NS
+    return p.channel == 1 and p.end - p.start >= LONG_DISTANCE_POINT_NS
 
 
 def unique_keys(data: list[P]) -> list[P]:
@@ -91,7 +93,7 @@ def reference(all_points: list[P], grid: GridSpec) -> dict[int, tuple[np.ndarray
     bin_ns, wb = grid.bin_ns, grid.window_bins
     unique = sorted(set(all_points), key=lambda p: (p.start, p.end, p.channel, p.source))
     rows = [
-        (p.channel, p.source, RANKS[p.source], b, share, p.channel == 0 and _long(p))
+        (p.channel, p.source, RANKS[p.source], b, share, _long(p))
         for p in unique
         for b, share in _apportion(p, bin_ns)
     ]
@@ -114,9 +116,10 @@ def reference(all_points: list[P], grid: GridSpec) -> dict[int, tuple[np.ndarray
             series = sums.loc[channel]["sum"].reindex(grid_index)
             values[channel] = series.fillna(0).to_numpy()
             covered[channel] = mask[channel] = series.notna().to_numpy()
-    if 0 in sums.index.get_level_values(0):  # steps measured: a point of the winner not long
-        fine = won[(won["channel"] == 0) & ~won["long"]].groupby("bin")["share"].count()
-        mask[0] = fine.reindex(grid_index).notna().to_numpy()
+    for channel in (0, 1):  # measured: a point of the winner not long
+        if channel in sums.index.get_level_values(0):
+            fine = won[(won["channel"] == channel) & ~won["long"]].groupby("bin")["share"].count()
+            mask[channel] = fine.reindex(grid_index).notna().to_numpy()
     if 2 in sums.index.get_level_values(0):
         speed = sums.loc[2]["mean"].reindex(grid_index)
         at = pd.Series(np.where(speed.notna(), grid_index, np.nan), index=grid_index)
@@ -212,7 +215,7 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 
 
 @SETTINGS
-@given(st.lists(points(), min_size=1, max_size=60), st.integers(0, 2**32 - 1))
+@given(st.lists(points(max_len_s=2_400), min_size=1, max_size=60), st.integers(0, 2**32 - 1))
 def test_any_arrival_order_equals_reference(data: list[P], seed: int) -> None:
     """Lateness longer than the data: nothing is late, so every order must give the reference."""
     rng = random.Random(seed)

@@ -168,6 +168,45 @@ def test_real_walks_with_distance_in_long_points_have_plausible_strides(
     assert fired == []
 
 
+@pytest.mark.parametrize(
+    "metres_min",
+    [
+        # alerts on these very events before the long distance points
+        # (stream.buffer.LONG_DISTANCE_POINT_NS): 323 and 176
+        pytest.param((60, 60), id="metres-hourly"),
+        pytest.param((1440, 1440), id="metres-daily"),
+    ],
+)
+def test_real_minutes_with_distance_per_hour_or_day_raise_nothing(
+    users, metres_min: tuple[int, int]
+):
+    """Fitabase's own shape, minute steps beside a daily distance, and an hour's distance
+    beside minute steps: spread evenly, a walk's metres reach the quiet minutes around it and
+    a day's total the night, which read as metres walked without a step (and, in the morning,
+    as a day's metres over a few steps). Replayed in event time, as ``lifeup score`` does."""
+    from stream.pipeline import score_results
+    from stream.scoring.detector import load_detector
+
+    events = [e for u in users for e in _in_points(u, 5, (1, 1), metres_min)]
+    run = score_results(in_event_time(map(parse_obj, events)), load_detector())
+    assert len(run.verdicts) > 7000
+    assert [(w.user_id, w.start_ns, v.reasons) for w, v in run.verdicts if v.anomalous] == []
+
+
+def test_real_walks_with_distance_in_half_hour_points_walk_no_metres_without_steps(users):
+    """Points of 15-30 minutes put a walk's metres in the quiet minutes beside it: 27
+    ``distance_without_steps`` alerts on these events before a span's steps could cover its
+    metres (``stream.scoring.checks.movement.human_pace_distance``)."""
+    from stream.pipeline import score_results
+    from stream.scoring.plausibility import PlausibilityScorer
+
+    events = [e for u in users for e in _in_points(u, 5, (1, 1), (15, 30))]
+    run = score_results(in_event_time(map(parse_obj, events)), PlausibilityScorer())
+    assert len(run.verdicts) > 7000
+    fired = [w.start_ns for w, v in run.verdicts if "distance_without_steps" in v.reasons]
+    assert fired == []
+
+
 def _hc_record(
     user: realdata.RealUser, kind: str, first: int, end: int, **value: object
 ) -> dict[str, object]:

@@ -14,6 +14,10 @@ window when its bout (a run of active minutes, pausing at most a minute) reaches
 A finding whose bout also reaches back into the previous window's bins is reported as the
 verdict's ``back`` (``back_ratios``): ``stream.scoring.retro`` may alert that window for it.
 
+The distance checks read metres measured minute by minute: those of a distance point of 30
+minutes or more (``stream.buffer.LONG_DISTANCE_POINT_NS``, an hour's or a day's total) belong
+to no minute and are not judged against the steps.
+
 Reason codes (every code LifeUp emits; the README copies this table):
 
 ===============================  ======================================================  ========
@@ -55,7 +59,10 @@ code                             fires when (per window of the grid)            
                                  minutes with no step in or next to them (a phone sends
                                  no step points while it counts none). A bike ride
                                  logged as distance is flagged too: LifeUp credits
-                                 walking and running
+                                 walking and running. Where the span of those minutes
+                                 holds stepping minutes, only metres beyond what its
+                                 steps can cover at the longest human step count (a
+                                 walk's metres spread from a several-minute point)
 ``steps_without_distance``       1,500 steps or more in minutes that distance points     checks
                                  cover but credit with under 0.1 m per step (minutes no
                                  distance point covers, e.g. a treadmill, do not count)
@@ -311,7 +318,16 @@ def _ratios(
             fill_speed(ext, ext_masks, grid.speed_gap_s // grid.bin_s, fill)
     per_min = 60.0 / grid.bin_s
     steps = ext[:, 0, :].astype(np.float64)
+    # metres measured minute by minute: a long distance point's metres, spread evenly over its
+    # bins (mask False, ``stream.buffer.LONG_DISTANCE_POINT_NS``), belong to no minute of it
     dist = ext[:, 1, :].astype(np.float64)
+    unplaced = (dist > 0.0) & ~ext_masks[:, 1, :]
+    placed = steps
+    if unplaced.any():
+        dist[unplaced] = 0.0
+        # ...nor do the steps beside them count against the metres of a span (``span_ids``):
+        # the span ends where the metres can no longer be placed
+        placed = np.where(unplaced, 0.0, steps)
     speed = np.where(ext_masks[:, 2, :], ext[:, 2, :], 0.0).astype(np.float64)
     cadence = steps if per_min == 1.0 else steps * per_min  # x * 1.0 == x, bit for bit
     moving = steps > 0
@@ -359,7 +375,7 @@ def _ratios(
     stepless = (dist > 0) & ~near(moving) & ~ride
     if back:  # stretches are runs of stepless minutes with no pause
         stepless &= reach(stepless, 0, lo, gap=0)
-    walked_no_steps = human_pace_distance(dist, stepless, grid.bin_s, lo, hi)
+    walked_no_steps = human_pace_distance(dist, stepless, grid.bin_s, lo, hi, placed, cadence)
     out[:, 4] = walked_no_steps / STEPLESS_DISTANCE
 
     # Only minutes that distance data cover: a treadmill sends no distance at all, which is
@@ -373,8 +389,8 @@ def _ratios(
         both &= reach(both, 0, lo)
     paired = reach(both, lo, hi)
     out[:, 6] = np.maximum(  # spans end with the window: the look-ahead is not summed
-        stride_ratio(dist, steps, cadence, paired, hi),
-        bout_stride_ratio(dist, steps, cadence, lo, hi, both, hi),
+        stride_ratio(dist, placed, cadence, paired, hi),
+        bout_stride_ratio(dist, placed, cadence, lo, hi, both, hi),
     )
     sped = np.flatnonzero(speed.max(axis=1) >= SPEED_STRIDE_SPEED)  # one pass: most have none
     if sped.size:
