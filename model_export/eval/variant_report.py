@@ -61,7 +61,8 @@ DIAGNOSIS: dict[str, str] = {
     "is no closer to its original than honest walks of one user are to each other.",
     "manual_fit_distance": "Caught (manual_entry), also the first hour of a long entry sent "
     "at its end, which had closed before it arrived (it is emitted again for the entry).",
-    "manual_hc_distance": "Caught (manual_entry, distance_without_steps).",
+    "manual_hc_distance": "Caught (manual_entry; distance_without_steps joins in only for "
+    "entries under 30 minutes: a longer one's metres belong to no minute).",
 }
 
 FRAMING = """\
