@@ -150,15 +150,37 @@ def apportion_amounts(total: F64, overlap: I64, duration: I64) -> F64:
     return total * (overlap / duration)
 
 
+SPEED_SPIKE: Final = 3.0
+"""A sample faster than this many times both its neighbours (each taken as at least
+``SPEED_SPIKE_FLOOR``, both within the speed gap) is a spike: a GPS glitch of one fix. It keeps
+its own bin but is not joined by a line to its neighbours, which would span minutes at a speed
+no one had; a change of pace that lasts (a bus pulling away) has a second fast sample and is
+joined as before. Neighbours beyond the gap are never joined anyway, and one may arrive after
+the window closed: they do not decide."""
+SPEED_SPIKE_FLOOR: Final = 1.0  # m/s
+
+
+def spikes(positions: I64, values: F64, gap_bins: int) -> npt.NDArray[np.bool_]:
+    """Which samples (at sorted, distinct ``positions``) are spikes (``SPEED_SPIKE``): a sample
+    without a neighbour within ``gap_bins`` on either side never is."""
+    out = np.zeros(values.shape[0], dtype=np.bool_)
+    if values.shape[0] >= 3:
+        near = np.diff(positions) <= gap_bins
+        around = np.maximum(np.maximum(values[:-2], values[2:]), SPEED_SPIKE_FLOOR)
+        out[1:-1] = near[:-1] & near[1:] & (values[1:-1] > SPEED_SPIKE * around)
+    return out
+
+
 def interpolate_speed(
     positions: I64, values: F64, n_bins: int, gap_bins: int
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
     """Speed on ``n_bins`` bins from samples at sorted, distinct bin ``positions``.
 
     Positions may lie outside ``[0, n_bins)``: samples just before or after the window let its
-    edges be interpolated like its middle. Between two samples at most ``gap_bins`` apart the
-    speed is linear in time; across a longer gap nothing is known, so the bins stay missing
-    (mask False, value 0) rather than invented. Outside the first and last sample: missing.
+    edges be interpolated like its middle. Between two samples at most ``gap_bins`` apart,
+    neither a spike (``spikes``), the speed is linear in time; across a longer gap nothing is
+    known, so the bins stay missing (mask False, value 0) rather than invented. Outside the
+    first and last sample: missing.
     """
     out = np.zeros(n_bins, dtype=np.float32)
     mask = np.zeros(n_bins, dtype=np.bool_)
@@ -168,7 +190,9 @@ def interpolate_speed(
     if positions.shape[0] < 2:
         return out, mask
     steps = np.diff(positions)
-    for i in np.flatnonzero((steps > 1) & (steps <= gap_bins)):
+    spike = spikes(positions, values, gap_bins)
+    near = (steps > 1) & (steps <= gap_bins) & ~spike[:-1] & ~spike[1:]
+    for i in np.flatnonzero(near):
         left, right = int(positions[i]), int(positions[i + 1])
         lo, hi = max(left + 1, 0), min(right, n_bins)
         if lo >= hi:

@@ -147,9 +147,9 @@ def test_flush_makes_later_points_of_those_windows_late() -> None:
 def test_speed_interpolated_across_short_gaps_only() -> None:
     buffer = UserBuffer("u")
     at = [T0 + 2 * M, T0 + 6 * M, T0 + 20 * M]  # gaps of 4 and 14 minutes
-    buffer.add(batch(Channel.SPEED, "s", at, at, [1.0, 3.0, 2.0]), 1)
+    buffer.add(batch(Channel.SPEED, "s", at, at, [1.6, 3.2, 2.0]), 1)
     (window,) = buffer.flush()
-    np.testing.assert_allclose(window.values[2, 2:7], [1.0, 1.5, 2.0, 2.5, 3.0])
+    np.testing.assert_allclose(window.values[2, 2:7], [1.6, 2.0, 2.4, 2.8, 3.2], rtol=1e-6)
     assert window.mask[2, 2:7].all()
     assert not window.mask[2, 7:20].any() and window.values[2, 7:20].sum() == 0
     assert window.mask[2, 20] and window.totals.speed_samples == 3
@@ -158,10 +158,31 @@ def test_speed_interpolated_across_short_gaps_only() -> None:
 def test_speed_interpolated_across_a_window_edge() -> None:
     buffer = UserBuffer("u")
     at = [T0 + 58 * M, T0 + 61 * M, T0 + 100 * M]
-    buffer.add(batch(Channel.SPEED, "s", at, at, [2.0, 5.0, 1.0]), 1)
+    buffer.add(batch(Channel.SPEED, "s", at, at, [2.0, 3.5, 1.0]), 1)
     first, second = buffer.flush()
-    np.testing.assert_allclose(first.values[2, 58:], [2.0, 3.0])
-    np.testing.assert_allclose(second.values[2, :2], [4.0, 5.0])
+    np.testing.assert_allclose(first.values[2, 58:], [2.0, 2.5])
+    np.testing.assert_allclose(second.values[2, :2], [3.0, 3.5])
+
+
+def test_speed_not_bridged_to_a_spike() -> None:
+    """A walk's samples and one GPS glitch of 12 m/s between them: the glitch keeps its own bin,
+    the minutes on either side are not filled with speeds no one had (``SPEED_SPIKE``)."""
+    buffer = UserBuffer("u")
+    at = [T0 + 10 * M, T0 + 13 * M, T0 + 16 * M, T0 + 19 * M]
+    buffer.add(batch(Channel.SPEED, "s", at, at, [1.3, 12.0, 1.4, 1.2]), 1)
+    (window,) = buffer.flush()
+    assert np.flatnonzero(window.mask[2]).tolist() == [10, 13, 16, 17, 18, 19]
+    assert window.values[2, 13] == 12.0 and window.values[2, 17:19].max() < 1.4
+
+
+def test_a_change_of_pace_that_lasts_is_bridged() -> None:
+    """A walk, then a bus: the first fast sample has a fast neighbour, so it is no spike."""
+    buffer = UserBuffer("u")
+    at = [T0 + 10 * M, T0 + 13 * M, T0 + 16 * M, T0 + 19 * M]
+    buffer.add(batch(Channel.SPEED, "s", at, at, [1.2, 9.0, 10.5, 1.5]), 1)
+    (window,) = buffer.flush()
+    assert window.mask[2, 10:20].all()
+    np.testing.assert_allclose(window.values[2, 13:17], [9.0, 9.5, 10.0, 10.5], rtol=1e-6)
 
 
 def test_speed_mean_of_the_best_source_per_bin() -> None:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from stream.buffer import LONG_DISTANCE_POINT_NS, LONG_POINT_NS, UserBuffer
 from stream.grid import GridSpec
+from stream.interpolation import SPEED_SPIKE, SPEED_SPIKE_FLOOR
 from stream.points import Channel, PointBatch, SinglePoint
 from stream.windows import Window
 
@@ -126,7 +127,16 @@ def reference(all_points: list[P], grid: GridSpec) -> dict[int, tuple[np.ndarray
         gap = (at.bfill() - at.ffill()).to_numpy()
         filled = speed.interpolate(method="index", limit_area="inside").to_numpy()
         gap_bins = grid.speed_gap_s // grid.bin_s
-        known = speed.notna().to_numpy() | (gap <= gap_bins)
+        # a sample more than SPEED_SPIKE times both its neighbours is not joined to them
+        samples = speed.dropna()
+        sides = pd.concat([samples.shift(1), samples.shift(-1)], axis=1)
+        where = pd.Series(samples.index, index=samples.index)
+        far = (where.diff() > gap_bins) | (where.diff(-1) < -gap_bins)  # a neighbour too far
+        sides[far.to_numpy()] = np.nan
+        around = sides.max(axis=1, skipna=False).clip(lower=SPEED_SPIKE_FLOOR)  # ends: NaN
+        spike = (samples > SPEED_SPIKE * around).reindex(grid_index)
+        ends_spike = (spike.ffill() | spike.bfill()).fillna(False).to_numpy(dtype=bool)
+        known = speed.notna().to_numpy() | ((gap <= gap_bins) & ~ends_spike)
         values[2] = np.where(known, filled, 0.0)
         mask[2] = known
     windows: dict[int, tuple[np.ndarray, np.ndarray]] = {}

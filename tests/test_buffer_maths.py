@@ -70,6 +70,15 @@ def test_scalar_and_vector_keys_agree(offset: int, length: int, entry: int, last
     assert int(vector[0]) >> 32 == last & 0xFFFF
 
 
+def _spike(at: np.ndarray, values: np.ndarray, i: int, gap: int) -> bool:
+    """Sample ``i`` is above ``SPEED_SPIKE`` times both its neighbours (it has two, each within
+    ``gap`` bins)."""
+    if i == 0 or i == len(values) - 1 or at[i] - at[i - 1] > gap or at[i + 1] - at[i] > gap:
+        return False
+    around = max(values[i - 1], values[i + 1], ip.SPEED_SPIKE_FLOOR)
+    return bool(values[i] > ip.SPEED_SPIKE * around)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(st.integers(-10, 70), min_size=0, max_size=30, unique=True),
@@ -85,6 +94,9 @@ def test_speed_never_invented_across_long_gaps(positions: list[int], gap: int, d
         before = at[at <= k]
         after = at[at >= k]
         bracketed = before.size and after.size and (after[0] - before[-1] <= gap)
+        if bracketed:  # ...and neither of the two samples a spike (``SPEED_SPIKE``)
+            i, j = int(np.flatnonzero(at == before[-1])[0]), int(np.flatnonzero(at == after[0])[0])
+            bracketed = not (_spike(at, values, i, gap) or _spike(at, values, j, gap))
         assert mask[k] == bool(k in known or bracketed)
         if not mask[k]:
             assert speed[k] == 0

@@ -153,12 +153,18 @@ def test_a_car_speed_sample_in_the_middle_of_a_walk_is_a_teleport() -> None:
 def test_look_ahead_speed_is_interpolated_like_the_window() -> None:
     values = np.zeros((1, 3, 8), dtype=np.float32)
     masks = np.zeros((1, 3, 8), dtype=np.bool_)
-    values[0, 2, [1, 4, 7]] = [2.0, 5.0, 1.0]
+    values[0, 2, [1, 4, 7]] = [2.0, 3.5, 2.0]
     masks[0, 2, [1, 4]] = True
     masks[0, 2, 7] = True
     fill_speed(values, masks, gap=3)
-    np.testing.assert_allclose(values[0, 2, 1:8], [2.0, 3.0, 4.0, 5.0, 11 / 3, 7 / 3, 1.0])
+    np.testing.assert_allclose(values[0, 2, 1:8], [2.0, 2.5, 3.0, 3.5, 3.0, 2.5, 2.0])
     assert not masks[0, 2, 0]
+    jump = np.zeros((1, 3, 8), dtype=np.float32)  # a glitch between two walking samples
+    jump_mask = np.zeros((1, 3, 8), dtype=np.bool_)
+    jump[0, 2, [1, 4, 7]] = [1.3, 12.0, 1.4]
+    jump_mask[0, 2, [1, 4, 7]] = True
+    fill_speed(jump, jump_mask, gap=3)
+    assert np.flatnonzero(jump_mask[0, 2]).tolist() == [1, 4, 7]  # as the buffer leaves it
     fill_speed(values[:, :, :2], masks[:, :, :2], gap=3)  # nothing to fill: unchanged
     gap_too_long = np.zeros((1, 3, 8), dtype=np.float32)
     gap_mask = np.zeros((1, 3, 8), dtype=np.bool_)

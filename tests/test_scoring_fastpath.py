@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stream.interpolation import SPEED_SPIKE, SPEED_SPIKE_FLOOR
 from stream.scoring import plausibility as pl
 from stream.scoring.checks import movement, rhythm, stride
 from stream.scoring.context import (
@@ -382,11 +383,20 @@ def test_vehicle_rides_found_on_the_stepless_moving_minutes_alone(rows: F64, see
 
 
 def slow_fill_speed(values: npt.NDArray[np.float32], masks: Bool, gap: int) -> None:
-    """Every unknown bin between known neighbours at most ``gap`` apart, on a line."""
+    """Every unknown bin between known neighbours at most ``gap`` apart, neither above
+    ``SPEED_SPIKE`` times both of its own neighbours (each within ``gap``), on a line."""
     for r in range(values.shape[0]):
         known = np.flatnonzero(masks[r, 2]).tolist()
-        for p, q in pairwise(known):
-            if 1 < q - p <= gap:
+        speed = [float(values[r, 2, k]) for k in known]
+        spike = [
+            0 < i < len(known) - 1
+            and known[i] - known[i - 1] <= gap
+            and known[i + 1] - known[i] <= gap
+            and speed[i] > SPEED_SPIKE * max(speed[i - 1], speed[i + 1], SPEED_SPIKE_FLOOR)
+            for i in range(len(known))
+        ]
+        for i, (p, q) in enumerate(pairwise(known)):
+            if 1 < q - p <= gap and not (spike[i] or spike[i + 1]):
                 for c in range(p + 1, q):
                     share = (c - p) / (q - p)
                     lo, hi = values[r, 2, p], values[r, 2, q]  # float32: so is their difference
