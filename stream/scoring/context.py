@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from stream.interpolation import SPEED_SPIKE, SPEED_SPIKE_FLOOR
+from stream.interpolation import spikes
 from stream.windows import Window
 
 F32 = npt.NDArray[np.float32]
@@ -145,10 +145,10 @@ def reach(active: Bool, lo: int, hi: int, gap: int = 1) -> Bool:
 
 def fill_speed(values: F32, masks: Bool, gap: int, rows: Bool | None = None) -> None:
     """Interpolates speed, in place, across bins between known values at most ``gap`` bins
-    apart, neither a spike (``stream.interpolation.spikes``, among the known bins of its row), as
-    the buffer does inside a window: the look-ahead holds raw samples
-    only. Worked out on the known bins alone: each pair of consecutive ones in a row, 2 to
-    ``gap`` bins apart, fills the bins between them. Only in ``rows`` when given."""
+    apart, neither a spike (``stream.interpolation.spikes``, among the known bins of its row),
+    as the buffer does inside a window: the look-ahead holds raw samples only. Worked out on the
+    known bins alone: each pair of consecutive ones in a row, 2 to ``gap`` bins apart, fills the
+    bins between them. Only in ``rows`` when given."""
     bins = masks.shape[2]
     known = masks[:, 2, :] if rows is None else masks[:, 2, :] & rows[:, None]
     at = np.flatnonzero(known)
@@ -158,17 +158,12 @@ def fill_speed(values: F32, masks: Bool, gap: int, rows: Bool | None = None) -> 
     pair = (step > 1) & (step <= gap) & (at[1:] // bins == at[:-1] // bins)
     if not pair.any():
         return
-    if at.size >= 3:
-        row, col = np.divmod(at, bins)
-        v = values[row, 2, col].astype(np.float64)
-        close = (step <= gap) & (row[1:] == row[:-1])  # a neighbour within the gap, its row
-        inner = close[:-1] & close[1:]
-        around = np.maximum(np.maximum(v[:-2], v[2:]), SPEED_SPIKE_FLOOR)
-        spike = np.zeros(at.size, dtype=np.bool_)
-        spike[1:-1] = inner & (v[1:-1] > SPEED_SPIKE * around)
-        pair &= ~spike[:-1] & ~spike[1:]
-        if not pair.any():
-            return
+    row, col = np.divmod(at, bins)
+    apart = at + row * (gap + 1)  # bins of two rows are never neighbours
+    spike = spikes(apart, values[row, 2, col].astype(np.float64), gap)
+    pair &= ~spike[:-1] & ~spike[1:]
+    if not pair.any():
+        return
     p, q = at[:-1][pair], at[1:][pair]
     lengths = q - p - 1
     first = np.repeat(p, lengths)
