@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from stream.scoring.checks.stride import STRIDE_MAX_RUN, span_ids, stride_limit
+from stream.scoring.checks.stride import STRIDE_MAX_RUN, span_ids, span_sums, stride_limit
 from stream.scoring.features import Bool
 from stream.scoring.rides import STEPPING_CADENCE, run_starts
 
@@ -181,14 +181,10 @@ def _beyond_steps(
     after ``hi`` (in no span)."""
     rows, bins = dist.shape
     span = span_ids(dist, steps, hi)
-    n = int(span.max()) + 1
-    at = np.flatnonzero(cadence >= STEPPING_CADENCE)
-    flat = span.ravel()
-    allowance = np.bincount(
-        flat[at], weights=steps.ravel()[at] * stride_limit(cadence.ravel()[at]), minlength=n
-    )
-    span_metres = np.bincount(flat, weights=dist.ravel(), minlength=n)
-    of = flat[starts]
+    coverable = np.where(cadence >= STEPPING_CADENCE, steps * stride_limit(cadence), 0.0)
+    span_metres, allowance = span_sums(span, dist, coverable)
+    n = span_metres.shape[0]
+    of = span.ravel()[starts]
     kept = np.bincount(of, weights=metres, minlength=n)  # the stretches' metres per span
     unexplained = np.maximum(span_metres - allowance, 0.0)
     capped = np.where(allowance > 0.0, np.minimum(kept, unexplained), kept)

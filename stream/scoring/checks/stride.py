@@ -51,8 +51,8 @@ def span_ids(metres: F64, steps: F64, until: int | None = None) -> npt.NDArray[n
     return bridged_runs(moving)
 
 
-def _span_sums(ids: npt.NDArray[np.int64], metres: F64, steps: F64) -> tuple[F64, F64]:
-    """Metres and steps per span id (index 0: outside every span)."""
+def span_sums(ids: npt.NDArray[np.int64], metres: F64, steps: F64) -> tuple[F64, F64]:
+    """Metres and steps (or any per-minute amount) per span id (index 0: outside every span)."""
     n = int(ids.max()) + 1 if ids.size else 1
     flat = ids.ravel()
     # weighted bincounts are float64 (numpy's stubs say int)
@@ -166,7 +166,7 @@ def bout_stride_ratio(
     stride = _group_median(bout, metres[sel] / steps[sel], count)
     walked = _group_median(bout, cadence[sel], count)
     span = span_ids(metres, steps, until)
-    span_metres, span_steps = _span_sums(span, metres, steps)
+    span_metres, span_steps = span_sums(span, metres, steps)
     of_bout = np.zeros(n, dtype=np.int64)  # each bout lies inside one span
     inside = span[sel]
     of_bout[bout[inside > 0]] = inside[inside > 0]  # (not its minutes in a look-ahead cut off)
