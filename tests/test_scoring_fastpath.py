@@ -106,6 +106,75 @@ def test_stepless_stretches_summed_on_their_minutes_alone(
     np.testing.assert_array_equal(got, slow_human_pace(dist, stepless, lo, hi))
 
 
+def slow_spans(steps: F64, dist: F64, until: int) -> list[int]:
+    """Per minute its span (from 1; 0: none): runs of minutes with steps or metres before
+    ``until``, one quiet minute between two such bridged."""
+    bins = steps.shape[0]
+    moving = [bool((steps[t] > 0 or dist[t] > 0) and t < until) for t in range(bins)]
+    bridged = [
+        moving[t] or (0 < t < bins - 1 and moving[t - 1] and moving[t + 1]) for t in range(bins)
+    ]
+    span, current = [0] * bins, 0
+    for t in range(bins):
+        if bridged[t]:
+            if t == 0 or not bridged[t - 1]:
+                current += 1
+            span[t] = current
+    return span
+
+
+def slow_beyond_steps(
+    dist: F64, steps: F64, stepless: npt.NDArray[np.bool_], lo: int, hi: int
+) -> F64:
+    """``slow_human_pace`` with each span's stretches capped by the metres of the span (up to
+    ``hi``) that ``stride_limit`` times the steps of its stepping minutes cannot cover."""
+    out = np.zeros(dist.shape[0])
+    for r in range(dist.shape[0]):
+        span = slow_spans(steps[r], dist[r], hi)
+        kept: dict[int, float] = {}
+        alone = 0.0
+        t = 0
+        while t < dist.shape[1]:
+            if not (stepless[r, t] and dist[r, t] > 0):
+                t += 1
+                continue
+            end = t
+            metres, fastest = 0.0, 0.0
+            while end < dist.shape[1] and stepless[r, end] and dist[r, end] > 0:
+                metres += dist[r, end]
+                fastest = max(fastest, dist[r, end])
+                end += 1
+            if fastest <= movement.HUMAN_PACE * 60 and t < hi and end > lo:
+                if span[t]:
+                    kept[span[t]] = kept.get(span[t], 0.0) + metres
+                else:
+                    alone += metres
+            t = end
+        for sid, metres in kept.items():
+            inside = [t for t in range(dist.shape[1]) if span[t] == sid]
+            covered = [t for t in inside if steps[r, t] >= STEPPING_CADENCE]
+            allowance = sum(
+                steps[r, t] * float(stride.stride_limit(np.array([steps[r, t]]))[0])
+                for t in covered
+            )
+            unexplained = max(sum(dist[r, t] for t in inside) - allowance, 0.0)
+            out[r] += min(metres, unexplained) if allowance > 0 else metres
+        out[r] += alone
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(paired_batches())
+def test_stepless_metres_beyond_what_their_span_s_steps_cover(
+    case: tuple[F64, F64, int, int],
+) -> None:
+    steps, dist, lo, hi = case
+    steps = np.where(steps > 1_000, steps % 180 + 20, 0.0)  # sparse walking minutes
+    stepless = (dist > 0) & ~movement.near(steps > 0)
+    got = movement.human_pace_distance(dist, stepless, 60, lo, hi, steps, steps)
+    np.testing.assert_array_equal(got, slow_beyond_steps(dist, steps, stepless, lo, hi))
+
+
 def slow_walking(row: F64) -> list[bool]:
     """Stepping minutes with stepping minutes on both sides, the row's ends never."""
     bins = row.shape[0]
