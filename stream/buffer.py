@@ -165,6 +165,34 @@ def _plan_of(grid: GridSpec) -> _Plan:
     return plan
 
 
+# Source tables (names and their meta bytes) are immutable and, for users of the same phone
+# app, identical: one copy serves them all, as ``sys.intern`` does for strings. The number of
+# distinct tables kept is capped, so a stream of one-off source ids cannot grow it without
+# bound; past the cap a table is simply not shared.
+_SHARED_TABLES: Final = 4096
+_NO_SOURCE: Final = bytes(ENT)  # the table of a user before any source: entry 0, "no source"
+_NAME_TABLES: dict[tuple[str, ...], tuple[str, ...]] = {}
+_META_TABLES: dict[bytes, bytes] = {}
+
+
+def _shared_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    shared = _NAME_TABLES.get(names)
+    if shared is not None:
+        return shared
+    if len(_NAME_TABLES) < _SHARED_TABLES:
+        _NAME_TABLES[names] = names
+    return names
+
+
+def _shared_meta(meta: bytes) -> bytes:
+    shared = _META_TABLES.get(meta)
+    if shared is not None:
+        return shared
+    if len(_META_TABLES) < _SHARED_TABLES:
+        _META_TABLES[meta] = meta
+    return meta
+
+
 @dataclass(frozen=True, slots=True)
 class AddResult:
     """Point counts of one ``add`` by the outcome label of ``lifeup_events_total``."""
@@ -221,7 +249,7 @@ class UserBuffer:
         self._wm = -1
         self._buf = bytearray(_HEADER.pack(0, 0.0, 0, _NO_BIN, 0.0, _NO_BIN))
         self._keys = b""  # 6 bytes per held point; immutable, so never over-allocated
-        self._meta = bytes(ENT)  # entry 0: "no source"
+        self._meta = _NO_SOURCE  # entry 0 alone
         self._names: tuple[str, ...] = ("",)
         self._prints = b""  # step-point tails and recent gram fingerprints (stream.scoring.replay)
         self._rare: _Rare | None = None  # state most users hold none of, most of the time
@@ -1151,10 +1179,10 @@ class UserBuffer:
                 return i
         if len(names) > _MAX_ENTRIES:
             return 0
-        self._names = (*names, sys.intern(source))
+        self._names = _shared_names((*names, sys.intern(source)))
         clamped = max(min(rank, 2**31 - 1), -(2**31))
         self._meta = meta + _ENTRY.pack(0, channel, 1 if manual else 0, 0, clamped)
-        self._reprioritise()
+        self._reprioritise()  # shares the final table
         return len(names)
 
     def _twin(self, entry: int) -> int:
@@ -1190,14 +1218,14 @@ class UserBuffer:
             if key != last:
                 prio, last = prio + 1, key
             meta[i * ENT] = prio
-        self._meta = bytes(meta)
+        self._meta = _shared_meta(bytes(meta))
 
     def _flag(self, entry: int, bit: int) -> None:
         """Marks a source used or shadowed (the table is immutable bytes: compact, rarely set)."""
         meta = self._meta
         at = entry * ENT + 3
         if not meta[at] & bit:
-            self._meta = meta[:at] + bytes((meta[at] | bit,)) + meta[at + 1 :]
+            self._meta = _shared_meta(meta[:at] + bytes((meta[at] | bit,)) + meta[at + 1 :])
 
     def _has_key(self, key: bytes) -> bool:
         keys = self._keys
@@ -1295,11 +1323,11 @@ class UserBuffer:
         for _ in range(n_names):
             raw, at = _unblob(view, at)
             names.append(sys.intern(raw.decode()))
-        buffer._names = tuple(names)
+        buffer._names = _shared_names(tuple(names))
         meta, at = _unblob(view, at)
         buf, at = _unblob(view, at)
         keys, at = _unblob(view, at)
-        buffer._meta, buffer._buf, buffer._keys = meta, bytearray(buf), keys
+        buffer._meta, buffer._buf, buffer._keys = _shared_meta(meta), bytearray(buf), keys
         (n_manual,) = struct.unpack_from("<H", view, at)
         at += 2
         if n_manual:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from stream import buffer as buffer_module
 from stream.buffer import UserBuffer
 from stream.grid import GridSpec
 from stream.parsing import iter_results
@@ -255,6 +256,29 @@ def test_serialisation_round_trip_is_exact() -> None:
     assert (mine[0].totals, mine[0].manual_points) == (theirs[0].totals, theirs[0].manual_points)
     assert copy.add(steps(T0 + 5 * M, 40, source="b"), 2).late == 1
     assert copy.add(steps(T0 + H + 11 * M, 1), 1).duplicate == 1
+
+
+def test_users_share_identical_source_tables_but_never_each_others_flags(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Source tables are shared between users (memory); marking a source shadowed or used for
+    one user must not reach another, including once the shared store is full."""
+    cap = buffer_module._SHARED_TABLES
+    for full in (False, True):
+        junk = range(cap if full else 0)
+        monkeypatch.setattr(buffer_module, "_NAME_TABLES", {(str(i),): (str(i),) for i in junk})
+        monkeypatch.setattr(buffer_module, "_META_TABLES", {b"%d" % i: b"%d" % i for i in junk})
+        first, second, third = (UserBuffer(u) for u in ("u1", "u2", "u3"))
+        for buffer in (first, second, third):
+            buffer.add(steps(T0 + M, 10, source="a"), 1)
+            buffer.add(steps(T0 + 2 * M, 10, source="b"), 2)
+        first.add(steps(T0 + 2 * M, 30, source="a"), 1)  # outranked by b in that bin
+        second.add(steps(T0 + M, 30, source="b"), 2)  # outranks a there
+        assert first.sources() == (["a", "b"], [])
+        assert second.sources() == (["b"], ["a"])
+        assert third.sources() == (["a", "b"], [])
+        assert UserBuffer.from_bytes(second.to_bytes()).sources() == (["b"], ["a"])
+        assert (third._names is first._names) != full
 
 
 def test_from_bytes_refuses_other_data() -> None:
