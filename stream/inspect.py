@@ -53,9 +53,11 @@ def inspect_results(
         touched: set[str] = set()
         for batch in result.batches:
             state = user(batch.user_id)
-            added = state.buffer.add(batch, source_rank(batch.channel, batch.source))
+            rank = source_rank(batch.channel, batch.source)
+            revised, _ = state.buffer.revise(batch, rank)
+            added = state.buffer.add(revised, rank)
             if added.accepted:
-                start = int(batch.start_ns.min())
+                start = int(revised.start_ns.min())
                 state.first_ns = start if state.first_ns is None else min(state.first_ns, start)
             touched.add(batch.user_id)
         for user_id in touched:

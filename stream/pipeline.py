@@ -80,16 +80,19 @@ def apply(
     # A message arrives at once: what of it had closed is judged together, before any of it is
     # added (``stream.late``); then it is added, event time held back until its end if need be.
     late: dict[str, list[PointBatch]] = {}
+    batches: list[PointBatch] = []
     for batch in result.batches:
         buffer = touched.get(batch.user_id)
         if buffer is None:
             buffer = touched[batch.user_id] = _buffer_of(buffers, batch.user_id, grid)
-        if buffer.reaches_closed(batch):  # rare
-            late.setdefault(batch.user_id, []).append(batch)
+        revised = _revised(buffer, batch, outcomes)
+        batches.append(revised)
+        if buffer.reaches_closed(revised):  # rare
+            late.setdefault(batch.user_id, []).append(revised)
     for user_id, parts in late.items():
         windows.extend(closed_windows(touched[user_id], parts, grid))
-    latest = _held_back(result.batches, grid.lateness_ns)
-    for batch in result.batches:
+    latest = _held_back(batches, grid.lateness_ns)
+    for batch in batches:
         _add(touched[batch.user_id], batch, outcomes, latest is not None)
     if latest is not None:
         for user_id, end in latest.items():
@@ -114,9 +117,10 @@ def _apply_runs(
         buffer = touched.get(batch.user_id)
         if buffer is None:
             buffer = touched[batch.user_id] = _buffer_of(buffers, batch.user_id, grid)
-        if buffer.reaches_closed(batch):  # rare: asked here, compiled, before the call out
-            windows.extend(closed_windows(buffer, [batch], grid))
-        _add(buffer, batch, outcomes)
+        revised = _revised(buffer, batch, outcomes)
+        if buffer.reaches_closed(revised):  # rare: asked here, compiled, before the call out
+            windows.extend(closed_windows(buffer, [revised], grid))
+        _add(buffer, revised, outcomes)
     for user_id, buffer in touched.items():
         windows.extend(buffer.pop_complete())
         buffers[user_id] = buffer  # write back: a Faust table only persists on assignment
@@ -156,6 +160,7 @@ def _apply_one(
     outcomes: Outcomes,
 ) -> list[Window]:
     buffer = _buffer_of(buffers, batch.user_id, grid)
+    batch = _revised(buffer, batch, outcomes)
     # before ``add``: judged against what had closed; rare, so asked here before the call out
     late = closed_windows(buffer, [batch], grid) if buffer.reaches_closed(batch) else None
     _add(buffer, batch, outcomes)
@@ -169,6 +174,16 @@ def _buffer_of(
 ) -> UserBuffer:
     held = buffers.get(user_id)
     return UserBuffer(user_id, grid) if held is None else held
+
+
+def _revised(buffer: UserBuffer, batch: PointBatch, outcomes: Outcomes) -> PointBatch:
+    """``batch`` with records updated in place resolved (``UserBuffer.revise``); Google Fit
+    data carries no record ids and passes as it is."""
+    if batch.record_ids is None:
+        return batch
+    revised, dropped = buffer.revise(batch, source_rank(batch.channel, batch.source))
+    outcomes.duplicate += dropped
+    return revised
 
 
 def _add(buffer: UserBuffer, batch: PointBatch, outcomes: Outcomes, defer: bool = False) -> None:

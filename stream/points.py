@@ -39,6 +39,9 @@ class PointBatch:
     ``start_ns == end_ns`` or a span it was averaged over). ``value`` is steps, metres or m/s.
     ``manual`` is true for manually entered data (Health Connect ``MANUAL_ENTRY``, Google Fit
     ``user_input`` sources), which detection treats as a signal of its own.
+    ``record_ids``: per point, a 63-bit hash of the record it came from (Health Connect's
+    ``metadata.id``; 0: none), so that a record updated in place is known as the same record
+    (``UserBuffer.revise``); None when no point has one (Google Fit data).
     """
 
     user_id: str
@@ -48,6 +51,7 @@ class PointBatch:
     end_ns: npt.NDArray[np.int64]
     value: npt.NDArray[np.float64]
     manual: bool = False
+    record_ids: npt.NDArray[np.int64] | None = None
 
     def __len__(self) -> int:
         return int(self.start_ns.shape[0])
@@ -136,6 +140,7 @@ class SinglePoint(PointBatch):
         self.channel = channel
         self.source = source
         self.manual = manual
+        self.record_ids = None
         self.start = start
         self.end = end
         self.amount = amount
@@ -160,3 +165,13 @@ class SinglePoint(PointBatch):
             f"SinglePoint({self.user_id!r}, {self.channel!r}, {self.source!r}, {self.start}, "
             f"{self.end}, {self.amount}, manual={self.manual})"
         )
+
+
+def record_ids_of(batches: list[PointBatch]) -> npt.NDArray[np.int64] | None:
+    """The record ids of ``batches`` joined in order (0 where a batch has none); None if none
+    has any: what a batch built by concatenating them carries."""
+    if all(b.record_ids is None for b in batches):
+        return None
+    return np.concatenate(
+        [np.zeros(len(b), np.int64) if b.record_ids is None else b.record_ids for b in batches]
+    )

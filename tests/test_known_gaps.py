@@ -1,5 +1,6 @@
 """Known gaps, kept visible: what LifeUp should do and does not yet (README, "What
-de-duplication does not do" and the gaps of distance_without_steps).
+de-duplication does not do" and the gaps of distance_without_steps). A Health Connect record
+updated in place was the first here; it is counted once since (``tests/test_record_revisions``).
 
 Each test states the behaviour a user would expect and is marked ``xfail(strict=True)``: it
 fails today, and the suite fails the day it passes, so whoever closes the gap removes the mark.
@@ -41,24 +42,7 @@ def _steps_counted(messages: list[dict[str, Any]]) -> int:
     return int(buffers["u"].totals().steps)
 
 
-def _hc_steps(end_minute: int, count: int) -> dict[str, Any]:
-    return {
-        "user_id": "u",
-        "recordType": "Steps",
-        "startTime": "2026-11-20T08:00:00Z",
-        "endTime": f"2026-11-20T08:{end_minute:02d}:00Z",
-        "count": count,
-        "metadata": {"id": "record-1", "dataOrigin": "com.sec.android.app.shealth"},
-    }
-
-
-@pytest.mark.xfail(strict=True, reason="revisions are not recognised (README: de-duplication)")
-def test_a_health_connect_record_updated_in_place_counts_once() -> None:
-    """Health Connect's Changes API sends an open record again, grown, with the same id."""
-    assert _steps_counted([_hc_steps(15, 800), _hc_steps(30, 1_500)]) == 1_500
-
-
-@pytest.mark.xfail(strict=True, reason="revisions are not recognised (README: de-duplication)")
+@pytest.mark.xfail(strict=True, reason="re-cut points are not recognised (README: de-duplication)")
 def test_a_stream_re_read_with_other_cuts_counts_once() -> None:
     """Google re-cut a derived stream's points between two reads of the same minutes."""
     first = _point("steps", T0, T0 + MINUTE, 90)

@@ -217,8 +217,9 @@ def test_a_snapshot_written_before_window_context_still_loads() -> None:
     buffer = UserBuffer("u")
     feed(buffer, 0, [100 + i % 5 for i in range(80)])
     blob = buffer.to_bytes()
-    assert blob.endswith(struct.pack("<I", len(buffer._tail)) + buffer._tail)
-    older = blob[: -(4 + len(buffer._tail))]  # what the format was: no tail section
+    records = struct.pack("<I", 0)  # the newest section: no Health Connect records remembered
+    assert blob.endswith(struct.pack("<I", len(buffer._tail)) + buffer._tail + records)
+    older = blob[: -(4 + len(buffer._tail) + len(records))]  # the format before: no tail
     restored = UserBuffer.from_bytes(older)
     assert [w.before for w in restored.flush()] == [None]
     assert [w.before is not None for w in UserBuffer.from_bytes(blob).flush()] == [True]

@@ -220,6 +220,7 @@ def in_window_order(result: ParseResult, window_ns: int) -> list[ParseResult]:
                 batch.end_ns[keep],
                 batch.value[keep],
                 batch.manual,
+                None if batch.record_ids is None else batch.record_ids[keep],
             )
             pieces.append((int(window), order, ParseResult(batches=[piece])))
     pieces.sort(key=lambda p: (p[0], p[1]))

@@ -8,6 +8,7 @@ app's automatic records and a typed-in number is never hidden behind (or hides) 
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Final
 
 from stream.parsing import errors, times
@@ -55,16 +56,17 @@ def _record(record: object, collector: Collector, now_ns: int, where: str) -> No
     start = times.rfc3339_ns(record.get("startTime"), "startTime")
     end = times.rfc3339_ns(record.get("endTime"), "endTime")
     times.check_span(start, end, now_ns)
-    source, manual = _origin(record.get("metadata"))
+    metadata = record.get("metadata")
+    source, manual = _origin(metadata)
     if channel is Channel.STEPS:
         count = errors.checked_number(record.get("count"), "count", whole=True)
-        collector.add(channel, source, manual, start, end, count)
+        collector.add(channel, source, manual, start, end, count, record_id(metadata))
     elif channel is Channel.DISTANCE:
         length = record.get("distance")
-        metres = length.get("inMeters") if type(length) is dict else length
-        collector.add(
-            channel, source, manual, start, end, errors.checked_number(metres, "distance.inMeters")
+        metres = errors.checked_number(
+            length.get("inMeters") if type(length) is dict else length, "distance.inMeters"
         )
+        collector.add(channel, source, manual, start, end, metres, record_id(metadata))
     else:
         _speed_samples(record.get("samples"), collector, source, manual, now_ns, where)
 
@@ -91,6 +93,19 @@ def _speed_samples(
             )
             continue
         collector.add(Channel.SPEED, source, manual, at, at, mps)
+
+
+def record_id(metadata: object) -> int:
+    """A stable 63-bit hash of ``metadata.id`` (0: none): Health Connect keeps a record's id
+    when the record is updated (its Changes API then sends it again, changed), so the id, not
+    the times, says which earlier point a record revises (``UserBuffer.revise``)."""
+    if type(metadata) is not dict:
+        return 0
+    rid = metadata.get("id")
+    if type(rid) is not str or not rid:
+        return 0
+    digest = hashlib.blake2b(rid.encode(), digest_size=8).digest()
+    return (int.from_bytes(digest, "little") >> 1) or 1
 
 
 def _origin(metadata: object) -> tuple[str, bool]:

@@ -18,7 +18,7 @@ from typing import Any, Final
 import numpy as np
 
 from stream.parsing.decode import parse_obj
-from stream.points import DATA_TYPE_CHANNELS, Channel, ParseResult, PointBatch
+from stream.points import DATA_TYPE_CHANNELS, Channel, ParseResult, PointBatch, record_ids_of
 
 CHUNK_POINTS: Final = 1000
 _TYPE_NAMES: Final = {channel: name for name, channel in DATA_TYPE_CHANNELS.items()}
@@ -47,17 +47,22 @@ def in_event_time(
     start = np.concatenate([b.start_ns for k in keys for b in groups[k]])
     end = np.concatenate([b.end_ns for k in keys for b in groups[k]])
     value = np.concatenate([b.value for k in keys for b in groups[k]])
+    ids = record_ids_of([b for k in keys for b in groups[k]])
     sizes = [sum(len(b) for b in groups[k]) for k in keys]
     group = np.repeat(np.arange(len(keys)), sizes)
     order = np.lexsort((group, start, end))
     start, end, value, group = start[order], end[order], value[order], group[order]
+    ids = None if ids is None else ids[order]
     cuts = np.flatnonzero(group[1:] != group[:-1]) + 1
     bounds = np.concatenate(([0], cuts, [len(group)]))
     out = ParseResult(in_event_time=True)
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         user, channel, source, manual = keys[int(group[lo])]
+        run_ids = None if ids is None else ids[lo:hi]
         out.batches.append(
-            PointBatch(user, channel, source, start[lo:hi], end[lo:hi], value[lo:hi], manual)
+            PointBatch(
+                user, channel, source, start[lo:hi], end[lo:hi], value[lo:hi], manual, run_ids
+            )
         )
         if len(out.batches) >= runs_per_result:
             yield out
@@ -89,6 +94,7 @@ def merged(results: Sequence[ParseResult]) -> ParseResult:
             out.batches.append(first)
             continue
         order = np.argsort(start, kind="stable")
+        ids = record_ids_of(parts)
         out.batches.append(
             PointBatch(
                 first.user_id,
@@ -98,6 +104,7 @@ def merged(results: Sequence[ParseResult]) -> ParseResult:
                 np.concatenate([b.end_ns for b in parts])[order],
                 np.concatenate([b.value for b in parts])[order],
                 first.manual,
+                None if ids is None else ids[order],
             )
         )
     return out
