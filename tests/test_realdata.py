@@ -286,3 +286,34 @@ def test_real_walks_with_a_rare_gps_speed_glitch_are_no_vehicle(users):
     run = score_results(in_event_time(map(parse_obj, events)), PlausibilityScorer())
     assert len(run.verdicts) > 7000
     assert [w.start_ns for w, v in run.verdicts if v.reasons] == []
+
+
+def test_real_hours_as_health_connect_records_updated_in_place_count_once(users):
+    """A Health Connect app writing one Steps and one Distance record per hour and updating
+    them every 5 minutes (same ``metadata.id``), sent as the Changes API delivers them, in
+    arrival order: the users' real steps, counted once, and nothing to alert. Counted as new
+    points (without the ids: what LifeUp did until 2026-12-07), the 22 users' month summed
+    6.5 times their steps and raised 877 alerts."""
+    from stream.pipeline import score_results
+    from stream.scoring.detector import load_detector
+
+    chosen = users[:6]
+    records: list[dict[str, object]] = []
+    for user in chosen:
+        steps = np.nan_to_num(user.steps).astype(np.int64)
+        for hour in range(steps.shape[0] // 60):
+            first = hour * 60
+            for end in range(first + 5, first + 61, 5):
+                count = int(steps[first:end].sum())
+                if count:
+                    metres = {"inMeters": count * user.stride_m}
+                    for kind, value in (
+                        ("Steps", {"count": count}),
+                        ("Distance", {"distance": metres}),
+                    ):
+                        records.append(_hc_record(user, kind, first, end, **value))
+    run = score_results(map(parse_obj, records), load_detector())
+    counted = sum(w.totals.steps for w, _ in run.verdicts if not w.after_close)
+    assert counted == sum(int(np.nansum(u.steps)) for u in chosen)
+    assert run.outcomes.late == 0 and run.outcomes.duplicate == 0
+    assert [(w.user_id, w.start_ns, v.reasons) for w, v in run.verdicts if v.anomalous] == []
