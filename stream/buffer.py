@@ -59,6 +59,7 @@ import numpy as np
 import numpy.typing as npt
 
 from stream import interpolation as ip
+from stream import revisions
 from stream.grid import DEFAULT_GRID, GridSpec
 from stream.points import Channel, PointBatch, SinglePoint
 from stream.scoring import replay
@@ -115,9 +116,6 @@ record. Spread evenly, such a point puts the metres of a walk into the quiet min
 are counted, the bins' distance mask is False. Shorter points (a phone's GPS distance comes in
 points of up to ~15 minutes) stay measured: the rules confirm what their minutes say by the
 totals of the spans around them."""
-REVISED_RECORDS: Final = 4
-"""Health Connect records remembered per source (``UserBuffer.revise``): an app updating the
-current hour's record while writing the next one's is followed; 33 bytes each."""
 LONG_STEPS: Final = 3
 LONG_DISTANCE: Final = 4
 _NEVER_NS: Final = 1 << 62
@@ -392,77 +390,16 @@ class UserBuffer:
         return self._add_many(entry, channel, batch, defer)
 
     def revise(self, batch: PointBatch, rank: int) -> tuple[PointBatch, int]:
-        """``batch`` with Health Connect records updated in place resolved: the batch to add, and
-        how many of its points are duplicates (dropped).
-
-        A record keeps its ``metadata.id`` when updated, and the Changes API sends it again
-        (``PointBatch.record_ids``). The ``REVISED_RECORDS`` latest records of each source are
-        remembered: when one comes again grown (same start, later end, no fewer steps or
-        metres: an open interval being extended), only the growth is added, as a point from
-        the old end; any other version of it (the same again, an older one, a correction) is a
-        duplicate, and the version counted stands. Subtracting a superseded version would need
-        every point's value kept, and better sources may since have taken its minutes; the
-        growing record is the revision apps make. Points without an id, and revisions of
-        records no longer remembered, pass unchanged."""
-        ids = batch.record_ids
-        if ids is None or int(batch.channel) == SPEED:
+        """``batch`` with Health Connect records updated in place resolved
+        (``stream.revisions``): the batch to add, and how many of its points are duplicates."""
+        if batch.record_ids is None or int(batch.channel) == SPEED:
             return batch, 0
         entry = self._entry_of(batch, int(batch.channel), rank)
         if not entry:  # the source table is full: its points are dropped by ``add``
             return batch, 0
-        memory = self._revisions or b""
-        size = _REVISION.size
-        others: list[bytes] = []
-        known: dict[int, tuple[int, int, float]] = {}  # record id -> (start, end, value)
-        for at in range(0, len(memory), size):
-            if memory[at] == entry:
-                _, rid, start, end, value = _REVISION.unpack_from(memory, at)
-                known[rid] = (start, end, value)
-            else:
-                others.append(memory[at : at + size])
-        starts: list[int] = batch.start_ns.tolist()
-        ends: list[int] = batch.end_ns.tolist()
-        values: list[float] = batch.value.tolist()
-        rids: list[int] = ids.tolist()
-        kept: list[int] = []
-        grown: dict[int, tuple[int, float]] = {}  # index -> (new start, growth)
-        changed = False
-        for i in sorted(range(len(starts)), key=lambda i: (ends[i], starts[i])):
-            rid, start, end, value = rids[i], starts[i], ends[i], values[i]
-            if not rid:
-                kept.append(i)
-                continue
-            seen = known.get(rid)
-            if seen is None:
-                kept.append(i)
-            elif start == seen[0] and end > seen[1] and value >= seen[2]:
-                kept.append(i)
-                grown[i] = (seen[1], value - seen[2])
-            else:
-                continue  # a version already counted, or one older than it
-            known[rid] = (start, end, value)
-            changed = True
-        if changed:
-            latest = sorted(known.items(), key=lambda r: r[1][1])[-REVISED_RECORDS:]
-            mine = [_REVISION.pack(entry, rid, *record) for rid, record in latest]
-            self._revisions = b"".join(others + mine)
-        dropped = len(starts) - len(kept)
-        if not dropped and not grown:
-            return batch, 0
-        kept.sort()
-        return (
-            PointBatch(
-                batch.user_id,
-                batch.channel,
-                batch.source,
-                np.array([grown[i][0] if i in grown else starts[i] for i in kept], np.int64),
-                np.array([ends[i] for i in kept], np.int64),
-                np.array([grown[i][1] if i in grown else values[i] for i in kept], np.float64),
-                batch.manual,
-                np.array([rids[i] for i in kept], np.int64),
-            ),
-            dropped,
-        )
+        memory, revised, dropped = revisions.revise(self._revisions or b"", entry, batch)
+        self._revisions = memory or None
+        return revised, dropped
 
     def settle(self, latest_end_ns: int) -> None:
         """Ends a message added with ``defer``: event time moves on to its latest point end,
@@ -1463,10 +1400,6 @@ class UserBuffer:
         else:
             buffer._prints = b""  # the former whole-minute fingerprints: another format
         return buffer
-
-
-_REVISION: Final = struct.Struct("<Bqqqd")
-"""A remembered record of one source entry: entry, record id hash, start, end, value."""
 
 
 def _long_ns(channel: int) -> int:
