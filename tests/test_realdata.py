@@ -288,12 +288,14 @@ def test_real_walks_with_a_rare_gps_speed_glitch_are_no_vehicle(users):
     assert [w.start_ns for w, v in run.verdicts if v.reasons] == []
 
 
-def test_real_hours_as_health_connect_records_updated_in_place_count_once(users):
+@pytest.mark.parametrize("fixed_bounds", [False, True], ids=["growing", "fixed-bounds"])
+def test_real_hours_as_health_connect_records_updated_in_place_count_once(users, fixed_bounds):
     """A Health Connect app writing one Steps and one Distance record per hour and updating
-    them every 5 minutes (same ``metadata.id``), sent as the Changes API delivers them, in
-    arrival order: the users' real steps, counted once, and nothing to alert. Counted as new
-    points (without the ids: what LifeUp did until 2026-12-07), the 22 users' month summed
-    6.5 times their steps and raised 877 alerts."""
+    them every 5 minutes (same ``metadata.id``), the record growing or keeping the hour's
+    bounds, sent as the Changes API delivers them, in arrival order: the users' real steps,
+    counted once, and nothing to alert. Counted as new points (without the ids: what LifeUp
+    did until 2026-12-07), the 22 users' growing records summed 6.5 times their steps and
+    raised 877 alerts, the fixed ones 13 % of their steps."""
     from stream.pipeline import score_results
     from stream.scoring.detector import load_detector
 
@@ -311,9 +313,11 @@ def test_real_hours_as_health_connect_records_updated_in_place_count_once(users)
                         ("Steps", {"count": count}),
                         ("Distance", {"distance": metres}),
                     ):
-                        records.append(_hc_record(user, kind, first, end, **value))
+                        last = first + 60 if fixed_bounds else end
+                        records.append(_hc_record(user, kind, first, last, **value))
     run = score_results(map(parse_obj, records), load_detector())
     counted = sum(w.totals.steps for w, _ in run.verdicts if not w.after_close)
     assert counted == sum(int(np.nansum(u.steps)) for u in chosen)
-    assert run.outcomes.late == 0 and run.outcomes.duplicate == 0
+    assert run.outcomes.late == 0
+    assert fixed_bounds or run.outcomes.duplicate == 0  # fixed: an unchanged count is the same
     assert [(w.user_id, w.start_ns, v.reasons) for w, v in run.verdicts if v.anomalous] == []

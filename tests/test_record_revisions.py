@@ -7,9 +7,12 @@ revisions were recognised, 08:00-08:15 (800 steps) then 08:00-08:30 (1,500) coun
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stream.api.convert import in_window_order
 from stream.buffer import UserBuffer
@@ -80,13 +83,16 @@ def test_a_version_seen_before_is_a_duplicate_in_any_order() -> None:
         assert outcomes.duplicate == len(order) - (2 if order[0]["count"] == 800 else 1)
 
 
-def test_a_correction_keeps_the_version_counted() -> None:
-    """Same bounds, another count: nothing says which is right, and subtracting the first would
-    need its value kept (it is, for the latest record, but a correction may also shrink a
-    record that better sources have since outranked); the first version stands."""
-    buffers, outcomes, _ = fed([steps("08:30", 1_500), steps("08:30", 1_200)])
-    assert buffers["u"].totals().steps == 1_500
-    assert outcomes.duplicate == 1
+def test_a_record_with_fixed_bounds_counts_its_latest_count_and_never_less() -> None:
+    """An hour's record updated as the hour goes on keeps its bounds: the count grown is
+    counted. A correction down cannot be subtracted (a better source may since have taken the
+    minutes): the larger count stands."""
+    for counts in ((1_200, 1_500), (1_500, 1_200), (700, 1_200, 1_500, 1_500)):
+        buffers, outcomes, _ = fed([steps("08:30", c) for c in counts])
+        assert buffers["u"].totals().steps == 1_500
+        assert outcomes.duplicate == sum(
+            1 for i, c in enumerate(counts) if i and c <= max(counts[:i])
+        )
 
 
 def test_distance_records_grow_too_and_sources_are_apart() -> None:
@@ -158,3 +164,24 @@ def test_record_ids_are_stable_hashes() -> None:
     batches = parse_obj([steps("08:15", 800), steps("08:30", 900, rid="r2")]).batches
     ids = np.concatenate([b.record_ids for b in batches if b.record_ids is not None])
     assert np.unique(ids).size == 2 and sum(len(b) for b in batches) == 2
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 7), st.integers(0, 3_000)), min_size=1, max_size=8),
+    st.randoms(use_true_random=False),
+)
+def test_a_growing_record_counts_its_largest_version_in_any_arrival_order(
+    growth: list[tuple[int, int]], rng: random.Random
+) -> None:
+    """Versions of one record, each extending the last (a later end or the same one, no fewer
+    steps), some sent twice, in any order: what is counted is the largest version, once."""
+    end, count, versions = 0, 0, []
+    for minutes, more in growth:  # 8 versions of up to 7 minutes each: ends before 09:00
+        end, count = end + minutes, count + more
+        versions.append((end, count))
+    sent = versions + rng.sample(versions, k=rng.randint(0, len(versions)))
+    rng.shuffle(sent)
+    buffers, outcomes, _ = fed([steps(f"08:{e:02d}", c) for e, c in sent])
+    assert buffers["u"].totals().steps == max(c for _, c in versions)
+    assert outcomes.accepted + outcomes.duplicate == len(sent)
