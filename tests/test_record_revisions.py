@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from stream.api.convert import in_window_order
 from stream.buffer import UserBuffer
-from stream.parsing import in_event_time, parse_obj
+from stream.parsing import in_event_time, ordered_events, parse_obj
 from stream.parsing.health_connect import record_id
 from stream.pipeline import Outcomes, apply
 from stream.points import ParseResult
@@ -24,6 +24,7 @@ from stream.windows import Window
 
 SAMSUNG = "com.sec.android.app.shealth"
 HOUR_NS = 3_600_000_000_000
+NOW_NS = 1_800_000_000 * 1_000_000_000  # 2027-01-15: the records lie in the past
 
 
 def steps(end: str, count: int, rid: str | None = "r1", origin: str = SAMSUNG) -> dict[str, Any]:
@@ -185,3 +186,19 @@ def test_a_growing_record_counts_its_largest_version_in_any_arrival_order(
     buffers, outcomes, _ = fed([steps(f"08:{e:02d}", c) for e, c in sent])
     assert buffers["u"].totals().steps == max(c for _, c in versions)
     assert outcomes.accepted + outcomes.duplicate == len(sent)
+
+
+def test_publishing_in_event_time_resolves_the_versions_it_sends() -> None:
+    """``lifeup publish`` re-sends accepted points as REST Datasets, which carry no record id:
+    the versions are resolved before, as the worker would have met them."""
+    events = [
+        (None, steps("08:15", 800)),
+        (None, steps("08:30", 1_500)),
+        (None, metres("08:10", 7.0)),
+    ]
+    events.append((None, metres("08:10", 7.0)))
+    sent = list(ordered_events(events, now_ns=NOW_NS))
+    assert all("point" in event for _, event in sent)  # Datasets: no id left to resolve with
+    buffers, outcomes, _ = fed([event for _, event in sent])
+    assert buffers["u"].totals().steps == 1_500 and buffers["u"].totals().distance_m == 7.0
+    assert outcomes.duplicate == 0  # nothing sent twice

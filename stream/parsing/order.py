@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from stream import revisions
 from stream.parsing.decode import parse_obj
 from stream.points import DATA_TYPE_CHANNELS, Channel, ParseResult, PointBatch, record_ids_of
 
@@ -134,10 +135,18 @@ def ordered_events(
         for part in residual:
             yield user_id, part
         accepted.append(result)
+    # Dataset points carry no record id: Health Connect records updated in place are resolved
+    # here, in the order the worker would have met them (``stream.revisions``)
+    remembered: dict[tuple[str, int, str, bool], bytes] = {}
     for result in in_event_time(accepted):
         for batch in result.batches:
-            for offset in range(0, len(batch), CHUNK_POINTS):
-                yield batch.user_id, dataset_event(batch, offset, offset + CHUNK_POINTS)
+            sent = batch
+            if batch.record_ids is not None:
+                stream = (batch.user_id, int(batch.channel), batch.source, batch.manual)
+                memory, sent, _ = revisions.revise(remembered.get(stream, b""), 1, batch)
+                remembered[stream] = memory
+            for offset in range(0, len(sent), CHUNK_POINTS):
+                yield sent.user_id, dataset_event(sent, offset, offset + CHUNK_POINTS)
 
 
 def _split(event: Any, user_id: str | None, now_ns: int) -> tuple[list[Any], ParseResult]:
