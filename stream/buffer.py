@@ -53,7 +53,7 @@ from __future__ import annotations
 import struct
 import sys
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -172,26 +172,19 @@ def _plan_of(grid: GridSpec) -> _Plan:
 # bound; past the cap a table is simply not shared.
 _SHARED_TABLES: Final = 4096
 _NO_SOURCE: Final = bytes(ENT)  # the table of a user before any source: entry 0, "no source"
+_T = TypeVar("_T", tuple[str, ...], bytes)
 _NAME_TABLES: dict[tuple[str, ...], tuple[str, ...]] = {}
 _META_TABLES: dict[bytes, bytes] = {}
 
 
-def _shared_names(names: tuple[str, ...]) -> tuple[str, ...]:
-    shared = _NAME_TABLES.get(names)
+def _shared(store: dict[_T, _T], table: _T) -> _T:
+    """The copy of ``table`` that ``store`` holds, else ``table`` (kept while there is room)."""
+    shared = store.get(table)
     if shared is not None:
         return shared
-    if len(_NAME_TABLES) < _SHARED_TABLES:
-        _NAME_TABLES[names] = names
-    return names
-
-
-def _shared_meta(meta: bytes) -> bytes:
-    shared = _META_TABLES.get(meta)
-    if shared is not None:
-        return shared
-    if len(_META_TABLES) < _SHARED_TABLES:
-        _META_TABLES[meta] = meta
-    return meta
+    if len(store) < _SHARED_TABLES:
+        store[table] = table
+    return table
 
 
 @dataclass(frozen=True, slots=True)
@@ -1210,7 +1203,7 @@ class UserBuffer:
                 return i
         if len(names) > _MAX_ENTRIES:
             return 0
-        self._names = _shared_names((*names, sys.intern(source)))
+        self._names = _shared(_NAME_TABLES, (*names, sys.intern(source)))
         clamped = max(min(rank, 2**31 - 1), -(2**31))
         self._meta = meta + _ENTRY.pack(0, channel, 1 if manual else 0, 0, clamped)
         self._reprioritise()  # shares the final table
@@ -1249,14 +1242,16 @@ class UserBuffer:
             if key != last:
                 prio, last = prio + 1, key
             meta[i * ENT] = prio
-        self._meta = _shared_meta(bytes(meta))
+        self._meta = _shared(_META_TABLES, bytes(meta))
 
     def _flag(self, entry: int, bit: int) -> None:
         """Marks a source used or shadowed (the table is immutable bytes: compact, rarely set)."""
         meta = self._meta
         at = entry * ENT + 3
         if not meta[at] & bit:
-            self._meta = _shared_meta(meta[:at] + bytes((meta[at] | bit,)) + meta[at + 1 :])
+            self._meta = _shared(
+                _META_TABLES, meta[:at] + bytes((meta[at] | bit,)) + meta[at + 1 :]
+            )
 
     def _has_key(self, key: bytes) -> bool:
         keys = self._keys
@@ -1355,11 +1350,11 @@ class UserBuffer:
         for _ in range(n_names):
             raw, at = _unblob(view, at)
             names.append(sys.intern(raw.decode()))
-        buffer._names = _shared_names(tuple(names))
+        buffer._names = _shared(_NAME_TABLES, tuple(names))
         meta, at = _unblob(view, at)
         buf, at = _unblob(view, at)
         keys, at = _unblob(view, at)
-        buffer._meta, buffer._buf, buffer._keys = _shared_meta(meta), bytearray(buf), keys
+        buffer._meta, buffer._buf, buffer._keys = _shared(_META_TABLES, meta), bytearray(buf), keys
         (n_manual,) = struct.unpack_from("<H", view, at)
         at += 2
         if n_manual:
