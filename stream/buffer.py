@@ -281,7 +281,7 @@ class UserBuffer:
         self._set_rare(self._manual, self._pending, value, self._revisions)
 
     @property
-    def _revisions(self) -> bytes | None:  # the latest record of each source (``revise``)
+    def _revisions(self) -> bytes | None:  # the latest records of each source (``revise``)
         return None if self._rare is None else self._rare.records
 
     @_revisions.setter
