@@ -237,3 +237,20 @@ def test_upload_order_does_not_change_the_verdicts(api: TestClient) -> None:
     forward, backward = bodies
     assert forward["windows"] == backward["windows"]
     assert forward["events"]["late"] == backward["events"]["late"] == 0
+
+
+def test_a_health_connect_record_updated_in_a_request_counts_once(api: TestClient) -> None:
+    """A request holding both versions of a record updated in place (same ``metadata.id``), in
+    either order: the hour holds the latest count (``stream.revisions``), not their sum."""
+    meta = {"id": "r-7", "dataOrigin": "com.sec.android.app.shealth"}
+    first, grown = (
+        {"user_id": "u-9", "recordType": "Steps", "startTime": "2024-03-01T14:00:00Z",
+         "endTime": end, "count": count, "metadata": meta}
+        for end, count in (("2024-03-01T14:15:00Z", 800), ("2024-03-01T14:30:00Z", 1_500))
+    )  # fmt: skip
+    for events in ([first, grown], [grown, first]):
+        body = api.post("/v1/score", headers=AUTH, content=orjson.dumps(events)).json()
+        assert [w["totals"]["steps"] for w in body["windows"]] == [1_500]
+        # one request is one arrival: its versions are taken oldest first, the grown one adds
+        # its growth, and nothing is a duplicate whatever their order in the body
+        assert (body["events"]["accepted"], body["events"]["duplicate"]) == (2, 0)
