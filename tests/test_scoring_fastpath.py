@@ -74,23 +74,34 @@ def test_doubled_spans_hold_the_same_minima_as_growing_them_a_minute_at_a_time(
             np.testing.assert_array_equal(held[r], slow_rolling_min(cadence[r], k))
 
 
+def slow_stretches(
+    dist: F64, stepless: npt.NDArray[np.bool_], lo: int, hi: int
+) -> list[tuple[int, float]]:
+    """(first minute, metres) of each run of stepless minutes with metres in one row, none
+    beyond ``HUMAN_PACE``, that reaches into ``[lo, hi)``."""
+    out: list[tuple[int, float]] = []
+    t = 0
+    while t < dist.shape[0]:
+        if not (stepless[t] and dist[t] > 0):
+            t += 1
+            continue
+        end = t
+        metres, fastest = 0.0, 0.0
+        while end < dist.shape[0] and stepless[end] and dist[end] > 0:
+            metres += dist[end]
+            fastest = max(fastest, dist[end])
+            end += 1
+        if fastest <= movement.HUMAN_PACE * 60 and t < hi and end > lo:
+            out.append((t, metres))
+        t = end
+    return out
+
+
 def slow_human_pace(dist: F64, stepless: npt.NDArray[np.bool_], lo: int, hi: int) -> F64:
     out = np.zeros(dist.shape[0])
     for r in range(dist.shape[0]):
-        t = 0
-        while t < dist.shape[1]:
-            if not (stepless[r, t] and dist[r, t] > 0):
-                t += 1
-                continue
-            end = t
-            metres, fastest = 0.0, 0.0
-            while end < dist.shape[1] and stepless[r, end] and dist[r, end] > 0:
-                metres += dist[r, end]
-                fastest = max(fastest, dist[r, end])
-                end += 1
-            if fastest <= movement.HUMAN_PACE * 60 and t < hi and end > lo:
-                out[r] += metres
-            t = end
+        for _, metres in slow_stretches(dist[r], stepless[r], lo, hi):
+            out[r] += metres
     return out
 
 
@@ -133,23 +144,11 @@ def slow_beyond_steps(
         span = slow_spans(steps[r], dist[r], hi)
         kept: dict[int, float] = {}
         alone = 0.0
-        t = 0
-        while t < dist.shape[1]:
-            if not (stepless[r, t] and dist[r, t] > 0):
-                t += 1
-                continue
-            end = t
-            metres, fastest = 0.0, 0.0
-            while end < dist.shape[1] and stepless[r, end] and dist[r, end] > 0:
-                metres += dist[r, end]
-                fastest = max(fastest, dist[r, end])
-                end += 1
-            if fastest <= movement.HUMAN_PACE * 60 and t < hi and end > lo:
-                if span[t]:
-                    kept[span[t]] = kept.get(span[t], 0.0) + metres
-                else:
-                    alone += metres
-            t = end
+        for t, metres in slow_stretches(dist[r], stepless[r], lo, hi):
+            if span[t]:
+                kept[span[t]] = kept.get(span[t], 0.0) + metres
+            else:
+                alone += metres
         for sid, metres in kept.items():
             inside = [t for t in range(dist.shape[1]) if span[t] == sid]
             covered = [t for t in inside if steps[r, t] >= STEPPING_CADENCE]
