@@ -20,6 +20,7 @@ from stream.parsing import in_event_time, ordered_events, parse_obj
 from stream.parsing.health_connect import record_id
 from stream.pipeline import Outcomes, apply
 from stream.points import ParseResult
+from stream.revisions import REVISED_RECORDS
 from stream.windows import Window
 
 SAMSUNG = "com.sec.android.app.shealth"
@@ -186,6 +187,35 @@ def test_a_growing_record_counts_its_largest_version_in_any_arrival_order(
     buffers, outcomes, _ = fed([steps(f"08:{e:02d}", c) for e, c in sent])
     assert buffers["u"].totals().steps == max(c for _, c in versions)
     assert outcomes.accepted + outcomes.duplicate == len(sent)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(0, 1), st.integers(0, 500)), min_size=1, max_size=8),
+        min_size=1,
+        max_size=REVISED_RECORDS,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_records_of_one_source_interleaved_count_each_largest_version(
+    records: list[list[tuple[int, int]]], rng: random.Random
+) -> None:
+    """Up to ``REVISED_RECORDS`` records of one app, each growing in its own quarter of an
+    hour, their versions interleaved in any order: each record counts its largest version."""
+    sent, largest = [], 0
+    for j, growth in enumerate(records):
+        first = 15 * j
+        end, count, top = first, 0, 0
+        for minutes, more in growth:
+            end, count = end + minutes, count + more
+            record = steps(f"08:{end:02d}", count, rid=f"r{j}")
+            sent.append(dict(record, startTime=f"2026-11-20T08:{first:02d}:00Z"))
+            top = max(top, count)
+        largest += top
+    rng.shuffle(sent)
+    buffers, _, _ = fed(sent)
+    assert buffers["u"].totals().steps == largest
 
 
 def test_publishing_in_event_time_resolves_the_versions_it_sends() -> None:
