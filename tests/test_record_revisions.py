@@ -113,6 +113,14 @@ def test_distance_records_grow_too_and_sources_are_apart() -> None:
     assert totals.steps in (1_900, 1_950)
 
 
+def test_an_apps_own_record_key_identifies_its_versions_too() -> None:
+    versions = [steps("08:15", 800, rid=None), steps("08:30", 1_500, rid=None)]
+    for version in versions:
+        version["metadata"]["clientRecordId"] = "steps-2026-11-20T08"
+    buffers, _, _ = fed(versions)
+    assert buffers["u"].totals().steps == 1_500
+
+
 def test_records_without_an_id_are_points_as_before() -> None:
     buffers, outcomes, _ = fed([steps("08:15", 800, rid=None), steps("08:30", 1_500, rid=None)])
     assert buffers["u"].totals().steps == 2_300  # README: without an id a revision is not known
@@ -163,6 +171,9 @@ def test_record_ids_are_stable_hashes() -> None:
     assert record_id({"id": "r1"}) == record_id({"id": "r1", "dataOrigin": "x"}) > 0
     assert record_id({"id": "r1"}) != record_id({"id": "r2"})
     assert record_id({}) == record_id(None) == record_id({"id": ""}) == 0
+    # an export without Health Connect's id falls back on the app's own key for the record
+    assert record_id({"clientRecordId": "r1"}) not in (0, record_id({"id": "r1"}))
+    assert record_id({"id": "r1", "clientRecordId": "c"}) == record_id({"id": "r1"})
     batches = parse_obj([steps("08:15", 800), steps("08:30", 900, rid="r2")]).batches
     ids = np.concatenate([b.record_ids for b in batches if b.record_ids is not None])
     assert np.unique(ids).size == 2 and sum(len(b) for b in batches) == 2

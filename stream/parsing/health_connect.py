@@ -98,14 +98,17 @@ def _speed_samples(
 def record_id(metadata: object) -> int:
     """A stable 63-bit hash of ``metadata.id`` (0: none): Health Connect keeps a record's id
     when the record is updated (its Changes API then sends it again, changed), so the id, not
-    the times, says which earlier point a record revises (``UserBuffer.revise``)."""
+    the times, says which earlier point a record revises (``UserBuffer.revise``). Without an
+    ``id`` (an export that dropped it), the app's own ``clientRecordId``, which Health Connect
+    keeps unique per app and which an app updating its record keeps too."""
     if type(metadata) is not dict:
         return 0
-    rid = metadata.get("id")
-    if type(rid) is not str or not rid:
-        return 0
-    digest = hashlib.blake2b(rid.encode(), digest_size=8).digest()
-    return (int.from_bytes(digest, "little") >> 1) or 1
+    for field in ("id", "clientRecordId"):
+        rid = metadata.get(field)
+        if type(rid) is str and rid:
+            digest = hashlib.blake2b(f"{field}:{rid}".encode(), digest_size=8).digest()
+            return (int.from_bytes(digest, "little") >> 1) or 1
+    return 0
 
 
 def _origin(metadata: object) -> tuple[str, bool]:
