@@ -385,7 +385,9 @@ class UserBuffer:
     def revise(self, batch: PointBatch, rank: int) -> tuple[PointBatch, int]:
         """``batch`` with Health Connect records updated in place resolved
         (``stream.revisions``): the batch to add, and how many of its points are duplicates."""
-        if batch.record_ids is None or int(batch.channel) == SPEED:
+        ids = batch.record_ids
+        # a run cut from a mix of Health Connect and Google Fit inputs may carry ids all 0
+        if ids is None or int(batch.channel) == SPEED or not ids.any():
             return batch, 0
         entry = self._entry_of(batch, int(batch.channel), rank)
         if not entry:  # the source table is full: its points are dropped by ``add``
