@@ -119,6 +119,8 @@ def _apply_runs(
             buffer = touched[batch.user_id] = _buffer_of(buffers, batch.user_id, grid)
         revised = _revised(buffer, batch, outcomes)
         if buffer.reaches_closed(revised):  # rare: asked here, compiled, before the call out
+            # the hours it reaches first as they closed, then again with it, as live
+            windows.extend(buffer.pop_complete())
             windows.extend(closed_windows(buffer, [revised], grid))
         _add(buffer, revised, outcomes)
     for user_id, buffer in touched.items():
