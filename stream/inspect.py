@@ -43,7 +43,7 @@ def inspect_results(
             found = users[user_id] = _User(UserBuffer(user_id, grid))
         return found
 
-    for result in in_event_time(results):
+    for result in in_event_time(results, grid=grid):
         ignored += result.ignored
         for rejection in result.rejections:
             if rejection.user_id:

@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     from stream.scoring.detector import load_detector
 
     detector = load_detector(args.model)
-    offline = score_results(iter_results(args.paths, args.user), detector, detector.grid)
+    grid = detector.grid
+    offline = score_results(iter_results(args.paths, args.user, grid=grid), detector, grid)
     alerts = alerts_for(offline.verdicts, detector.version)
     out = sys.stdout
     for alert in alerts:

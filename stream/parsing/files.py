@@ -20,6 +20,7 @@ from typing import Any, Final
 
 import orjson
 
+from stream.grid import DEFAULT_GRID, GridSpec
 from stream.parsing import errors
 from stream.parsing.decode import parse_obj
 from stream.parsing.order import in_event_time, ordered_events
@@ -71,10 +72,12 @@ def iter_results(
     now_ns: int | None = None,
     *,
     ordered: bool = True,
+    grid: GridSpec = DEFAULT_GRID,
 ) -> Iterator[ParseResult]:
     """Every input parsed; by default rejections first, then the points in event-time order
     (``order.in_event_time``), so de-duplication never depends on file order. ``ordered=False``
-    streams one result per event (or unreadable file or line) as read."""
+    streams one result per event (or unreadable file or line) as read. ``grid``: the one the
+    results will be windowed on (where windows close decides how the points are cut in runs)."""
     now = time.time_ns() if now_ns is None else now_ns
     results = (
         ParseResult(rejections=[event.rejection])
@@ -83,7 +86,7 @@ def iter_results(
         for user_id, event in iter_events(paths, user)
     )
     if ordered:
-        yield from in_event_time(results)
+        yield from in_event_time(results, grid=grid)
     else:
         yield from results
 

@@ -3,10 +3,11 @@
 Files arrive source by source (a Takeout folder is one file per stream, each covering the whole
 period). Fed in that order, the first stream pushes the watermark to its end and closes the hours
 before it, so the other streams' points for those hours come too late to be compared: the winner
-would depend on the file names. ``in_event_time`` re-emits every accepted point ordered by end
-time across all sources (ties: start, then stream), as runs of one stream, which is the order a
-live feed would have had. Only a point reaching more than the grid's lateness past a closed
-window can still lose that part, exactly as it would live.
+would depend on the file names. ``in_event_time`` re-emits every accepted point in the order a
+live feed would have had: each user's points slice by slice between the instants windows close,
+one run per stream within a slice (``in_event_time`` says why that is the same to the buffer as
+one point at a time by end time). Only a point reaching more than the grid's lateness past a
+closed window can still lose that part, exactly as it would live.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Final
 import numpy as np
 
 from stream import revisions
+from stream.grid import DEFAULT_GRID, GridSpec
 from stream.parsing.decode import parse_obj
 from stream.points import DATA_TYPE_CHANNELS, Channel, ParseResult, PointBatch, record_ids_of
 
@@ -28,9 +30,24 @@ _Group = tuple[str, Channel, str, bool]
 
 
 def in_event_time(
-    results: Iterable[ParseResult], runs_per_result: int = 512
+    results: Iterable[ParseResult], runs_per_result: int = 512, grid: GridSpec = DEFAULT_GRID
 ) -> Iterator[ParseResult]:
-    """All rejections and ignored counts first, then the accepted points in event-time order."""
+    """All rejections and ignored counts first, then the accepted points in event-time order.
+
+    The points are those of ``results`` in the order of their ends (ties: start, then stream)
+    as far as any buffer can tell, but cut into few long runs. Users are independent, and a
+    user's event time matters only where it closes windows: at each window end plus
+    ``grid``'s lateness. So each user's points are taken slice by slice between those
+    instants, each slice as its first point alone (the one that closes the windows before it,
+    with exactly what had arrived), then one run per stream; a point reaching hours already
+    closed comes alone too (``stream.late`` judges each arrival's late points together), and a
+    slice with two such points keeps its points in event time. Within a slice nothing closes
+    and no point is late to another, and the buffer's result does not depend on the order of
+    streams (``tests/test_event_time_runs.py``); a run of one point per interleaved stream cost
+    a buffer call each. Only the replay history sees streams in another order within a slice
+    (a copy sent through another source less than a slice from its original may be the one
+    marked) and which of two sources first touching a minute counts its point as shadowed.
+    """
     groups: dict[_Group, list[PointBatch]] = {}
     head = ParseResult()
     for result in results:
@@ -51,18 +68,39 @@ def in_event_time(
     ids = record_ids_of([b for k in keys for b in groups[k]])
     sizes = [sum(len(b) for b in groups[k]) for k in keys]
     group = np.repeat(np.arange(len(keys)), sizes)
-    order = np.lexsort((group, start, end))
+    user_of_group = np.cumsum([i > 0 and keys[i][0] != keys[i - 1][0] for i in range(len(keys))])
+    user = user_of_group[group]
+    # slice s holds the ends in [c(s), c(s + 1)), c(s) = the instant window s closes
+    window = grid.window_ns + grid.lateness_ns
+    piece = (end - window) // grid.hop_ns
+    order = np.lexsort((group, start, end, piece, user))  # event time within each user's slice
     start, end, value, group = start[order], end[order], value[order], group[order]
+    user, piece = user[order], piece[order]
     ids = None if ids is None else ids[order]
-    cuts = np.flatnonzero(group[1:] != group[:-1]) + 1
-    bounds = np.concatenate(([0], cuts, [len(group)]))
+    opens = np.ones(len(group), dtype=np.bool_)
+    opens[1:] = (user[1:] != user[:-1]) | (piece[1:] != piece[:-1])
+    # windows up to s have closed once the slice's first point arrived: their bins end here
+    reaching = ~opens & (start < piece * grid.hop_ns + grid.window_ns)
+    alone = opens | reaching
+    # each point reaching closed hours emits them again (``stream.late``): a slice holding two
+    # such points keeps its event-time order, so those windows come in the order they would
+    block = np.cumsum(opens) - 1
+    tangled = (np.bincount(block, weights=reaching) >= 2)[block]
+    stream_first = np.where(tangled, 0, group)
+    order = np.lexsort((group, start, end, stream_first, ~opens, piece, user))
+    start, end, value, group, alone = (
+        start[order], end[order], value[order], group[order], alone[order]
+    )  # fmt: skip
+    ids = None if ids is None else ids[order]
+    cut = (group[1:] != group[:-1]) | alone[1:] | alone[:-1]
+    bounds = np.concatenate(([0], np.flatnonzero(cut) + 1, [len(group)]))
     out = ParseResult(in_event_time=True)
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        user, channel, source, manual = keys[int(group[lo])]
+        user_id, channel, source, manual = keys[int(group[lo])]
         run_ids = None if ids is None else ids[lo:hi]
         out.batches.append(
             PointBatch(
-                user, channel, source, start[lo:hi], end[lo:hi], value[lo:hi], manual, run_ids
+                user_id, channel, source, start[lo:hi], end[lo:hi], value[lo:hi], manual, run_ids
             )
         )
         if len(out.batches) >= runs_per_result:
