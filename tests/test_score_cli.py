@@ -101,3 +101,20 @@ def test_takeout_sample_scores_without_alerts(capsys: pytest.CaptureFixture[str]
     out, err = capsys.readouterr()
     assert out == ""
     assert "windows of 1 users" in err
+
+
+def test_each_hour_alerts_once_when_late_manual_entries_reach_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Simulated users with cheats, among them manual entries reaching hours that had closed:
+    each such hour is emitted again for them, and must still give one alert, not two with one
+    id (the after-close verdict once came ahead of the hour's own in a replay)."""
+    from model_export.simulate import simulate
+
+    path = tmp_path / "sim.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in simulate(30, 3, 11).events))
+    assert main(["score", "--json", str(path)]) == 0
+    alerts = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    ids = [a["alert_id"] for a in alerts]
+    assert any("manual_entry" in a["reasons"] for a in alerts)
+    assert len(ids) == len(set(ids))
