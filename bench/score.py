@@ -48,7 +48,8 @@ def _best(fn: Callable[[], object], repeats: int = REPEATS) -> float:
     return best
 
 
-def _events() -> list[Any]:
+def simulated_events() -> list[Any]:
+    """The simulated users with cheats both benchmarks score (``bench stream`` publishes them)."""
     from model_export.simulate import simulate
 
     events: list[Any] = simulate(USERS, DAYS, SEED).events
@@ -63,7 +64,7 @@ def run() -> dict[str, float | int | str]:
     from stream.scoring.detector import load_detector
 
     detector = load_detector()
-    events = _events()
+    events = simulated_events()
     windows = windows_of(events)
     pool = (windows * (MIN_WINDOWS // max(len(windows), 1) + 1))[:MIN_WINDOWS]
 

@@ -8,7 +8,12 @@ One run, every figure beside its baseline measured in the same run, on the same 
 * ``worker_*``: ``lifeup worker`` from events to alerts on the same messages;
 * ``alert_latency_p50_s``/``p99_s``: at a steady load of half the worker's peak (its median
   run), from the Kafka timestamp of the event that completed a window to the alert's (its send
-  time).
+  time);
+* ``worker_replay_*``: ``lifeup publish`` of ``lifeup bench score``'s file (30 simulated users x
+  3 days with cheats, several streams each) as it sends it (``order.ordered_events``: a run per
+  stream between window closes), against the same points one message each in the same order
+  (``*_per_point_*``: what cutting a replay at every change of stream amounted to, runs of about
+  one point where streams interleave minute by minute); the worker from first to last point.
 
 Faust and the worker are timed alike, from outside: a counter each exposes to Prometheus is
 polled, the clock starting when the first message is counted and stopping at the last one.
@@ -109,6 +114,50 @@ def batch_messages() -> list[tuple[bytes, bytes]]:
                 )
             )
     return out
+
+
+def replay_messages() -> tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]:
+    """(``lifeup publish``'s messages for the score benchmark's events, the same points one
+    message each in the same order)."""
+    from bench.score import simulated_events
+    from stream.parsing.order import ordered_events
+
+    runs: list[tuple[bytes, bytes]] = []
+    per_point: list[tuple[bytes, bytes]] = []
+    for user, event in ordered_events((None, e) for e in simulated_events()):
+        key = (user or "").encode()
+        runs.append((key, orjson.dumps(event)))
+        per_point.extend((key, orjson.dumps({**event, "point": [p]})) for p in event["point"])
+    return runs, per_point
+
+
+def replay_figures(settings: Settings, bootstrap: str, tmp: Path) -> dict[str, float | int | str]:
+    """The worker on a published file, runs against one point per message, in ABBA order (the
+    best run of each side kept)."""
+    runs, per_point = replay_messages()
+    topics = f"replay-{uuid.uuid4().hex[:6]}", f"replay1-{uuid.uuid4().hex[:6]}"
+    ensure_topics(settings, list(topics), 4)
+    produce(settings, topics[0], runs)
+    produce(settings, topics[1], per_point)
+    points = len(per_point)
+    timed: dict[str, list[Timed]] = {"runs": [], "per_point": []}
+    for side in ("runs", "per_point", "per_point", "runs"):
+        topic = topics[0] if side == "runs" else topics[1]
+        timed[side].append(worker_rate(bootstrap, topic, points, tmp))
+    best = {side: min(t.seconds for t in got) for side, got in timed.items()}
+    cpu = {side: [t.cpu_s for t in got if t.cpu_s is not None] for side, got in timed.items()}
+    figures: dict[str, float | int | str] = {
+        "replay_points": points,
+        "replay_messages": len(runs),
+        "replay_per_point_messages": len(per_point),
+        "worker_replay_points_per_s": round(points / best["runs"]),
+        "worker_replay_per_point_points_per_s": round(points / best["per_point"]),
+        "worker_replay_speedup_vs_per_point": round(best["per_point"] / best["runs"], 2),
+    }
+    if cpu["runs"] and cpu["per_point"]:
+        figures["worker_replay_cpu_s"] = round(min(cpu["runs"]), 2)
+        figures["worker_replay_per_point_cpu_s"] = round(min(cpu["per_point"]), 2)
+    return figures
 
 
 def produce(settings: Settings, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
@@ -629,5 +678,6 @@ def run() -> dict[str, float | int | str]:
                 "alert_latency_p99_ratio_to_target_1s": round(p99 / 1.0, 3),
             }
         )
+        figures.update(replay_figures(settings, bootstrap, tmp))
     shutil.rmtree(tmp, ignore_errors=True)
     return figures
