@@ -192,15 +192,21 @@ def interpolate_speed(
     steps = np.diff(positions)
     spike = spikes(positions, values, gap_bins)
     near = (steps > 1) & (steps <= gap_bins) & ~spike[:-1] & ~spike[1:]
-    for i in np.flatnonzero(near):
-        left, right = int(positions[i]), int(positions[i + 1])
-        lo, hi = max(left + 1, 0), min(right, n_bins)
-        if lo >= hi:
-            continue
-        k = np.arange(lo, hi, dtype=np.float64)
-        v0, v1 = float(values[i]), float(values[i + 1])
-        out[lo:hi] = v0 + (v1 - v0) * (k - left) / (right - left)
-        mask[lo:hi] = True
+    gaps = np.flatnonzero(near)
+    if gaps.shape[0] == 0:
+        return out, mask
+    # every bridged gap at once (samples a few minutes apart leave dozens in a window); per bin
+    # the same float64 operations, in the same order, as one gap at a time
+    left, right = positions[gaps], positions[gaps + 1]
+    lo, hi = np.maximum(left + 1, 0), np.minimum(right, n_bins)
+    width = np.maximum(hi - lo, 0)
+    gap_of = np.repeat(np.arange(gaps.shape[0]), width)
+    bins = np.arange(gap_of.shape[0]) - np.repeat(np.cumsum(width) - width, width) + lo[gap_of]
+    v0, v1 = values[gaps][gap_of], values[gaps + 1][gap_of]
+    at_left = left[gap_of]
+    k = bins.astype(np.float64)
+    out[bins] = v0 + (v1 - v0) * (k - at_left) / (right[gap_of] - at_left)
+    mask[bins] = True
     return out, mask
 
 
