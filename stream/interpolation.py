@@ -190,9 +190,11 @@ def interpolate_speed(
     if positions.shape[0] < 2:
         return out, mask
     steps = np.diff(positions)
+    bridged = (steps > 1) & (steps <= gap_bins)
+    if not np.count_nonzero(bridged):  # samples every minute: nothing to bridge
+        return out, mask
     spike = spikes(positions, values, gap_bins)
-    near = (steps > 1) & (steps <= gap_bins) & ~spike[:-1] & ~spike[1:]
-    gaps = np.flatnonzero(near)
+    gaps = np.flatnonzero(bridged & ~spike[:-1] & ~spike[1:])
     if gaps.shape[0] == 0:
         return out, mask
     # every bridged gap at once (samples a few minutes apart leave dozens in a window); per bin
