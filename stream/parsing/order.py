@@ -46,7 +46,9 @@ def in_event_time(
     streams (``tests/test_event_time_runs.py``); a run of one point per interleaved stream cost
     a buffer call each. Only the replay history sees streams in another order within a slice
     (a copy sent through another source less than a slice from its original may be the one
-    marked) and which of two sources first touching a minute counts its point as shadowed.
+    marked), which of two sources first touching a minute counts its point as shadowed, and
+    Health Connect records updated in place are followed across a whole run
+    (``stream.revisions`` keeps the latest 4 records of a source between arrivals, all of one).
     """
     groups: dict[_Group, list[PointBatch]] = {}
     head = ParseResult()
