@@ -135,7 +135,8 @@ def replay_figures(settings: Settings, bootstrap: str, tmp: Path) -> dict[str, f
     """The worker on a published file, runs against one point per message, in ABBA order (the
     best run of each side kept)."""
     runs, per_point = replay_messages()
-    topics = f"replay-{uuid.uuid4().hex[:6]}", f"replay1-{uuid.uuid4().hex[:6]}"
+    tag = uuid.uuid4().hex[:6]
+    topics = f"replay-runs-{tag}", f"replay-points-{tag}"
     ensure_topics(settings, list(topics), 4)
     produce(settings, topics[0], runs)
     produce(settings, topics[1], per_point)

@@ -103,7 +103,7 @@ def test_long_runs_give_the_windows_of_one_point_at_a_time(
     got_outcomes, got = _run(runs)
     want_outcomes, want = _run(_one_at_a_time(batches))
 
-    # every point once, each run one stream of one user
+    # every point once, and every point accounted for
     assert sum(len(b) for r in runs for b in r.batches) == sum(len(b) for b in batches)
     assert got_outcomes.late == want_outcomes.late
     handled = got_outcomes.accepted + got_outcomes.duplicate + got_outcomes.late
