@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import tarfile
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -176,6 +177,24 @@ def test_takeout_zip_upload_counts_each_step_once(api: TestClient) -> None:
     assert {w["user_id"] for w in body["windows"]} == {"alice"}
     assert all(w["series"] is not None for w in body["windows"])
     assert body["rejections"] == []  # the sessions file sits outside All Data and is not read
+
+
+@pytest.mark.skipif(not TAKEOUT.is_dir(), reason="../shared/data is absent")
+def test_takeout_tgz_part_upload_reads_as_the_zip(api: TestClient) -> None:
+    """Takeout also delivers .tgz, split in numbered parts: the part number is not the user."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for path in sorted(TAKEOUT.glob("*.json")):
+            archive.add(path, f"Takeout/Fit/All Data/{path.name}")
+    files = {"files": ("alice-002.tgz", buffer.getvalue(), "application/gzip")}
+    tgz = api.post("/v1/score/takeout", headers=AUTH, files=files)
+    assert tgz.status_code == 200, tgz.text
+    zipped = {"files": ("alice.zip", _takeout_zip(), "application/zip")}
+    assert (
+        tgz.json()["windows"]
+        == api.post("/v1/score/takeout", headers=AUTH, files=zipped).json()["windows"]
+    )
+    assert {w["user_id"] for w in tgz.json()["windows"]} == {"alice"}
 
 
 @pytest.mark.skipif(not TAKEOUT.is_dir(), reason="../shared/data is absent")

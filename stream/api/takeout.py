@@ -1,22 +1,22 @@
-"""Google Takeout uploads from the page: a zip of the export, or some of its JSON files.
+"""Google Takeout uploads from the page: the export's archive (zip or tgz), or some of its JSON
+files.
 
-A Takeout zip holds ``Takeout/Fit/All Data/*.json`` (the data points LifeUp reads) beside
-sessions, daily CSVs and TCX files; when an ``All Data`` folder is present only its files are
-read. Uncompressed sizes are checked before extraction so a zip bomb is refused, not inflated.
+Archives are read as the CLI reads them (``stream.parsing.archives``: the ``All Data`` files
+when present); uncompressed sizes are checked before reading so a zip bomb is refused, not
+inflated.
 """
 
 from __future__ import annotations
 
 import io
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 
 import orjson
 
 from stream.api.errors import ApiError
+from stream.parsing.archives import Archive, ArchiveError, archive_user, is_archive
 
 ZIP_EXPANSION_LIMIT = 20  # uncompressed bytes allowed per byte of the body limit
 
@@ -36,35 +36,28 @@ class Decoded:
     error: str | None = None
 
 
-def _json_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
-    members = [i for i in archive.infolist() if not i.is_dir() and i.filename.endswith(".json")]
-    in_all_data = [i for i in members if "All Data" in PurePosixPath(i.filename).parts]
-    return in_all_data or members
-
-
 def expand(files: list[UploadedFile], max_bytes: int) -> Iterator[UploadedFile]:
-    """Every JSON file of the upload, zips opened."""
+    """Every JSON file of the upload, archives opened."""
     budget = max_bytes * ZIP_EXPANSION_LIMIT
     for upload in files:
-        if not upload.name.lower().endswith(".zip"):
+        if not is_archive(upload.name):
             yield upload
             continue
         try:
-            archive = zipfile.ZipFile(io.BytesIO(upload.data))
-        except zipfile.BadZipFile as exc:
-            raise ApiError(422, "invalid_zip", f"{upload.name} is not a zip file: {exc}") from exc
-        with archive:
-            members = _json_members(archive)
-            total = sum(m.file_size for m in members)
-            if total > budget:
-                raise ApiError(
-                    413,
-                    "too_large",
-                    f"{upload.name} expands to {total:,} bytes of JSON; the limit is {budget:,} "
-                    f"({ZIP_EXPANSION_LIMIT}× LIFEUP_API_MAX_BODY_BYTES): upload fewer files",
-                )
-            for member in members:
-                yield UploadedFile(f"{upload.name}/{member.filename}", archive.read(member))
+            with Archive(upload.name, io.BytesIO(upload.data)) as archive:
+                total = sum(m.size for m in archive.members)
+                if total > budget:
+                    raise ApiError(
+                        413,
+                        "too_large",
+                        f"{upload.name} expands to {total:,} bytes of JSON; the limit is "
+                        f"{budget:,} ({ZIP_EXPANSION_LIMIT}× LIFEUP_API_MAX_BODY_BYTES): "
+                        "upload fewer files",
+                    )
+                for member in archive.members:
+                    yield UploadedFile(f"{upload.name}/{member.name}", archive.read(member))
+        except ArchiveError as exc:
+            raise ApiError(422, "invalid_zip", str(exc)) from exc
 
 
 def decode(files: list[UploadedFile], max_bytes: int) -> list[Decoded]:
@@ -78,9 +71,8 @@ def decode(files: list[UploadedFile], max_bytes: int) -> list[Decoded]:
 
 
 def default_user(files: list[UploadedFile]) -> str:
-    """Takeout carries no user id: name the user after the uploaded zip, as the CLI names it
-    after the Takeout folder."""
+    """Takeout carries no user id: name the user after the uploaded archive, as the CLI does."""
     for upload in files:
-        if upload.name.lower().endswith(".zip"):
-            return PurePosixPath(upload.name).stem or "takeout"
+        if is_archive(upload.name):
+            return archive_user(upload.name)
     return "takeout"

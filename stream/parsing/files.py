@@ -1,10 +1,13 @@
 """Reading inputs from disk or standard input as contract-shaped events.
 
-A path is a file, a folder (read recursively: ``*.json``, ``*.jsonl``, ``*.ndjson``, hidden files
-skipped, sorted for a reproducible order) or ``-`` (standard input, JSON lines). A file holds one
-JSON value, or JSON lines. Events without ``user_id`` get ``--user``; a Takeout body without either
-gets the Takeout folder's name (the first ancestor folder that is not one of Takeout's own, such as
-``All Data`` or ``Fit``). Takeout bodies and Datasets are cut into events of at most
+A path is a file, a Takeout archive (``.zip``, ``.tgz``: ``stream.parsing.archives``), a folder
+(read recursively: ``*.json``, ``*.jsonl``, ``*.ndjson`` and archives, hidden files skipped,
+sorted for a reproducible order) or ``-`` (standard input, JSON lines). A file holds one JSON
+value, or JSON lines; a UTF-8 byte order mark before it is skipped (Windows editors write one).
+Events without ``user_id`` get ``--user``; a Takeout body without either gets the Takeout folder's
+name (the first ancestor folder that is not one of Takeout's own, such as ``All Data`` or
+``Fit``); in an archive, the first such folder inside it, else the archive's name without its
+part number (``archives.archive_user``). Takeout bodies and Datasets are cut into events of at most
 ``CHUNK_POINTS`` points so each fits in a Kafka message. A file or line that is not JSON yields an
 ``Unreadable`` instead of an event, so ``publish`` can report it and ``score`` count it.
 """
@@ -15,18 +18,20 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
 import orjson
 
 from stream.grid import DEFAULT_GRID, GridSpec
 from stream.parsing import errors
+from stream.parsing.archives import Archive, ArchiveError, archive_user, is_archive
 from stream.parsing.decode import parse_obj
 from stream.parsing.order import in_event_time, ordered_events
 from stream.points import ParseResult, Rejection
 
 CHUNK_POINTS: Final = 1000
+_BOM: Final = b"\xef\xbb\xbf"
 EXTENSIONS: Final = frozenset({".json", ".jsonl", ".ndjson"})
 _TAKEOUT_FOLDERS: Final = frozenset(
     {"all data", "fit", "google fit", "takeout", "all sessions", "daily activity metrics"}
@@ -63,7 +68,10 @@ def iter_events(
         target = Path(path)
         files = sorted(_walk(target)) if target.is_dir() else [target]
         for file in files:
-            yield from _file(file, user)
+            if is_archive(file.name) and file.is_file():
+                yield from _archive(file, user)
+            else:
+                yield from _file(file, user)
 
 
 def iter_results(
@@ -95,7 +103,8 @@ def _walk(folder: Path) -> Iterator[Path]:
     for path in folder.rglob("*"):
         relative = path.relative_to(folder).parts
         hidden = any(part.startswith(".") for part in relative)
-        if path.suffix.lower() in EXTENSIONS and not hidden and path.is_file():
+        wanted = path.suffix.lower() in EXTENSIONS or is_archive(path.name)
+        if wanted and not hidden and path.is_file():
             yield path
 
 
@@ -106,14 +115,40 @@ def _file(file: Path, user: str | None) -> Iterator[tuple[str | None, Any]]:
         rejection = Rejection(errors.INVALID_JSON, f"{file}: cannot read: {exc.strerror}", user)
         yield user, Unreadable(str(file), rejection, b"")
         return
-    takeout_user = user or _takeout_user(file)
+    yield from _contents(data, str(file), user, user or _takeout_user(file))
+
+
+def _archive(file: Path, user: str | None) -> Iterator[tuple[str | None, Any]]:
+    """Every JSON file of a Takeout archive, each read as a file of its own."""
+    try:
+        with file.open("rb") as handle, Archive(str(file), handle) as archive:
+            for member in archive.members:
+                where = f"{file}/{member.name}"
+                try:
+                    data = archive.read(member)
+                except ArchiveError as exc:
+                    rejection = Rejection(errors.INVALID_JSON, str(exc), user)
+                    yield user, Unreadable(where, rejection, b"")
+                    continue
+                owner = user or _member_user(member.name) or archive_user(file.name)
+                yield from _contents(data, where, user, owner)
+    except (ArchiveError, OSError) as exc:
+        detail = str(exc) if isinstance(exc, ArchiveError) else f"{file}: cannot read: {exc}"
+        yield user, Unreadable(str(file), Rejection(errors.INVALID_JSON, detail, user), b"")
+
+
+def _contents(
+    data: bytes, where: str, user: str | None, takeout_user: str | None
+) -> Iterator[tuple[str | None, Any]]:
+    """One file's events: a JSON value, or JSON lines."""
+    data = data.removeprefix(_BOM)
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        if file.suffix.lower() in (".jsonl", ".ndjson") or _looks_like_lines(data):
-            yield from _lines(iter(data.splitlines(keepends=True)), str(file), user, takeout_user)
+        if where.lower().endswith((".jsonl", ".ndjson")) or _looks_like_lines(data):
+            yield from _lines(iter(data.splitlines(keepends=True)), where, user, takeout_user)
         else:
-            yield user, Unreadable(str(file), _undecodable(data, f"{file}: {exc}", user), data)
+            yield user, Unreadable(where, _undecodable(data, f"{where}: {exc}", user), data)
         return
     yield from _events(value, user, takeout_user)
 
@@ -128,6 +163,8 @@ def _lines(
     stream: Iterator[bytes] | Any, where: str, user: str | None, takeout_user: str | None
 ) -> Iterator[tuple[str | None, Any]]:
     for number, line in enumerate(stream, start=1):
+        if number == 1:
+            line = line.removeprefix(_BOM)
         if not line.strip():
             continue
         try:
@@ -174,6 +211,14 @@ def _chunks(uid: str | None, item: dict[str, Any]) -> Iterator[tuple[str | None,
 
 def _takeout_user(file: Path) -> str | None:
     for folder in file.resolve().parents:
+        if folder.name and folder.name.lower() not in _TAKEOUT_FOLDERS:
+            return folder.name
+    return None
+
+
+def _member_user(name: str) -> str | None:
+    """The first folder of an archive member's path, from the file up, that is not Takeout's."""
+    for folder in PurePosixPath(name).parents:
         if folder.name and folder.name.lower() not in _TAKEOUT_FOLDERS:
             return folder.name
     return None

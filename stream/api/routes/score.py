@@ -89,7 +89,7 @@ def score_uploads(
         raise ApiError(
             422,
             "no_points",
-            "the upload holds no step, distance or speed points: upload the Takeout zip or the "
+            "the upload holds no step, distance or speed points: upload the Takeout archive or the "
             "JSON files of Takeout/Fit/All Data",
             rejections[:100],
         )
@@ -107,9 +107,10 @@ def score_uploads(
 async def score_takeout(
     request: Request,
     files: Annotated[
-        list[UploadFile], File(description="A Takeout zip, or JSON files of Fit/All Data.")
+        list[UploadFile],
+        File(description="A Takeout archive (zip or tgz), or JSON files of Fit/All Data."),
     ],
-    user: Annotated[str | None, Form(description="User id; default: the zip's name.")] = None,
+    user: Annotated[str | None, Form(description="User id; default: the archive's name.")] = None,
     series: Series = True,
 ) -> Response:
     """For people: points that cannot be read are listed in ``rejections`` and the rest scored,

@@ -51,7 +51,7 @@ async function scoreEvents(events) {
 
 async function scoreUpload() {
   const files = $("files").files;
-  if (!files.length) throw new Error("choose a Takeout zip or JSON files first");
+  if (!files.length) throw new Error("choose a Takeout archive (zip or tgz) or JSON files first");
   const form = new FormData();
   for (const f of files) form.append("files", f, f.name);
   if ($("user").value.trim()) form.append("user", $("user").value.trim());
