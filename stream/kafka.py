@@ -98,6 +98,29 @@ def faust_credentials(settings: Settings) -> Any:
     return None
 
 
+class KafkaUnreachable(RuntimeError):
+    """No broker answered at the bootstrap address."""
+
+
+def require_reachable(settings: Settings, timeout_s: float = 5.0) -> None:
+    """Fails fast, naming the address, when no broker answers: otherwise librdkafka retries for
+    the whole operation timeout and logs every failed connection attempt."""
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    quiet = {**client_config(settings), "log_level": 0}  # the reason is in the exception
+    try:
+        AdminClient(quiet).list_topics(timeout=timeout_s)
+    except KafkaException as exc:
+        error = exc.args[0] if exc.args else None
+        reason = error.str() if isinstance(error, KafkaError) else str(exc)
+        raise KafkaUnreachable(
+            f"no Kafka broker answered at {settings.kafka_bootstrap} within {timeout_s:g} s "
+            f"({reason}). Start one with `lifeup broker` and set LIFEUP_KAFKA_BOOTSTRAP (or "
+            "--bootstrap) to the address it prints, or point them at your Kafka"
+        ) from exc
+
+
 def ensure_topics(
     settings: Settings,
     topics: Iterable[str],
@@ -124,7 +147,7 @@ def ensure_topics(
         except Exception as exc:
             error = exc.args[0] if exc.args else None
             if getattr(error, "code", lambda: None)() != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise RuntimeError(f"cannot create topic {name!r}: {exc}") from exc
+                raise RuntimeError(f"cannot create topic {name!r}: {exc or repr(exc)}") from exc
 
 
 def is_embedded_broker(settings: Settings, timeout_s: float = 10.0) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from stream.kafka import ensure_topics, producer_config
+from stream.kafka import ensure_topics, producer_config, require_reachable
 from stream.parsing import Unreadable, iter_events
 from stream.settings import Settings
 
@@ -77,11 +77,13 @@ def publish(
 
     ``ordered`` (the default) sends the points in event-time order across files, as a live feed
     would have (``stream.parsing.order``), so the worker's alerts equal ``lifeup score``'s.
+    Raises ``KafkaUnreachable`` before reading anything when no broker answers.
     """
     from confluent_kafka import Producer
     from tqdm import tqdm
 
     target = topic or settings.events_topic
+    require_reachable(settings)
     ensure_topics(settings, [target])
     producer = Producer(producer_config(settings))
     report = PublishReport()

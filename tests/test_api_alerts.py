@@ -8,15 +8,19 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import orjson
 import pytest
 from fastapi.testclient import TestClient
 
+from stream.alerts import Alert, rfc3339
 from stream.api.app import create_app
+from stream.api.models import AlertOut
 from tests.test_api_support import AUTH, client, closed_port, settings, walk_hour
 
 HOUR = 1_709_301_600
@@ -29,6 +33,18 @@ def test_unreachable_worker_is_503_saying_what_to_check() -> None:
     body = answer.json()
     assert body["error"] == "worker_unavailable"
     assert "LIFEUP_WORKER_URL" in body["detail"]
+
+
+def test_an_alert_read_back_is_the_text_the_worker_sent() -> None:
+    sent = Alert(
+        alert_id="9f2c", user_id="org/7", window_start="2024-03-01T14:00:00Z",
+        window_end="2024-03-01T15:00:00Z", score=3.7, reasons=("cadence_above_human_limit",),
+        channels={"steps": 0.81, "distance": 0.12, "speed": 0.07}, model_version="ae-1",
+        detected_at="2026-11-24T10:00:00.120Z",
+    )  # fmt: skip
+    assert orjson.loads(AlertOut.model_validate_json(sent.to_json()).model_dump_json()) == (
+        orjson.loads(sent.to_json())
+    )
 
 
 @pytest.fixture()
@@ -86,8 +102,9 @@ def worker(kafka_bootstrap: str, tmp_path: Path) -> Iterator[dict[str, str]]:
 def test_posted_events_come_back_as_the_expected_alert(
     kafka_bootstrap: str, worker: dict[str, str]
 ) -> None:
-    user = f"shaker-{uuid.uuid4().hex[:6]}"
+    user = f"org/shaker-{uuid.uuid4().hex[:6]}"  # a "/" in the id: routed, not split
     events = walk_hour(user, HOUR, 100, 30) + walk_hour(user, HOUR + 3600, 330, 20)
+    url = f"/v1/users/{quote(user, safe='')}/alerts"
     app_settings = settings(
         kafka_bootstrap=kafka_bootstrap,
         events_topic=worker["LIFEUP_EVENTS_TOPIC"],
@@ -98,10 +115,10 @@ def test_posted_events_come_back_as_the_expected_alert(
         flagged = [w for w in expected["windows"] if w["anomalous"]]
         assert len(flagged) == 1
         deadline = time.monotonic() + 30  # the view answers once the worker holds partitions
-        before = c.get(f"/v1/users/{user}/alerts", headers=AUTH)
+        before = c.get(url, headers=AUTH)
         while before.status_code != 200 and time.monotonic() < deadline:
             time.sleep(0.5)
-            before = c.get(f"/v1/users/{user}/alerts", headers=AUTH)
+            before = c.get(url, headers=AUTH)
         assert before.status_code == 200, (before.text, Path(worker["log"]).read_text()[-3000:])
         assert before.json()["alerts"] == []
         published = c.post("/v1/events", headers=AUTH, content=orjson.dumps(events))
@@ -109,7 +126,7 @@ def test_posted_events_come_back_as_the_expected_alert(
         alerts: list[Any] = []
         deadline = time.monotonic() + 90
         while not alerts and time.monotonic() < deadline:
-            answer = c.get(f"/v1/users/{user}/alerts", headers=AUTH)
+            answer = c.get(url, headers=AUTH)
             assert answer.status_code == 200, answer.text
             alerts = answer.json()["alerts"]
             time.sleep(0.5)
@@ -119,3 +136,5 @@ def test_posted_events_come_back_as_the_expected_alert(
     assert alert["window_start"] == flagged[0]["window_start"]
     assert alert["reasons"] == flagged[0]["reasons"]
     assert alert["score"] == pytest.approx(flagged[0]["score"], abs=1e-4)  # alerts: 4 places
+    # written as the alerts topic writes it (milliseconds), not re-formatted by the API
+    assert rfc3339(datetime.fromisoformat(alert["detected_at"])) == alert["detected_at"]

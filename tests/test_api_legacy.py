@@ -91,6 +91,13 @@ def test_fractional_steps_are_refused_with_the_parsers_code(api: TestClient) -> 
     assert answer.json()["rejections"][0]["code"] == "bad_type"
 
 
+def test_a_body_that_is_not_json_is_invalid_json_with_the_place(api: TestClient) -> None:
+    answer = api.post("/detect_anomalies/", headers=JSON, content=b'{"speed": nope}')
+    assert answer.status_code == 422
+    assert answer.json()["error"] == "invalid_json"  # as /v1/score answers it
+    assert "at character 10" in answer.json()["detail"]
+
+
 @given(st.lists(st.integers(0, 4 * 3600), min_size=1, max_size=50))
 def test_delta_spans_never_overlap_nor_exceed_one_bin(offsets_s: list[int]) -> None:
     starts = np.sort(np.asarray(offsets_s, dtype=np.int64) * 10**9 + HOUR_NS)

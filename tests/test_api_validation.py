@@ -33,6 +33,8 @@ def test_chunked_body_over_the_limit_is_413() -> None:
         answer = c.post("/v1/events", headers=AUTH, content=iter(chunks))
     assert answer.status_code == 413
     assert answer.json()["error"] == "too_large"
+    assert "LIFEUP_API_MAX_BODY_BYTES" in answer.json()["detail"]
+    assert "grew past it as it streamed" in answer.json()["detail"]  # no size to quote
 
 
 def test_too_many_points_is_413_naming_the_setting() -> None:

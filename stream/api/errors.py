@@ -74,7 +74,16 @@ def install(app: FastAPI) -> None:
 
     async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return error_response(422, "invalid_request", _describe(exc.errors()))
+        errors = exc.errors()
+        broken = next((e for e in errors if e.get("type") == "json_invalid"), None)
+        if broken is not None:  # as the routes that decode their own bodies answer
+            reason = (broken.get("ctx") or {}).get("error") or broken.get("msg", "")
+            at = broken.get("loc", ())[-1:]
+            where = f" at character {at[0]}" if at and isinstance(at[0], int) else ""
+            return error_response(
+                422, "invalid_json", f"the body is not valid JSON: {reason}{where}"
+            )
+        return error_response(422, "invalid_request", _describe(errors))
 
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

@@ -20,9 +20,9 @@ class BodyTooLarge(HTTPException):
 
 
 def too_large_detail(size: int | None, limit: int) -> str:
-    got = f"{size:,} bytes" if size is not None else "more than that"
+    got = f"is {size:,} bytes" if size is not None else "grew past it as it streamed"
     return (
-        f"the request body is {got}; the limit is {limit:,} bytes (LIFEUP_API_MAX_BODY_BYTES): "
+        f"the limit is {limit:,} bytes (LIFEUP_API_MAX_BODY_BYTES) and the request body {got}: "
         "split the events into several requests, or raise the limit on the server"
     )
 

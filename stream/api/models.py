@@ -10,9 +10,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+
+from stream.alerts import rfc3339
 
 MAX_TIMESTAMP_NS = 9_000_000_000_000_000_000  # leaves room for a span in int64
+
+Instant = Annotated[
+    datetime,
+    PlainSerializer(rfc3339, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+"""A moment written as alerts write it (``2024-03-01T14:00:00Z``, milliseconds when not zero):
+an alert read back through the API is the same text as on the alerts topic."""
 
 _EXAMPLE_EVENT: dict[str, Any] = {
     "user_id": "u-42",
@@ -112,8 +122,8 @@ class WindowVerdict(BaseModel):
     )
 
     user_id: str
-    window_start: datetime
-    window_end: datetime
+    window_start: Instant
+    window_end: Instant
     score: float = Field(description="Anomaly score, normalised so that the threshold is 1.0.")
     threshold: float
     anomalous: bool = Field(description="score >= threshold: the worker would send an alert.")
@@ -217,14 +227,14 @@ class AlertOut(BaseModel):
 
     alert_id: str
     user_id: str
-    window_start: datetime
-    window_end: datetime
+    window_start: Instant
+    window_end: Instant
     score: float
     threshold: float
     reasons: list[str]
     channels: dict[str, float]
     model_version: str
-    detected_at: datetime
+    detected_at: Instant
 
 
 class AlertsResponse(BaseModel):

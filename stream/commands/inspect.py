@@ -7,7 +7,7 @@ import sys
 
 import orjson
 
-from stream.commands import add_input_arguments
+from stream.commands import RejectionSample, add_input_arguments
 
 HELP = "what LifeUp makes of the inputs: ranges, de-duplicated totals, sources, rejections"
 
@@ -21,10 +21,13 @@ def run(args: argparse.Namespace) -> int:
     from stream.inspect import format_text, inspect_results
     from stream.parsing import iter_results
 
+    sample = RejectionSample()
     # inspect_results replays them in event time itself
-    report = inspect_results(iter_results(args.paths, args.user, ordered=False))
+    report = inspect_results(sample.watch(iter_results(args.paths, args.user, ordered=False)))
     if args.json:
         sys.stdout.write(orjson.dumps(report).decode() + "\n")
     else:
         print(format_text(report))
+    sys.stdout.flush()  # the report before the details, where both go to one terminal
+    sample.print()
     return 0

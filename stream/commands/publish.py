@@ -1,4 +1,9 @@
-"""``lifeup publish PATH... [--user ID]``: events from files to the events topic."""
+"""``lifeup publish PATH... [--user ID]``: events from files to the events topic.
+
+Exits 1 when Kafka does not answer (before reading anything), when the broker did not take every
+message, or when an input could not be read (the rest is still published, the skipped inputs
+listed on standard error).
+"""
 
 from __future__ import annotations
 
@@ -23,20 +28,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from stream.kafka import KafkaUnreachable
     from stream.publish import publish
     from stream.settings import get_settings
 
     settings = get_settings()
     if args.bootstrap:
         settings = settings.model_copy(update={"kafka_bootstrap": args.bootstrap})
-    report = publish(
-        settings,
-        args.paths,
-        args.user,
-        progress=not args.quiet,
-        topic=args.topic,
-        ordered=not args.as_is,
-    )
+    try:
+        report = publish(
+            settings,
+            args.paths,
+            args.user,
+            progress=not args.quiet,
+            topic=args.topic,
+            ordered=not args.as_is,
+        )
+    except KafkaUnreachable as exc:
+        print(f"lifeup publish: {exc}", file=sys.stderr)
+        return 1
     for line in report.unreadable:
         print(f"skipped {line}", file=sys.stderr)
     print(
@@ -45,4 +55,5 @@ def run(args: argparse.Namespace) -> int:
         f"{len(report.unreadable)} unreadable inputs skipped; {report.failed} failed",
         file=sys.stderr,
     )
-    return 1 if report.failed else 0
+    # like cp or rsync: what could be sent was sent, but the run did not do all it was asked
+    return 1 if report.failed or report.unreadable else 0

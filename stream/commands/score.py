@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 from stream.alerts import Alert, alerts_for
-from stream.commands import add_input_arguments
+from stream.commands import RejectionSample, add_input_arguments
 
 HELP = "score inputs offline, without Kafka; print the alerts the worker would emit"
 
@@ -54,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
     if codes:
         listed = ", ".join(f"{code} {n}" for code, n in codes.most_common())
         print(f"rejected by code: {listed}", file=sys.stderr)
+        sample = RejectionSample()
+        sample.note(offline.outcomes.rejections)
+        sample.print()
     return 0
 
 

@@ -66,7 +66,7 @@ def iter_events(
             yield from _lines(sys.stdin.buffer, "<stdin>", user, None)
             continue
         target = Path(path)
-        files = sorted(_walk(target)) if target.is_dir() else [target]
+        files = sorted(readable_files(target)) if target.is_dir() else [target]
         for file in files:
             if is_archive(file.name) and file.is_file():
                 yield from _archive(file, user)
@@ -99,7 +99,8 @@ def iter_results(
         yield from results
 
 
-def _walk(folder: Path) -> Iterator[Path]:
+def readable_files(folder: Path) -> Iterator[Path]:
+    """The files of ``folder`` (recursively) that are read: JSON, JSON lines, archives."""
     for path in folder.rglob("*"):
         relative = path.relative_to(folder).parts
         hidden = any(part.startswith(".") for part in relative)

@@ -24,7 +24,8 @@ def _alerts_in(payload: Any) -> list[Any]:
 
 
 @router.get(
-    "/v1/users/{user_id}/alerts",
+    # ``path``: a user id may hold "/" (sent as %2F, which the server decodes before routing)
+    "/v1/users/{user_id:path}/alerts",
     response_model=AlertsResponse,
     summary="A user's recent alerts",
     responses=errors(401, 503),
