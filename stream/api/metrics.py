@@ -3,11 +3,13 @@
 They live in a registry of their own (one per app), so they never clash with the worker's
 ``stream.metrics`` names in a process that imports both, and tests can build many apps.
 The route label is the route's path template (``/v1/users/{user_id}/alerts``), never the raw
-path, so a scan of random URLs cannot blow up the label set.
+path, so a scan of random URLs cannot blow up the label set; a parameter's converter
+(``{user_id:path}``) is left out, so the label does not change with how a route is matched.
 """
 
 from __future__ import annotations
 
+import re
 import time
 
 from prometheus_client import (
@@ -22,6 +24,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 UNMATCHED = "<unmatched>"
 
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+_CONVERTER = re.compile(r":\w+}")
 
 
 class ApiMetrics:
@@ -78,5 +83,5 @@ class MetricsMiddleware:
             await self.app(scope, receive, capture)
         finally:
             path = getattr(scope.get("route"), "path", None)
-            name = path if isinstance(path, str) and path else UNMATCHED
+            name = _CONVERTER.sub("}", path) if isinstance(path, str) and path else UNMATCHED
             self.metrics.observe(name, scope["method"], status, time.perf_counter() - started)
