@@ -23,13 +23,13 @@ class Settings(BaseSettings):
     kafka_sasl_mechanism: str | None = Field(
         None, description="PLAIN, SCRAM-SHA-256/512, OAUTHBEARER."
     )
-    kafka_sasl_username: str | None = None
-    kafka_sasl_password: SecretStr | None = None
+    kafka_sasl_username: str | None = Field(None, description="SASL user (or API key).")
+    kafka_sasl_password: SecretStr | None = Field(None, description="SASL password (or secret).")
     kafka_ssl_cafile: Path | None = Field(None, description="CA bundle for SSL/SASL_SSL.")
 
-    events_topic: str = "lifeup.fit-events"
-    alerts_topic: str = "lifeup.fit-alerts"
-    dlq_topic: str = "lifeup.fit-events.dlq"
+    events_topic: str = Field("lifeup.fit-events", description="Google Fit events, keyed by user.")
+    alerts_topic: str = Field("lifeup.fit-alerts", description="Alerts the worker sends.")
+    dlq_topic: str = Field("lifeup.fit-events.dlq", description="Rejected events, with a reason.")
     topic_partitions: int = Field(4, ge=1, description="Partitions for topics LifeUp creates.")
 
     model_path: Path | None = Field(
@@ -48,21 +48,27 @@ class Settings(BaseSettings):
 
     api_keys: SecretStr | None = Field(None, description="Comma-separated API keys.")
     api_keys_file: Path | None = Field(None, description="File with one API key per line.")
-    api_max_body_bytes: int = Field(10_000_000, gt=0)
-    api_max_points: int = Field(200_000, gt=0)
+    api_max_body_bytes: int = Field(
+        10_000_000, gt=0, description="Largest request body the API reads; 413 beyond."
+    )
+    api_max_points: int = Field(
+        200_000, gt=0, description="Most data points in one request; 413 beyond."
+    )
 
     metrics_port: int = Field(
         9102, ge=0, le=65535, description="Worker's Prometheus port; 0 = off."
     )
-    metrics_host: str = "127.0.0.1"
-    worker_web_host: str = "127.0.0.1"
-    worker_web_port: int = Field(6066, ge=1, le=65535)
+    metrics_host: str = Field("127.0.0.1", description="Address of the worker's metrics port.")
+    worker_web_host: str = Field("127.0.0.1", description="Address of the worker's web views.")
+    worker_web_port: int = Field(6066, ge=1, le=65535, description="Port of the web views.")
     worker_url: str | None = Field(
         None,
         description="Base URL the API uses to reach the worker's web views (behind a Service); "
         "default http://LIFEUP_WORKER_WEB_HOST:LIFEUP_WORKER_WEB_PORT.",
     )
-    worker_datadir: Path = Path("./.lifeup-data")
+    worker_datadir: Path = Field(
+        Path("./.lifeup-data"), description="Faust's data folder (RocksDB tables, offsets)."
+    )
     worker_store: str = Field(
         "rocksdb://", description="Faust table store: rocksdb:// or memory://."
     )

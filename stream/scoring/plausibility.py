@@ -23,7 +23,7 @@ Reason codes (every code LifeUp emits; the README copies this table):
 ===============================  ======================================================  ========
 code                             fires when (per window of the grid)                     source
 ===============================  ======================================================  ========
-``cadence_above_human_limit``    a minute above 300 steps, 3 consecutive minutes all at  checks
+``cadence_above_human_limit``    a minute of 300 steps or more, 3 consecutive minutes at checks
                                  or above 240, or 10 all at or above 210 (elite sprint
                                  cadence is ~250-300 for seconds; elite 5 km racers
                                  hold ~190-200)
@@ -68,7 +68,7 @@ code                             fires when (per window of the grid)            
                                  distance point covers, e.g. a treadmill, do not count)
 ``stride_implausible``           over at least 5 minutes of stepping (20 steps or more)  checks
                                  with distance too, and 300 steps (the window's, or one
-                                 bout's), the median metres per step is below 0.25 or
+                                 bout's), the median metres per step is 0.25 or less, or
                                  above the longest human step at that cadence: 1.2 m
                                  walking (<= 130/min) rising to 2.5 m running
                                  (>= 170/min), and never shorter than a walk at 1.8 m/s
