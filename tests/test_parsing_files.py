@@ -117,6 +117,35 @@ def test_standard_input_is_json_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(events[3][1], Unreadable)
 
 
+def test_standard_input_may_be_one_pretty_printed_takeout_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``cat export.json | lifeup inspect --user me -``; a Takeout body on a line takes --user."""
+    pretty = orjson.dumps(takeout_body(5), option=orjson.OPT_INDENT_2)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(pretty)))
+    assert sum(r.point_count for r in iter_results(["-"], user="me", now_ns=NOW)) == 5
+    line = orjson.dumps(takeout_body(3)) + b"\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(line)))
+    assert [uid for uid, _ in iter_events(["-"], user="me")] == ["me"]
+
+
+def test_standard_input_json_lines_stream_without_reading_ahead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A live feed (``tail -f events.jsonl | lifeup publish --as-is -``) is not read whole."""
+
+    def feed() -> Any:
+        yield orjson.dumps({"user_id": "u", **takeout_body(1)}) + b"\n"
+        raise AssertionError("read past the first event")
+
+    class Stdin:
+        buffer = feed()
+
+    monkeypatch.setattr(sys, "stdin", Stdin())
+    uid, event = next(iter_events(["-"]))
+    assert uid == "u" and len(event["Data Points"]) == 1
+
+
 @pytest.mark.skipif(not TAKEOUT.is_dir(), reason="../shared/data is not present")
 def test_real_takeout_folder_every_point_parsed() -> None:
     expected = 0

@@ -2,8 +2,9 @@
 
 A path is a file, a Takeout archive (``.zip``, ``.tgz``: ``stream.parsing.archives``), a folder
 (read recursively: ``*.json``, ``*.jsonl``, ``*.ndjson`` and archives, hidden files skipped,
-sorted for a reproducible order) or ``-`` (standard input, JSON lines). A file holds one JSON
-value, or JSON lines; a UTF-8 byte order mark before it is skipped (Windows editors write one).
+sorted for a reproducible order) or ``-`` (standard input: JSON lines, or one JSON document). A
+file holds one JSON value, or JSON lines; a UTF-8 byte order mark before it is skipped (Windows
+editors write one).
 Events without ``user_id`` get ``--user``; a Takeout body without either gets the Takeout folder's
 name (the first ancestor folder that is not one of Takeout's own, such as ``All Data`` or
 ``Fit``); in an archive, the first such folder inside it, else the archive's name without its
@@ -14,6 +15,7 @@ part number (``archives.archive_user``). Takeout bodies and Datasets are cut int
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -63,7 +65,7 @@ def iter_events(
         return
     for path in paths:
         if path == "-":
-            yield from _lines(sys.stdin.buffer, "<stdin>", user, None)
+            yield from _stdin(sys.stdin.buffer, user)
             continue
         target = Path(path)
         files = sorted(readable_files(target)) if target.is_dir() else [target]
@@ -158,6 +160,27 @@ def _looks_like_lines(data: bytes) -> bool:
     """A ``.json`` file may still hold JSON lines: several lines that each start an object."""
     lines = [line for line in data.splitlines()[:3] if line.strip()]
     return len(lines) > 1 and all(line.lstrip()[:1] in (b"{", b"[") for line in lines)
+
+
+def _stdin(stream: Iterator[bytes] | Any, user: str | None) -> Iterator[tuple[str | None, Any]]:
+    """JSON lines, streamed as they come (``tail -f`` works); when the first line is not JSON on
+    its own, the input is read whole and taken as a file is (``cat export.json | lifeup ... -``:
+    one pretty-printed document)."""
+    lines = iter(stream)
+    head: list[bytes] = []
+    for line in lines:
+        head.append(line)
+        if line.strip():
+            break
+    first = b"".join(head).removeprefix(_BOM)
+    if not first.strip():
+        return
+    try:
+        orjson.loads(first)
+    except orjson.JSONDecodeError:
+        yield from _contents(first + b"".join(lines), "<stdin>", user, user)
+        return
+    yield from _lines(itertools.chain(head, lines), "<stdin>", user, user)
 
 
 def _lines(
