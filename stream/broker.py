@@ -126,8 +126,12 @@ class EmbeddedBroker:
             self.port = 0
         raise BrokerError(f"Tansu did not start ({last_error}); log: {self.log_path}")
 
-    def stop(self, timeout_s: float = 5.0, *, keep_log: bool = False) -> None:
-        """SIGTERM, then SIGKILL if Tansu has not exited within ``timeout_s``."""
+    def stop(self, timeout_s: float = 1.0, *, keep_log: bool = False) -> None:
+        """SIGTERM, then SIGKILL if Tansu has not exited within ``timeout_s``.
+
+        With clients still connected Tansu waits 5 s for them before exiting (measured: 0.0 s
+        with none, 5.05 s with a producer and a consumer). Its storage is memory only, so there
+        is nothing to flush: waiting would only make Ctrl-C slow."""
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             process.terminate()
