@@ -8,6 +8,7 @@ resources have no schema there, so they are allow-listed by kind and checked str
 from __future__ import annotations
 
 import copy
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -411,6 +412,16 @@ def test_chart_rules_are_the_deploy_rules_and_pass_promtool(tmp_path: Path) -> N
     path.write_text(yaml.safe_dump({"groups": rules["spec"]["groups"]}), encoding="utf-8")
     result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_gke_rule_groups_carry_what_managed_prometheus_requires() -> None:
+    """GMP's ``Rules`` CRD (monitoring.googleapis.com/v1, prometheus-engine) requires ``name``,
+    ``interval`` and ``rules`` in every group; kubernetes-validate has no schema for it and
+    plain Prometheus defaults the interval, so only this catches a group without one."""
+    rules = one(render(gke_values()), "Rules", "lifeup")
+    for group in rules["spec"]["groups"]:
+        assert {"name", "interval", "rules"} <= group.keys(), group.get("name")
+        assert re.fullmatch(r"\d+[smh]", str(group["interval"])), group["interval"]
 
 
 def test_network_policies_let_the_needed_traffic_through() -> None:
