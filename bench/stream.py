@@ -10,10 +10,12 @@ One run, every figure beside its baseline measured in the same run, on the same 
   run), from the Kafka timestamp of the event that completed a window to the alert's (its send
   time);
 * ``worker_replay_*``: ``lifeup publish`` of ``lifeup bench score``'s file (30 simulated users x
-  3 days with cheats, several streams each) as it sends it (``order.ordered_events``: a run per
-  stream between window closes), against the same points one message each in the same order
-  (``*_per_point_*``: what cutting a replay at every change of stream amounted to, runs of about
-  one point where streams interleave minute by minute); the worker from first to last point.
+  3 days with cheats, several streams each) as it sends it (``order.ordered_events``: one
+  message per arrival, two a user-hour: the point closing the hour before, then the rest, each
+  a list of one Dataset per stream), against the same points one message each in the same
+  order (``*_per_point_*``: what cutting a replay at every change of stream amounted to, runs
+  of about one point where streams interleave minute by minute); the worker from first to last
+  point.
 
 Faust and the worker are timed alike, from outside: a counter each exposes to Prometheus is
 polled, the clock starting when the first message is counted and stopping at the last one.
@@ -127,7 +129,10 @@ def replay_messages() -> tuple[list[tuple[bytes, bytes]], list[tuple[bytes, byte
     for user, event in ordered_events((None, e) for e in simulated_events()):
         key = (user or "").encode()
         runs.append((key, orjson.dumps(event)))
-        per_point.extend((key, orjson.dumps({**event, "point": [p]})) for p in event["point"])
+        for dataset in event if type(event) is list else [event]:  # an arrival of streams
+            per_point.extend(
+                (key, orjson.dumps({**dataset, "point": [p]})) for p in dataset["point"]
+            )
     return runs, per_point
 
 

@@ -805,7 +805,7 @@ class UserBuffer:
             n = starts.shape[0]
             if n == 0:
                 return False
-            # one point (a run of ``in_event_time``): an item, not a numpy reduction
+            # one point (a stream's share of a replayed slice): an item, not a numpy reduction
             earliest = int(starts.item(0)) if n == 1 else int(starts.min())
         first = earliest // plan.bin_ns
         if first >= self._base and len(self._buf) > HEAD and plan.hop_bins == plan.window_bins:

@@ -44,6 +44,13 @@ class GridSpec:
     def lateness_ns(self) -> int:
         return self.lateness_s * NS_PER_S
 
+    def closes_at(self, t_ns: int) -> int:
+        """The event time at which the first window holding instant ``t_ns`` closes (its end
+        plus the lateness): a point starting at ``t_ns`` is late, in part, once the watermark
+        gets there. Windows start at multiples of the hop since the epoch."""
+        k = (t_ns - self.window_ns) // self.hop_ns + 1  # the earliest window holding t_ns
+        return k * self.hop_ns + self.window_ns + self.lateness_ns
+
     def covering(self, span_ns: int) -> GridSpec:
         """This grid with a lateness covering ``span_ns`` of points and a window more, so that
         points arriving together (a request, a message's late points) are never late to each

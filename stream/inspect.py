@@ -50,17 +50,23 @@ def inspect_results(
                 user(rejection.user_id).rejected[rejection.code] += 1
             else:
                 unattributed[rejection.code] += 1
-        touched: set[str] = set()
+        # each result is one arrival: added at once, as the pipeline adds a message, so no
+        # stream of it closes hours another stream of it still reaches
+        ends: dict[str, int] = {}
+        defer = len(result.batches) > 1
         for batch in result.batches:
             state = user(batch.user_id)
             rank = source_rank(batch.channel, batch.source)
             revised, _ = state.buffer.revise(batch, rank)
-            added = state.buffer.add(revised, rank)
+            added = state.buffer.add(revised, rank, defer)
             if added.accepted:
                 start = int(revised.start_ns.min())
                 state.first_ns = start if state.first_ns is None else min(state.first_ns, start)
-            touched.add(batch.user_id)
-        for user_id in touched:
+            if len(batch):
+                ends[batch.user_id] = max(ends.get(batch.user_id, 0), int(batch.end_ns.max()))
+        for user_id, end in ends.items():
+            if defer:
+                users[user_id].buffer.settle(end)
             users[user_id].buffer.pop_complete()  # windows are not needed, only their totals
     report: dict[str, Any] = {"users": [_summary(uid, users[uid]) for uid in sorted(users)]}
     report["ignored"] = ignored

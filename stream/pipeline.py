@@ -73,8 +73,6 @@ def apply(
         outcomes.rejections.extend(result.rejections)
     if len(result.batches) == 1:  # one stream of one user: the usual message, no bookkeeping
         return outcomes, _apply_one(result.batches[0], buffers, grid, outcomes)
-    if result.in_event_time:  # a replay: each run is an arrival of its own
-        return outcomes, _apply_runs(result.batches, buffers, grid, outcomes)
     touched: dict[str, UserBuffer] = {}
     windows: list[Window] = []
     # A message arrives at once: what of it had closed is judged together, before any of it is
@@ -91,7 +89,7 @@ def apply(
             late.setdefault(batch.user_id, []).append(revised)
     for user_id, parts in late.items():
         windows.extend(closed_windows(touched[user_id], parts, grid))
-    latest = _held_back(batches, grid.lateness_ns)
+    latest = _held_back(batches, grid)
     for batch in batches:
         _add(touched[batch.user_id], batch, outcomes, latest is not None)
     if latest is not None:
@@ -103,52 +101,26 @@ def apply(
     return outcomes, windows
 
 
-def _apply_runs(
-    batches: list[PointBatch],
-    buffers: MutableMapping[str, UserBuffer],
-    grid: GridSpec,
-    outcomes: Outcomes,
-) -> list[Window]:
-    """Runs of ``in_event_time``, each added as the arrival it stands for: a run reaching hours
-    that earlier runs closed (a long manual entry, sorted by its end) is judged there."""
-    touched: dict[str, UserBuffer] = {}
-    windows: list[Window] = []
-    for batch in batches:
-        buffer = touched.get(batch.user_id)
-        if buffer is None:
-            buffer = touched[batch.user_id] = _buffer_of(buffers, batch.user_id, grid)
-        revised = _revised(buffer, batch, outcomes)
-        if buffer.reaches_closed(revised):  # rare: asked here, compiled, before the call out
-            # the hours it reaches first as they closed, then again with it, as live
-            windows.extend(buffer.pop_complete())
-            windows.extend(closed_windows(buffer, [revised], grid))
-        _add(buffer, revised, outcomes)
-    for user_id, buffer in touched.items():
-        windows.extend(buffer.pop_complete())
-        buffers[user_id] = buffer  # write back: a Faust table only persists on assignment
-    return windows
-
-
-def _held_back(batches: list[PointBatch], lateness_ns: int) -> dict[str, int] | None:
-    """Each user's latest point end, when adding ``batches`` one by one would make a user's
-    points late because of another stream of the same message: a Health Connect list or an
-    aggregate response carries a day of steps, then a day of distance, and the steps alone
-    would close the day's hours before the distance is added. Such a message is added as it
+def _held_back(batches: list[PointBatch], grid: GridSpec) -> dict[str, int] | None:
+    """Each user's latest point end, when adding ``batches`` one by one would make part of a
+    point late because of another batch of the same message: a Health Connect list or an
+    aggregate response carries a day of steps and a day of distance, and whichever ends first
+    would close the day's hours before the other is added. Such a message is added as it
     arrived, at once: event time moves on only after the last of its batches
-    (``UserBuffer.add(defer=True)``, then ``settle``). None for a message already in event-time
-    order, the usual one, added batch by batch."""
+    (``UserBuffer.add(defer=True)``, then ``settle``). None when no batch reaches an hour that
+    the batches before it close (``GridSpec.closes_at``), the usual message, added batch by
+    batch."""
     latest: dict[str, int] = {}
     behind = False
     for batch in batches:
         if type(batch) is SinglePoint:  # compiled, its arrays are not there to read
-            first_end = last_end = batch.end
+            first_start, last_end = batch.start, batch.end
         elif len(batch) == 0:
             continue
         else:
-            ends = batch.end_ns
-            first_end, last_end = int(ends.min()), int(ends.max())
+            first_start, last_end = int(batch.start_ns.min()), int(batch.end_ns.max())
         seen = latest.get(batch.user_id)
-        if seen is not None and first_end < seen - lateness_ns:
+        if seen is not None and grid.closes_at(first_start) <= seen:
             behind = True
         if seen is None or last_end > seen:
             latest[batch.user_id] = last_end

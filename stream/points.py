@@ -73,21 +73,17 @@ class ParseResult:
     (``stream.native``) runs a written ``__init__`` natively, a generated one as Python.
     """
 
-    __slots__ = ("batches", "ignored", "in_event_time", "rejections")
+    __slots__ = ("batches", "ignored", "rejections")
 
     def __init__(
         self,
         batches: list[PointBatch] | None = None,
         ignored: int = 0,
         rejections: list[Rejection] | None = None,
-        in_event_time: bool = False,
     ) -> None:
         self.batches: list[PointBatch] = [] if batches is None else batches
         self.ignored: int = ignored
         self.rejections: list[Rejection] = [] if rejections is None else rejections
-        # the batches are runs in event-time order (``stream.parsing.order``): the pipeline
-        # need not check whether one stream would make another's points late
-        self.in_event_time: bool = in_event_time
 
     def extend(self, other: ParseResult) -> None:
         self.batches.extend(other.batches)

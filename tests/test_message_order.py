@@ -148,3 +148,22 @@ def test_any_streams_of_a_message_arrive_at_once_none_late(
         assert got.totals.distance_m == pytest.approx(ref.totals.distance_m, rel=1e-12)
         assert np.array_equal(got.values[0], ref.values[0]) and np.array_equal(got.mask, ref.mask)
         assert np.allclose(got.values[1:], ref.values[1:], rtol=1e-6, atol=0.0)
+
+
+@pytest.mark.parametrize("order", [["steps", "distance"], ["distance", "steps"]])
+def test_two_day_long_points_of_one_message_ending_close_together_lose_nothing(
+    order: list[str],
+) -> None:
+    """A Health Connect list of one day's Steps and Distance records: the distance ends 10
+    minutes before the steps, within the lateness. Event time was held back only when a
+    stream's end lay a lateness behind another's, so added one by one the first record closed
+    the day's hours and most of the second was dropped, counted neither late nor anywhere."""
+    points = {
+        "steps": [(3 * 3600, 17 * 3600, 6000.0)],
+        "distance": [(3 * 3600 + 300, 16 * 3600 + 50 * 60, 4000.0)],
+    }
+    outcomes, windows = _run([[_dataset(kind, points[kind]) for kind in order]])
+    assert outcomes.accepted == 2 and outcomes.late == 0
+    assert sum(w.totals.steps for w in windows) == 6000
+    assert sum(w.totals.distance_m for w in windows) == pytest.approx(4000.0)
+    assert not any(w.after_close for w in windows)

@@ -17,7 +17,6 @@ from stream.buffer import UserBuffer
 from stream.parsing import Unreadable, iter_events, iter_results, parse_message
 from stream.parsing.files import CHUNK_POINTS
 from stream.pipeline import apply
-from stream.sources import source_rank
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TAKEOUT = DATA / "google-fit-takeout"
@@ -163,16 +162,18 @@ def test_real_takeout_folder_every_point_parsed() -> None:
 def test_ordered_events_replay_de_duplicates_in_a_streaming_buffer() -> None:
     """What ``publish`` sends with ordered=True, consumed in that order, as the worker would."""
     events = list(iter_events([str(TAKEOUT)], ordered=True))
-    buffer = UserBuffer("google-fit-takeout")
+    buffers: dict[str, UserBuffer] = {}
     points: list[tuple[int, int, float]] = []
-    for user_id, event in events:
-        assert user_id == "google-fit-takeout" and "dataSourceId" in event
+    for user_id, event in events:  # one arrival each: a Dataset, or a list of them
+        assert user_id == "google-fit-takeout"
+        assert all("dataSourceId" in e for e in (event if type(event) is list else [event]))
         result = parse_message(orjson.dumps(event), user_id.encode(), now_ns=NOW)
         assert not result.rejections
+        apply(result, buffers)
         for b in result.batches:
-            buffer.add(b, source_rank(b.channel, b.source))
             points += zip(b.start_ns.tolist(), b.end_ns.tolist(), b.value.tolist(), strict=True)
-    totals = buffer.totals()
+    assert len(events) < 10  # 80 minutes of three streams: an arrival an hour or so
+    totals = buffers["google-fit-takeout"].totals()
     assert (totals.steps, round(totals.distance_m, 2), totals.speed_samples) == (2_091, 970.64, 38)
     original = [
         (b.start_ns.tolist(), b.end_ns.tolist(), b.value.tolist())
@@ -197,7 +198,7 @@ def test_ordered_events_pass_broken_and_ignored_events_through(tmp_path: Path) -
         for _, e in events
     )
     # the broken body's bad point and the unreadable file as they were; every accepted point as
-    # REST Datasets (as many as ``in_event_time`` cuts runs)
+    # REST Datasets, one message per arrival of ``in_event_time``
     assert kinds[:1] == ["Data Points"] and kinds[-1:] == ["unreadable"]
     assert set(kinds[1:-1]) == {"point"}
 

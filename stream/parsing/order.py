@@ -3,15 +3,14 @@
 Files arrive source by source (a Takeout folder is one file per stream, each covering the whole
 period). Fed in that order, the first stream pushes the watermark to its end and closes the hours
 before it, so the other streams' points for those hours come too late to be compared: the winner
-would depend on the file names. ``in_event_time`` re-emits every accepted point in the order a
-live feed would have had: each user's points slice by slice between the instants windows close,
-one run per stream within a slice (``in_event_time`` says why that is the same to the buffer as
-one point at a time by end time). Only a point reaching more than the grid's lateness past a
-closed window can still lose that part, exactly as it would live.
+would depend on the file names. ``in_event_time`` re-emits every accepted point as a live feed
+would have sent it: each user's points slice by slice between the instants windows close, in
+arrivals (messages) of one batch per stream, no point late to another.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final
@@ -24,31 +23,36 @@ from stream.parsing.decode import parse_obj
 from stream.points import DATA_TYPE_CHANNELS, Channel, ParseResult, PointBatch, record_ids_of
 
 CHUNK_POINTS: Final = 1000
+ARRIVAL_POINTS: Final = CHUNK_POINTS  # one message of ``ordered_events``; publish splits none
 _TYPE_NAMES: Final = {channel: name for name, channel in DATA_TYPE_CHANNELS.items()}
 
 _Group = tuple[str, Channel, str, bool]
 
 
 def in_event_time(
-    results: Iterable[ParseResult], runs_per_result: int = 512, grid: GridSpec = DEFAULT_GRID
+    results: Iterable[ParseResult],
+    grid: GridSpec = DEFAULT_GRID,
+    max_points: int = ARRIVAL_POINTS,
 ) -> Iterator[ParseResult]:
-    """All rejections and ignored counts first, then the accepted points in event-time order.
+    """All rejections and ignored counts first, then the accepted points as the arrivals of a
+    live feed: one result per arrival, one batch per stream in it (points by start).
 
-    The points are those of ``results`` in the order of their ends (ties: start, then stream)
-    as far as any buffer can tell, but cut into few long runs. Users are independent, and a
-    user's event time matters only where it closes windows: at each window end plus
-    ``grid``'s lateness. So each user's points are taken slice by slice between those
-    instants, each slice as its first point alone (the one that closes the windows before it,
-    with exactly what had arrived), then one run per stream; a point reaching hours already
-    closed comes alone too (``stream.late`` judges each arrival's late points together), and a
-    slice with two such points keeps its points in event time. Within a slice nothing closes
-    and no point is late to another, and the buffer's result does not depend on the order of
-    streams (``tests/test_event_time_runs.py``); a run of one point per interleaved stream cost
-    a buffer call each. Only the replay history sees streams in another order within a slice
-    (a copy sent through another source less than a slice from its original may be the one
-    marked), which of two sources first touching a minute counts its point as shadowed, and
-    Health Connect records updated in place are followed across a whole run
-    (``stream.revisions`` keeps the latest 4 records of a source between arrivals, all of one).
+    A file does not say when its points arrived; each is taken to arrive when it ends, as a
+    phone writes it. Users are independent, and a user's event time matters only where it
+    closes windows: at each window end plus ``grid``'s lateness. So each user's points come
+    slice by slice between those instants (by their ends), each slice in two arrivals: the
+    point ending first, which closes the window before it with what had arrived (as live),
+    with whatever of the slice still reaches that window (a point longer than the lateness),
+    then the rest, which no closed window holds. ``stream.pipeline.apply`` adds each as a
+    message, event time held back until its last point where one stream of it would make
+    another's points late. A point reaching hours that earlier slices close (an hour's or a
+    day's total, a long manual entry) arrives with every slice it spans, as one, so no point of
+    a file is late to another: a day of steps and a day of distance from one aggregate response
+    lost the steps' hours that the distance, ending first, had closed. The windows do not
+    depend on the order or cutting of the inputs (``tests/test_event_time_runs.py``). An
+    arrival of more than ``max_points`` points (a second-by-second speed stream) comes in parts
+    of that many, in event time, each one Kafka message of ``ordered_events``; only there can a
+    long point still be late to the part before it.
     """
     groups: dict[_Group, list[PointBatch]] = {}
     head = ParseResult()
@@ -72,32 +76,53 @@ def in_event_time(
     group = np.repeat(np.arange(len(keys)), sizes)
     user_of_group = np.cumsum([i > 0 and keys[i][0] != keys[i - 1][0] for i in range(len(keys))])
     user = user_of_group[group]
-    # slice s holds the ends in [c(s), c(s + 1)), c(s) = the instant window s closes
-    window = grid.window_ns + grid.lateness_ns
-    piece = (end - window) // grid.hop_ns
-    order = np.lexsort((group, start, end, piece, user))  # event time within each user's slice
+    # slice s holds the ends in [c(s), c(s + 1)), c(s) = the instant window s closes; a point
+    # also reaches back to the window of its start, which the arrival of slice ``reach`` closes
+    piece = (end - grid.window_ns - grid.lateness_ns) // grid.hop_ns
+    reach = (start - grid.window_ns) // grid.hop_ns + 1
+    low = np.minimum(reach, piece)
+    # arrivals: the slices of each user, those a long point spans merged into one
+    shift = np.int64(1) << 40  # users apart: slice numbers of hours since 1970 stay below
+    lo_key, hi_key = user * shift + low, user * shift + piece
+    order = np.lexsort((group, start, end, hi_key, lo_key))
+    reached = np.maximum.accumulate(hi_key[order])
+    opens = np.ones(len(order), dtype=np.bool_)
+    opens[1:] = lo_key[order][1:] > reached[:-1]
+    merged = np.cumsum(opens)[np.argsort(order)]  # per point, in input order
+    # A slice on its own arrives in two: first the point that ends first, which closes the
+    # window before it with what had arrived (as live), with whatever of the slice still reaches
+    # that window (a point longer than the lateness); then the rest, which no window closed
+    # by then holds. Slices a long point joins arrive as one.
+    n = len(merged)
+    lowest = np.full(int(merged.max()) + 1, np.iinfo(np.int64).max)
+    highest = np.full(lowest.shape, np.iinfo(np.int64).min)
+    np.minimum.at(lowest, merged, piece)
+    np.maximum.at(highest, merged, piece)
+    order = np.lexsort((group, start, end, merged))
+    first = np.zeros(n, dtype=np.bool_)
+    first[order[np.flatnonzero(np.diff(merged[order], prepend=-1))]] = True
+    rest = (lowest == highest)[merged] & ~first & (reach > piece)
+    arrival = merged * 2 + rest
+    # each arrival in event time, cut in parts of ``max_points``; in a part, a batch per stream
+    order = np.lexsort((group, start, end, arrival))
+    opens = np.ones(n, dtype=np.bool_)
+    opens[1:] = arrival[order][1:] != arrival[order][:-1]
+    arrival_no = np.cumsum(opens) - 1
+    chunk = (np.arange(n) - np.flatnonzero(opens)[arrival_no]) // max(max_points, 1)
+    within = np.lexsort((start[order], group[order], chunk, arrival_no))
+    order, arrival_no, chunk = order[within], arrival_no[within], chunk[within]
+    new_arrival = np.ones(n, dtype=np.bool_)
+    new_arrival[1:] = (arrival_no[1:] != arrival_no[:-1]) | (chunk[1:] != chunk[:-1])
     start, end, value, group = start[order], end[order], value[order], group[order]
-    user, piece = user[order], piece[order]
     ids = None if ids is None else ids[order]
-    opens = np.ones(len(group), dtype=np.bool_)
-    opens[1:] = (user[1:] != user[:-1]) | (piece[1:] != piece[:-1])
-    # windows up to s have closed once the slice's first point arrived: their bins end here
-    reaching = ~opens & (start < piece * grid.hop_ns + grid.window_ns)
-    alone = opens | reaching
-    # each point reaching closed hours emits them again (``stream.late``): a slice holding two
-    # such points keeps its event-time order, so those windows come in the order they would
-    block = np.cumsum(opens) - 1
-    tangled = (np.bincount(block, weights=reaching) >= 2)[block]
-    stream_first = np.where(tangled, 0, group)
-    order = np.lexsort((group, start, end, stream_first, ~opens, piece, user))
-    start, end, value, group, alone = (
-        start[order], end[order], value[order], group[order], alone[order]
-    )  # fmt: skip
-    ids = None if ids is None else ids[order]
-    cut = (group[1:] != group[:-1]) | alone[1:] | alone[:-1]
-    bounds = np.concatenate(([0], np.flatnonzero(cut) + 1, [len(group)]))
-    out = ParseResult(in_event_time=True)
-    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+    cut = new_arrival.copy()
+    cut[1:] |= group[1:] != group[:-1]
+    bounds = np.append(np.flatnonzero(cut), n).tolist()
+    out = ParseResult()
+    for lo, hi in itertools.pairwise(bounds):
+        if new_arrival[lo] and out.batches:
+            yield out
+            out = ParseResult()
         user_id, channel, source, manual = keys[int(group[lo])]
         run_ids = None if ids is None else ids[lo:hi]
         out.batches.append(
@@ -105,9 +130,6 @@ def in_event_time(
                 user_id, channel, source, start[lo:hi], end[lo:hi], value[lo:hi], manual, run_ids
             )
         )
-        if len(out.batches) >= runs_per_result:
-            yield out
-            out = ParseResult(in_event_time=True)
     if out.batches:
         yield out
 
@@ -159,11 +181,12 @@ def ordered_events(
     First, what will be rejected or ignored, so the worker still dead-letters and counts it: an
     unreadable input or an event with nothing accepted as it is, and of a Dataset or Takeout body
     that is only partly broken, a copy holding only its broken and ignored points. Then every
-    accepted point as REST ``Dataset`` events, one per run of one stream in ``in_event_time``'s
-    order (at most ``CHUNK_POINTS`` points each): the worker then sees exactly the sequence of
-    points ``lifeup score`` feeds its buffers. (A partly broken Health Connect record or aggregate
-    response is sent whole, first, and its accepted points with it.) Stream ids are kept, so
-    ranking is unchanged; a manual point keeps its ``user_input`` origin.
+    accepted point, one message per arrival of ``in_event_time`` (at most ``CHUNK_POINTS``
+    points): a REST ``Dataset`` event, or a list of them when the arrival holds several streams.
+    The worker then adds exactly the arrivals ``lifeup score`` adds to its buffers. (A partly
+    broken Health Connect record or aggregate response is sent whole, first, and its accepted
+    points with it.) Stream ids are kept, so ranking is unchanged; a manual point keeps its
+    ``user_input`` origin.
     """
     now = time.time_ns() if now_ns is None else now_ns
     accepted: list[ParseResult] = []
@@ -179,14 +202,17 @@ def ordered_events(
     # here, in the order the worker would have met them (``stream.revisions``)
     remembered: dict[tuple[str, int, str, bool], bytes] = {}
     for result in in_event_time(accepted):
+        message: list[dict[str, Any]] = []
         for batch in result.batches:
             sent = batch
             if batch.record_ids is not None:
                 stream = (batch.user_id, int(batch.channel), batch.source, batch.manual)
                 memory, sent, _ = revisions.revise(remembered.get(stream, b""), 1, batch)
                 remembered[stream] = memory
-            for offset in range(0, len(sent), CHUNK_POINTS):
-                yield sent.user_id, dataset_event(sent, offset, offset + CHUNK_POINTS)
+            if len(sent):
+                message.append(dataset_event(sent))
+        if message:  # one arrival, one message (``in_event_time`` keeps it to CHUNK_POINTS)
+            yield result.batches[0].user_id, message[0] if len(message) == 1 else message
 
 
 def _split(event: Any, user_id: str | None, now_ns: int) -> tuple[list[Any], ParseResult]:
