@@ -75,6 +75,9 @@ def test_the_parts_of_a_split_export_are_one_user(tmp_path: Path) -> None:
 def test_a_folder_inside_the_archive_names_the_user(tmp_path: Path) -> None:
     path = zip_of(tmp_path / "exports.zip", {f"carol/{ALL_DATA}/s.json": steps(3)})
     assert {uid for uid, _ in iter_events([str(path)])} == {"carol"}
+    # Takeout's own folders in the account's language are not a user: the archive names it
+    local = zip_of(tmp_path / "takeout-ru-001.zip", {"Takeout/Fit/Все данные/s.json": steps(3)})
+    assert {uid for uid, _ in iter_events([str(local)])} == {"takeout-ru"}
 
 
 def test_a_damaged_archive_is_a_rejection_and_the_rest_is_read(tmp_path: Path) -> None:

@@ -58,6 +58,16 @@ def test_takeout_user_is_the_export_folder_and_long_bodies_are_chunked(tmp_path:
     assert sum(r.point_count for r in iter_results([str(tmp_path)], now_ns=NOW)) == 2500
 
 
+def test_takeout_folders_in_the_accounts_language_still_name_the_user(tmp_path: Path) -> None:
+    """Google names ``Fit/All Data`` in the account's language: the user is the folder holding
+    ``Takeout``, not ``Все данные`` (two Russian exports were one user, de-duplicated)."""
+    for user, folder in (("alice", "Все данные"), ("bob", "Все данные"), ("carol", "All Data")):
+        write(tmp_path / user / "Takeout" / "Fit" / folder / "steps.json", takeout_body(3))
+    results = list(iter_results([str(tmp_path)], now_ns=NOW))
+    assert {b.user_id for r in results for b in r.batches} == {"alice", "bob", "carol"}
+    assert sum(r.point_count for r in results) == 9
+
+
 def test_events_keep_their_own_user_and_others_get_the_flag(tmp_path: Path) -> None:
     point = {
         "dataTypeName": "com.google.step_count.delta",

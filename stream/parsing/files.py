@@ -234,17 +234,27 @@ def _chunks(uid: str | None, item: dict[str, Any]) -> Iterator[tuple[str | None,
 
 
 def _takeout_user(file: Path) -> str | None:
-    for folder in file.resolve().parents:
-        if folder.name and folder.name.lower() not in _TAKEOUT_FOLDERS:
-            return folder.name
-    return None
+    return _owner(file.resolve().parts[:-1])
 
 
 def _member_user(name: str) -> str | None:
-    """The first folder of an archive member's path, from the file up, that is not Takeout's."""
-    for folder in PurePosixPath(name).parents:
-        if folder.name and folder.name.lower() not in _TAKEOUT_FOLDERS:
-            return folder.name
+    """The user an archive member's folders name (``_owner``), if any."""
+    return _owner(PurePosixPath(name).parts[:-1])
+
+
+def _owner(folders: tuple[str, ...]) -> str | None:
+    """The folder that names a Takeout file's user: the one holding ``Takeout``, whose own
+    folders (``Fit``, ``All Data``) Google names in the account's language (``Все данные``,
+    ``Alle Daten``); without a ``Takeout`` folder, the nearest that is not one of the English
+    names."""
+    lowered = [f.lower() for f in folders]
+    if "takeout" in lowered:
+        at = len(lowered) - 1 - lowered[::-1].index("takeout")
+        above = [f for f in folders[:at] if f not in ("/", "")]
+        return above[-1] if above else None
+    for folder in reversed(folders):
+        if folder and folder != "/" and folder.lower() not in _TAKEOUT_FOLDERS:
+            return folder
     return None
 
 
