@@ -251,6 +251,33 @@ def test_health_connect_rejections() -> None:
     assert rejected({**base, "endTime": "2024-02-30T08:01:00Z", "count": 1}) == ["bad_type"]
 
 
+def test_health_connect_records_without_record_type_are_typed_by_their_fields() -> None:
+    """react-native-health-connect's ``readRecords``/``getChanges`` leave ``recordType`` out
+    (real outputs: a Steps record of 9 from Google Fit, a Fitbit Distance record)."""
+    meta = {"dataOrigin": "com.fitbit.FitbitMobile", "recordingMethod": 0, "device": 0}
+    times = {"startTime": "2024-03-01T08:00:00Z", "endTime": "2024-03-01T08:01:00Z"}
+    steps = {"count": 9, **times, "metadata": meta}
+    distance = {"distance": {"inMeters": 18.0, "inKilometers": 0.018}, **times, "metadata": meta}
+    speed = {
+        **times,
+        "samples": [{"time": times["startTime"], "speed": {"inMetersPerSecond": 1.2}}],
+    }
+    heart = {**times, "samples": [{"time": times["startTime"], "beatsPerMinute": 70}]}
+    bare = parse_obj({"user_id": "u", **steps}, None, now_ns=NOW)
+    assert only_batch(bare).channel is Channel.STEPS and only_batch(bare).value.tolist() == [9.0]
+    listed = parse_obj(
+        {"user_id": "u", "records": [steps, distance, speed, heart]}, None, now_ns=NOW
+    )
+    assert not listed.rejections and listed.ignored == 1  # the heart rate, as a typed one
+    assert sorted(b.channel.name for b in listed.batches) == ["DISTANCE", "SPEED", "STEPS"]
+    manual = parse_obj(
+        {"user_id": "u", **steps, "metadata": {**meta, "recordingMethod": 3}}, None, now_ns=NOW
+    )
+    assert only_batch(manual).manual
+    # an object whose fields name no record type is no record
+    assert codes(parse_obj({"user_id": "u", **times}, None, now_ns=NOW)) == ["unknown_shape"]
+
+
 def test_python_integers_beyond_int64_from_parse_obj() -> None:
     huge_time = {**point(), "startTimeNanos": 10**30}
     assert codes(parse_obj(huge_time, "u", now_ns=NOW)) == ["time_out_of_range"]

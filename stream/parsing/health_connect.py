@@ -1,5 +1,8 @@
 """Health Connect records (Steps, Distance, Speed) serialised with the Jetpack records' field names.
 
+``recordType`` names the type; a record without it (react-native-health-connect's output) is
+typed by its value field (``inferred_type``), and one whose fields name no type is ignored.
+
 The source of a record is ``metadata.dataOrigin`` (the writing app's package). A record entered by
 hand (``recordingMethod`` ``MANUAL_ENTRY``) is flagged manual and its source gets the suffix
 ``:user_input``, as Google Fit names manual streams, so source ranking can tell it from the same
@@ -28,7 +31,24 @@ _TYPES: Final[dict[str, Channel]] = {
 
 
 def is_record(obj: dict[str, Any]) -> bool:
-    return "recordType" in obj
+    return "recordType" in obj or ("startTime" in obj and inferred_type(obj) is not None)
+
+
+def inferred_type(record: dict[str, Any]) -> str | None:
+    """The type of a record serialised without ``recordType``, as react-native-health-connect's
+    ``readRecords`` and ``getChanges`` return them: named by its value field (``count``, a
+    ``distance`` with ``inMeters``, ``samples`` of ``speed``); None for any other record. A
+    wheelchair-pushes record also carries a ``count``: read as steps."""
+    found = []
+    if isinstance(record.get("count"), int | float) and not isinstance(record["count"], bool):
+        found.append("Steps")
+    distance = record.get("distance")
+    if type(distance) is dict and "inMeters" in distance:
+        found.append("Distance")
+    samples = record.get("samples")
+    if type(samples) is list and samples and type(samples[0]) is dict and "speed" in samples[0]:
+        found.append("Speed")
+    return found[0] if len(found) == 1 else None
 
 
 def parse_records(records: list[Any], user_id: str, now_ns: int) -> ParseResult:
@@ -46,9 +66,12 @@ def parse_records(records: list[Any], user_id: str, now_ns: int) -> ParseResult:
 def _record(record: object, collector: Collector, now_ns: int, where: str) -> None:
     if type(record) is not dict:
         raise errors.PointError(errors.BAD_TYPE, f"a record is a {type(record).__name__}")
-    kind = record.get("recordType")
+    kind = record.get("recordType", inferred_type(record))
+    if kind is None:  # no type named and none to read off its fields: another record type
+        collector.result.ignored += 1
+        return
     if type(kind) is not str:
-        raise errors.PointError(errors.BAD_TYPE, "recordType is missing or not text")
+        raise errors.PointError(errors.BAD_TYPE, "recordType is not text")
     channel = _TYPES.get(kind)
     if channel is None:
         collector.result.ignored += 1
