@@ -278,6 +278,19 @@ def test_health_connect_records_without_record_type_are_typed_by_their_fields() 
     assert codes(parse_obj({"user_id": "u", **times}, None, now_ns=NOW)) == ["unknown_shape"]
 
 
+def test_session_summaries_are_ignored_not_rejected() -> None:
+    """Takeout's ``All Sessions`` files sit beside ``All Data``: summaries of points it holds."""
+    session = {
+        "fitnessActivity": "walking", "startTime": "2024-10-15T21:49:22.997Z",
+        "endTime": "2024-10-15T21:59:22.049Z", "duration": "599.052s",
+        "aggregate": [{"metricName": "com.google.step_count.delta", "intValue": 1188}],
+    }  # fmt: skip
+    result = parse_obj(session, "u", now_ns=NOW)
+    assert not result.rejections and not result.batches and result.ignored == 1
+    page = parse_obj({"session": [session, session], "deletedSession": []}, "u", now_ns=NOW)
+    assert not page.rejections and page.ignored == 2
+
+
 def test_python_integers_beyond_int64_from_parse_obj() -> None:
     huge_time = {**point(), "startTimeNanos": 10**30}
     assert codes(parse_obj(huge_time, "u", now_ns=NOW)) == ["time_out_of_range"]

@@ -63,9 +63,13 @@ def test_takeout_folders_in_the_accounts_language_still_name_the_user(tmp_path: 
     ``Takeout``, not ``Все данные`` (two Russian exports were one user, de-duplicated)."""
     for user, folder in (("alice", "Все данные"), ("bob", "Все данные"), ("carol", "All Data")):
         write(tmp_path / user / "Takeout" / "Fit" / folder / "steps.json", takeout_body(3))
+    session = {"fitnessActivity": "walking", "startTime": "2024-03-01T14:00:00Z", "aggregate": []}
+    write(tmp_path / "carol" / "Takeout" / "Fit" / "All Sessions" / "walk.json", session)
     results = list(iter_results([str(tmp_path)], now_ns=NOW))
     assert {b.user_id for r in results for b in r.batches} == {"alice", "bob", "carol"}
     assert sum(r.point_count for r in results) == 9
+    # the session summary beside them is ignored, not rejected (nor without a user)
+    assert not any(r.rejections for r in results) and sum(r.ignored for r in results) == 1
 
 
 def test_events_keep_their_own_user_and_others_get_the_flag(tmp_path: Path) -> None:

@@ -12,9 +12,11 @@ Accepted shapes (one Kafka message value, UTF-8 JSON; the user is ``user_id``, e
 6. a JSON array of any of these (each element may carry its own ``user_id``).
 
 Points of other Google Fit data types and other Health Connect record types are counted in
-``ParseResult.ignored``, never rejected. The source of a point (for de-duplication, see
-``stream.sources``) is its stream: the Dataset's ``dataSourceId`` or Takeout's ``Data Source``,
-else the point's own ``dataSourceId``/``originDataSourceId``; Health Connect: ``dataOrigin``.
+``ParseResult.ignored``, never rejected; so are session summaries (Takeout's ``All Sessions``
+files, a REST ``sessions.list`` page), whose steps and metres ``All Data`` already holds. The
+source of a point (for de-duplication, see ``stream.sources``) is its stream: the Dataset's
+``dataSourceId`` or Takeout's ``Data Source``, else the point's own
+``dataSourceId``/``originDataSourceId``; Health Connect: ``dataOrigin``.
 Rejection codes are listed in ``stream.parsing.errors``.
 
 Finite inputs (files, a posted list) should reach a buffer in event-time order across sources

@@ -152,6 +152,10 @@ def _shape(obj: dict[str, Any], user: str, now_ns: int) -> ParseResult:
         return health_connect.parse_records(records, user, now_ns)
     if "startTimeNanos" in obj:
         return google_fit.parse_point(obj, user, now_ns)
+    if "fitnessActivity" in obj:  # a Takeout "All Sessions" summary: All Data holds its points
+        return ParseResult(ignored=1)
+    if type(obj.get("session")) is list:  # a REST sessions.list page: summaries, no points
+        return ParseResult(ignored=len(obj["session"]))
     keys = ", ".join(sorted(str(k) for k in obj)[:8])
     raise errors.PointError(errors.UNKNOWN_SHAPE, f"no known event shape (keys: {keys})")
 

@@ -211,7 +211,7 @@ def _events(
         own = item.get("user_id")
         if type(own) is str and own:
             uid: str | None = own
-        elif "Data Points" in item:
+        elif "Data Points" in item or "fitnessActivity" in item:  # Takeout's own files
             uid = takeout_user
         else:
             uid = user
