@@ -103,8 +103,9 @@ def in_event_time(
     first[order[np.flatnonzero(np.diff(merged[order], prepend=-1))]] = True
     rest = (lowest == highest)[merged] & ~first & (reach > piece)
     arrival = merged * 2 + rest
-    # each arrival in event time, cut in parts of ``max_points``; in a part, a batch per stream
-    order = np.lexsort((group, start, end, arrival))
+    # each arrival in event time (the order above, its heads first: a stable sort keeps it),
+    # cut in parts of ``max_points``; in a part, a batch per stream
+    order = order[np.argsort(arrival[order], kind="stable")]
     opens = np.ones(n, dtype=np.bool_)
     opens[1:] = arrival[order][1:] != arrival[order][:-1]
     arrival_no = np.cumsum(opens) - 1
