@@ -278,6 +278,20 @@ def test_health_connect_records_without_record_type_are_typed_by_their_fields() 
     assert codes(parse_obj({"user_id": "u", **times}, None, now_ns=NOW)) == ["unknown_shape"]
 
 
+def test_data_point_changes_read_their_inserted_points() -> None:
+    """A REST ``users.dataSources.dataPointChanges.list`` page (points from shimmer's tests)."""
+    page = {
+        "dataSourceId": ESTIMATED,
+        "insertedDataPoint": [point(START, steps=4146), point(START + MIN, steps=17)],
+        "deletedDataPoint": [point(START - MIN, steps=3)],
+        "nextPageToken": "1436593407066",
+    }
+    result = parse_obj(page, "u", now_ns=NOW)
+    batch = only_batch(result)
+    assert (batch.source, batch.value.tolist(), result.ignored) == (ESTIMATED, [4146.0, 17.0], 1)
+    assert not result.rejections
+
+
 def test_session_summaries_are_ignored_not_rejected() -> None:
     """Takeout's ``All Sessions`` files sit beside ``All Data``: summaries of points it holds."""
     session = {

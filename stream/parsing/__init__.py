@@ -6,7 +6,9 @@ Accepted shapes (one Kafka message value, UTF-8 JSON; the user is ``user_id``, e
    or Takeout's ``fitValue``; nanoseconds as JSON integers or decimal strings);
 2. a REST ``Dataset`` (``dataSourceId`` + ``point``);
 3. a Takeout "All Data" body (``Data Source`` + ``Data Points``);
-4. a REST aggregate response (``bucket`` → ``dataset`` → ``point``);
+4. a REST aggregate response (``bucket`` → ``dataset`` → ``point``), or a
+   ``dataPointChanges.list`` page (its ``insertedDataPoint``; deleted points are counted as
+   ignored: a count once made is not taken back);
 5. a Health Connect record (``recordType`` Steps, Distance or Speed, Jetpack field names), or
    ``{"user_id": ..., "records": [...]}``;
 6. a JSON array of any of these (each element may carry its own ``user_id``).

@@ -130,6 +130,13 @@ def _shape(obj: dict[str, Any], user: str, now_ns: int) -> ParseResult:
         points, source = google_fit.stream_points(obj, "point", "dataSourceId")
         _check_count(len(points))
         return google_fit.parse_points(points, user, source, now_ns)
+    if "insertedDataPoint" in obj:  # a REST dataPointChanges.list page: what was added
+        points, source = google_fit.stream_points(obj, "insertedDataPoint", "dataSourceId")
+        _check_count(len(points))
+        result = google_fit.parse_points(points, user, source, now_ns)
+        deleted = obj.get("deletedDataPoint")  # a count never retracts: reported as ignored
+        result.ignored += len(deleted) if type(deleted) is list else 0
+        return result
     if "Data Points" in obj:
         points, source = google_fit.stream_points(obj, "Data Points", "Data Source")
         _check_count(len(points))
