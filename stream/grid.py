@@ -44,11 +44,16 @@ class GridSpec:
     def lateness_ns(self) -> int:
         return self.lateness_s * NS_PER_S
 
+    def first_window(self, t_ns: Any) -> Any:
+        """The number of the earliest window holding instant ``t_ns`` (an int, or a numpy array
+        of them): windows start at multiples of the hop since the epoch, window k at k hops."""
+        return (t_ns - self.window_ns) // self.hop_ns + 1
+
     def closes_at(self, t_ns: int) -> int:
         """The event time at which the first window holding instant ``t_ns`` closes (its end
         plus the lateness): a point starting at ``t_ns`` is late, in part, once the watermark
-        gets there. Windows start at multiples of the hop since the epoch."""
-        k = (t_ns - self.window_ns) // self.hop_ns + 1  # the earliest window holding t_ns
+        gets there."""
+        k: int = self.first_window(t_ns)
         return k * self.hop_ns + self.window_ns + self.lateness_ns
 
     def covering(self, span_ns: int) -> GridSpec:

@@ -20,7 +20,7 @@ from pathlib import PurePosixPath
 from typing import IO, Final
 
 SUFFIXES: Final = (".zip", ".tgz", ".tar.gz")
-MEMBER_EXTENSIONS: Final = frozenset({".json", ".jsonl", ".ndjson"})
+EXTENSIONS: Final = frozenset({".json", ".jsonl", ".ndjson"})  # read, in folders and archives
 _PART: Final = re.compile(r"-\d{3}$")  # Takeout splits a large export: name-001.zip, name-002.zip
 
 
@@ -101,7 +101,7 @@ def _data_files(members: list[Member]) -> list[Member]:
     json_files = [
         m
         for m in members
-        if PurePosixPath(m.name).suffix.lower() in MEMBER_EXTENSIONS
+        if PurePosixPath(m.name).suffix.lower() in EXTENSIONS
         and not any(part.startswith(".") or part == "__MACOSX" for part in _parts(m.name))
     ]
     in_all_data = [m for m in json_files if "All Data" in _parts(m.name)]

@@ -27,14 +27,13 @@ import orjson
 
 from stream.grid import DEFAULT_GRID, GridSpec
 from stream.parsing import errors
-from stream.parsing.archives import Archive, ArchiveError, archive_user, is_archive
+from stream.parsing.archives import EXTENSIONS, Archive, ArchiveError, archive_user, is_archive
 from stream.parsing.decode import parse_obj
 from stream.parsing.order import in_event_time, ordered_events
 from stream.points import ParseResult, Rejection
 
 CHUNK_POINTS: Final = 1000
 _BOM: Final = b"\xef\xbb\xbf"
-EXTENSIONS: Final = frozenset({".json", ".jsonl", ".ndjson"})
 _TAKEOUT_FOLDERS: Final = frozenset(
     {"all data", "fit", "google fit", "takeout", "all sessions", "daily activity metrics"}
 )
@@ -169,10 +168,10 @@ def _stdin(stream: Iterator[bytes] | Any, user: str | None) -> Iterator[tuple[st
     lines = iter(stream)
     head: list[bytes] = []
     for line in lines:
-        head.append(line)
+        head.append(line.removeprefix(_BOM) if not head else line)
         if line.strip():
             break
-    first = b"".join(head).removeprefix(_BOM)
+    first = b"".join(head)
     if not first.strip():
         return
     try:
@@ -187,8 +186,6 @@ def _lines(
     stream: Iterator[bytes] | Any, where: str, user: str | None, takeout_user: str | None
 ) -> Iterator[tuple[str | None, Any]]:
     for number, line in enumerate(stream, start=1):
-        if number == 1:
-            line = line.removeprefix(_BOM)
         if not line.strip():
             continue
         try:

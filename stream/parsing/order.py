@@ -79,7 +79,7 @@ def in_event_time(
     # slice s holds the ends in [c(s), c(s + 1)), c(s) = the instant window s closes; a point
     # also reaches back to the window of its start, which the arrival of slice ``reach`` closes
     piece = (end - grid.window_ns - grid.lateness_ns) // grid.hop_ns
-    reach = (start - grid.window_ns) // grid.hop_ns + 1
+    reach = grid.first_window(start)
     low = np.minimum(reach, piece)
     # arrivals: the slices of each user, those a long point spans merged into one
     shift = np.int64(1) << 40  # users apart: slice numbers of hours since 1970 stay below
