@@ -78,7 +78,13 @@ def inject(
 
 
 def simulate_user(
-    seed: int, index: int, days: int, start: datetime, cheats: bool, legit_unusual: bool
+    seed: int,
+    index: int,
+    days: int,
+    start: datetime,
+    cheats: bool,
+    legit_unusual: bool,
+    phone_timing: bool = False,
 ) -> tuple[UserProfile, list[RawPoint], list[LabeledSpan]]:
     """One user's raw points and labels; independent streams keep normal days stable."""
     seq = np.random.SeedSequence([seed, index])
@@ -109,7 +115,7 @@ def simulate_user(
         extra = [b for _, inj, _ in injections for b in inj.bouts]
         for b in drop_overlaps(bouts + extra, margin_s=0.0):
             bout_rng = np.random.default_rng([seed, index, int(b.start_s * 1000)])
-            points += render(bout_rng, b, profile)
+            points += render(bout_rng, b, profile, phone_timing)
             if b.tag in ("walk", "run"):
                 past.append(b)
         for family, inj, is_cheat in injections:
@@ -130,8 +136,10 @@ def simulate(
     cheats: bool = True,
     legit_unusual: bool = True,
     start: datetime | None = None,
+    phone_timing: bool = False,
 ) -> SimulatedData:
-    """Simulates ``n_users`` for ``days`` days from ``start`` (UTC midnight; default 2026-03-02)."""
+    """Simulates ``n_users`` for ``days`` days from ``start`` (UTC midnight; default 2026-03-02);
+    ``phone_timing``: the points' boundaries at 10 ms, not on 5-second cells (``render``)."""
     start = start or DEFAULT_START
     if start.tzinfo is None:
         raise ValueError("start must be timezone-aware")
@@ -139,7 +147,9 @@ def simulate(
     spans: list[LabeledSpan] = []
     data = SimulatedData([], spans, float(n_users * days))
     for i in range(n_users):
-        profile, points, user_spans = simulate_user(seed, i, days, start, cheats, legit_unusual)
+        profile, points, user_spans = simulate_user(
+            seed, i, days, start, cheats, legit_unusual, phone_timing
+        )
         emit_rng = np.random.default_rng([seed, i, 7])
         for seq, (sent, message) in enumerate(emit(emit_rng, profile, points)):
             timed.append((sent, i, seq, message))

@@ -1,10 +1,11 @@
 """The replay fingerprints are bit-identical to the implementation they were optimised from.
 
-``_Before`` below is ``stream.scoring.replay`` as of commit 7710d98 (plain Python, verbatim but
-for the names it imports), kept as the oracle: the compiled batch and single-point paths must
-give the same hits, shifts and state blobs on any input, including the awkward ones (counts above
-the 16-bit cap or with halves to round, zero and negative durations, overlapping and unsorted
-points, several sources past ``MAX_TAILS``, a history at ``RECENT_LIMIT``).
+``_Before`` below is ``stream.scoring.replay`` as of commit 7710d98 (plain Python, verbatim but for
+the names it imports; since then its tail keeps durations and gaps rather than their hashes, and a
+gram of phone-timed points leaves the counts out), kept as the oracle: the compiled batch and
+single-point paths must give the same hits, shifts and state blobs on any input, including the
+awkward ones (counts above the 16-bit cap or with halves to round, zero and negative durations,
+overlapping and unsorted points, several sources past ``MAX_TAILS``, a history at ``RECENT_LIMIT``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy.typing as npt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stream.hashing import mix
+from stream.hashing import MASK, mix
 from stream.scoring import replay
 from stream.scoring.replay import (
     _QMAX,
@@ -22,6 +23,7 @@ from stream.scoring.replay import (
     _SEED_C,
     _SEED_D,
     _SEED_G,
+    _SEED_T,
     _TAG_MOD,
     GRAM,
     MAX_TAILS,
@@ -80,19 +82,37 @@ def _walking(q: int, dur: int) -> bool:
     return q >= MIN_STEPS and dur > 0 and q * (60 * NS) >= MIN_RATE * dur
 
 
-def _code(q: int, dur: int) -> int:
+def _ms(ns: int) -> int:
+    """A duration or gap in milliseconds, to the 30 bits ``mix`` reads."""
+    return (ns // MS) & MASK
+
+
+def _code(q: int, u: int) -> int:
     """A point's own fingerprint: its count (capped by the caller at ``_QMAX``) and duration."""
-    return mix(mix(_SEED_C, q), dur // MS)
+    return mix(mix(_SEED_C, q), u)
 
 
-def _link(c: int, gap: int) -> int:
+def _link(c: int, g: int) -> int:
     """A point's fingerprint joined to the gap before it."""
-    return mix(mix(_SEED_D, c), gap // MS)
+    return mix(mix(_SEED_D, c), g)
 
 
-def _gram(c1: int, d2: int, d3: int, d4: int) -> int:
-    """Four walking points: the first one's code, then the other three linked to their gaps."""
-    return mix(mix(mix(mix(_SEED_G, c1), d2), d3), d4)
+def _timed(ms: list[int]) -> bool:
+    """Durations (ms) that tell a walk by themselves: none a whole second, no two within 1 s."""
+    return all(u % 1000 for u in ms) and all(
+        abs(a - b) >= 1000 for i, a in enumerate(ms) for b in ms[i + 1 :]
+    )
+
+
+def _gram(points: list[tuple[int, int, int]]) -> int:
+    """Four walking points (count, duration, gap before it, in ms): the first one's code, then
+    the other three linked to their gaps; with ``_timed`` durations, the counts left out."""
+    timed = _timed([u for _, u, _ in points])
+    h = _SEED_T if timed else _SEED_G
+    for i, (q, dur, gap) in enumerate(points):
+        c = _code(0 if timed else q, dur)
+        h = mix(h, c if i == 0 else _link(c, gap))
+    return h
 
 
 def _spread(q1: int, q2: int, q3: int, q4: int) -> bool:
@@ -121,18 +141,18 @@ def before_observe_one(
             return -1, blob[: at + 1] + b"\0" + blob[at + 2 :]
         return -1, blob
     q = min(q, _QMAX)
-    c = _code(q, dur)
+    u = _ms(dur)
     held = 0
     if at:
-        _, held, last_end, c1, c2, c3, _d1, d2, d3, q1, q2, q3 = TAIL.unpack_from(blob, at)
+        _, held, last_end, u1, u2, u3, _g1, g2, g3, q1, q2, q3 = TAIL.unpack_from(blob, at)
     if held and start >= last_end:
-        d = _link(c, start - last_end)
+        g = _ms(start - last_end)
         tail = TAIL.pack(
-            entry, held + 1 if held < GRAM - 1 else held, end, c2, c3, c, d2, d3, d, q2, q3, q
+            entry, held + 1 if held < GRAM - 1 else held, end, u2, u3, u, g2, g3, g, q2, q3, q
         )
     else:
         held = 0
-        tail = TAIL.pack(entry, 1, end, 0, 0, c, 0, 0, 0, 0, 0, q)
+        tail = TAIL.pack(entry, 1, end, 0, 0, u, 0, 0, 0, 0, 0, q)
     if at:
         blob = blob[:at] + tail + blob[at + TAIL.size :]
     else:
@@ -147,7 +167,7 @@ def before_observe_one(
             blob = bytes((n + 1,)) + blob[1 : 1 + n * TAIL.size] + tail + blob[1 + n * TAIL.size :]
     if held < GRAM - 1 or not _spread(q1, q2, q3, q):
         return -1, blob
-    key = _gram(c1, d2, d3, d).to_bytes(4, "little")
+    key = _gram([(q1, u1, 0), (q2, u2, g2), (q3, u3, g3), (q, u, g)]).to_bytes(4, "little")
     off = 1 + blob[0] * TAIL.size
     tag = (start // MINUTE_NS) % _TAG_MOD
     ref = _history_tag(blob, off, key)
@@ -190,7 +210,7 @@ def before_observe_many(
     index: list[int] = order.tolist()
     tail = _find_tail(blob, entry)
     held, last_end = tail[1], tail[2]
-    c1, c2, c3, d1, d2, d3, q1, q2, q3 = tail[3:12]
+    u1, u2, u3, g1, g2, g3, q1, q2, q3 = tail[3:12]
     _, off = _tails(blob)
     fresh: dict[int, int] = {}  # this batch's new grams: hash -> tag
     grams: list[int] = []
@@ -207,16 +227,18 @@ def before_observe_many(
             held = 0  # a pause ends the run
             continue
         q = min(q, _QMAX)
-        c = _code(q, dur)
+        u = _ms(dur)
         if held and st >= last_end:
-            d = _link(c, st - last_end)
-            h = _gram(c1, d2, d3, d) if held >= GRAM - 1 and _spread(q1, q2, q3, q) else -1
+            g = _ms(st - last_end)
+            h = -1
+            if held >= GRAM - 1 and _spread(q1, q2, q3, q):
+                h = _gram([(q1, u1, 0), (q2, u2, g2), (q3, u3, g3), (q, u, g)])
             held = held + 1 if held < GRAM - 1 else held
-            c1, c2, c3, d1, d2, d3, q1, q2, q3 = c2, c3, c, d2, d3, d, q2, q3, q
+            u1, u2, u3, g1, g2, g3, q1, q2, q3 = u2, u3, u, g2, g3, g, q2, q3, q
         else:
             h = -1
             held = 1
-            c1, c2, c3, d1, d2, d3, q1, q2, q3 = 0, 0, c, 0, 0, 0, 0, 0, q
+            u1, u2, u3, g1, g2, g3, q1, q2, q3 = 0, 0, u, 0, 0, 0, 0, 0, q
         last_end = en
         if h >= 0:
             grams.append(h)
@@ -238,7 +260,7 @@ def before_observe_many(
             hits.append(ends_gram[k])
             shifts.append(shift)
     new_tail = (
-        TAIL.pack(entry, held, last_end, c1, c2, c3, d1, d2, d3, q1, q2, q3) if held else None
+        TAIL.pack(entry, held, last_end, u1, u2, u3, g1, g2, g3, q1, q2, q3) if held else None
     )
     history = None
     if added:
@@ -283,6 +305,8 @@ def step_points(draw: st.DrawFn, max_n: int = 60) -> tuple[I64, I64, F64]:
     n = draw(st.integers(0, max_n))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     dur = rng.choice([0, 1, 30, 45, 60, 60, 60, 90, 600], n) * NS + rng.integers(-2, 3, n) * MS
+    phone = rng.random(n) < draw(st.sampled_from([0.0, 0.5, 1.0]))  # a phone's 10 ms timing
+    dur[phone] = rng.integers(300, 9_000, int(np.count_nonzero(phone))) * 10 * MS
     dur[rng.random(n) < 0.03] *= -1  # end before start
     gap = rng.choice([0, 0, 0, 5, 60, 3600], n) * NS
     start = T0 + np.cumsum(np.abs(dur) + gap)

@@ -104,7 +104,7 @@ def test_quick_report_names_every_variant(tmp_path: Path) -> None:
     has_real = realdata.available()
     assert ("real: skipped" in text) != has_real
     if has_real:  # one variant per real complete day: most variants have a real figure
-        real_cells = [r.split(" | ")[4] for r in rows]
+        real_cells = [r.split(" | ")[5] for r in rows]
         assert sum(c != "–" for c in real_cells) >= 12
     assert QUICK.sim_users * QUICK.sim_days >= len(VARIANTS)
 
@@ -119,8 +119,9 @@ def test_quick_report_skips_real_data_when_absent(
     text = out.read_text()
     assert "real: skipped" in text
     rows = [line for line in text.splitlines() if line.startswith("| `")]
-    assert all(r.split(" | ")[4] == "–" for r in rows)  # no real figure
+    assert all(r.split(" | ")[5] == "–" for r in rows)  # no real figure
     assert sum(r.split(" | ")[3] != "–" for r in rows) >= 12  # simulated figures are there
+    assert sum(r.split(" | ")[4] != "–" for r in rows) >= 12  # and phone-timed ones
 
 
 def test_replay_evidence_finds_a_copy_and_not_a_new_walk() -> None:

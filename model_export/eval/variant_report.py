@@ -53,8 +53,12 @@ DIAGNOSIS: dict[str, str] = {
     "(1 km over 15 min is 67 m/min, under the 1.2 m/step allowance of a walker's ~100 "
     "steps/min).",
     "teleport_spoofed_route": "Caught (gps_teleport, speed_above_human_limit).",
-    "replay_noisy": "The replay fingerprint is exact (values, durations, gaps of 4 points); "
-    "+-1-2 steps per point breaks every gram.",
+    "replay_noisy": "Caught where the phone times its points to 10 ms (phone-timed column): a "
+    "gram of such points is their durations and gaps alone, which the copy keeps. Missed on "
+    "points on whole seconds (the simulator's 5-second cells, Fitabase's minutes), whose grams "
+    "must keep the counts (their timing repeats from walk to walk): +-1-2 steps per point "
+    "breaks every such gram, and matching counts within a tolerance matches a steady walker's "
+    "honest walks.",
     "replay_stretched": "Stretching changes every duration and gap, so no gram repeats; the "
     "values do repeat, but the shift then drifts with time.",
     "replay_resegmented": "New point boundaries: no gram repeats. At the minute grid the copy "
@@ -70,8 +74,11 @@ These variants were written **after** the detector's rules and its model, by a r
 read the rules, as a generalisation check: each is a way the cheat family is met in the field that
 `model_export/sim/unusual.py` does not generate. Nothing here was used to tune the detector, and
 a low recall below is a finding, not a bug in the benchmark. Every variant is injected into
-simulated users' days (normal activity around it cleared, as `lifeup evaluate` does) and into
-the real Fitabase users' complete days (one variant per day, round robin), and scored through
+simulated users' days (normal activity around it cleared, as `lifeup evaluate` does), into the
+same days with the phones' points timed to 10 ms as real phones time them (*phone-timed*: the
+simulator otherwise puts every point boundary on its 5-second cells; the walks the replays copy
+are timed so, the other variants' own points are not), and into the real Fitabase users'
+complete days (minute points; one variant per day, round robin), and scored through
 `stream.pipeline.score_results` with the shipped detector (checks + autoencoder).
 
 - **window recall**: share of windows (UTC hours) overlapping the variant that alert; *core*
@@ -124,7 +131,7 @@ def write_report(
     path: Path, config: RunConfig, benches: list[BenchResult], timings: dict[str, float]
 ) -> None:
     by = {b.name: b for b in benches}
-    sim, real = by.get("simulated"), by.get("real")
+    sim, timed, real = by.get("simulated"), by.get("phone-timed"), by.get("real")
     lines = ["# Cheat variants the simulator does not produce", "", FRAMING]
     lines.append(
         f"Run: simulated {config.sim_users} users × {config.sim_days} days (seed "
@@ -143,15 +150,17 @@ def write_report(
     lines += [
         "",
         "| variant | family | what it is | simulated: window recall; bouts | "
-        "real: window recall; bouts | reasons fired | nearest rule on misses |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "simulated, phone-timed | real: window recall; bouts | reasons fired | "
+        "nearest rule on misses |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, v in VARIANTS.items():
         s = sim.variants.get(name) if sim else None
+        p = timed.variants.get(name) if timed else None
         r = real.variants.get(name) if real else None
         reasons: dict[str, int] = {}
         misses: list[str] = []
-        for tag, vr in (("sim", s), ("real", r)):
+        for tag, vr in (("sim", s), ("phone-timed", p), ("real", r)):
             if vr is None:
                 continue
             for k, n in vr.reasons.items():
@@ -159,7 +168,7 @@ def write_report(
             if vr.missed:
                 misses.append(f"{tag}: {nearest(vr)}")
         lines.append(
-            f"| `{name}` | {v.family} | {v.field_note} | {cell(s)} | {cell(r)} | "
+            f"| `{name}` | {v.family} | {v.field_note} | {cell(s)} | {cell(p)} | {cell(r)} | "
             f"{top(reasons)} | {'; '.join(misses) or '–'} |"
         )
     lines += ["", "## Why each variant is missed", ""]

@@ -1,11 +1,12 @@
 """How the shipped detector generalises to cheat variants the simulator never produced.
 
-``python -m model_export.eval.variants [--quick] [--out docs/variants.md]`` injects each variant
-of ``model_export.eval.variant_gens`` into simulated users' days (the simulator's normal days,
-injected and cleared as ``model_export.simulate`` does) and into the real Fitabase users' days
-(cleared as ``model_export.realdata`` does), scores them through ``stream.pipeline.score_results``
-with the shipped detector, and reports per variant the window recall, the reasons that fired,
-whole-bout detection, and for missed windows the rule that came nearest.
+``python -m model_export.eval.variants [--quick] [--out docs/variants.md]`` injects each variant of
+``model_export.eval.variant_gens`` into simulated users' days (the simulator's normal days, injected
+and cleared as ``model_export.simulate`` does), into the same days with their walks timed as a phone
+times its points (``render(phone_timing=True)``), and into the real Fitabase users' days (cleared as
+``model_export.realdata`` does), scores them through ``stream.pipeline.score_results`` with the
+shipped detector, and reports per variant the window recall, the reasons that fired, whole-bout
+detection, and for missed windows the rule that came nearest.
 """
 
 from __future__ import annotations
@@ -89,8 +90,11 @@ def schedule(names: Sequence[str], user: int, day: int, days: int) -> str:
     return names[(user * days + day) % len(names)]
 
 
-def simulate_variants(n_users: int, days: int, seed: int, names: Sequence[str]) -> Injected:
-    """Simulated users (normal days as ``simulate``), one variant injected on each day."""
+def simulate_variants(
+    n_users: int, days: int, seed: int, names: Sequence[str], phone_timing: bool = False
+) -> Injected:
+    """Simulated users (normal days as ``simulate``), one variant injected on each day;
+    ``phone_timing``: the normal days' points (and so the walks a replay copies) at 10 ms."""
     timed: list[tuple[int, int, int, Message]] = []
     spans: list[LabeledSpan] = []
     t0 = DEFAULT_START.timestamp()
@@ -113,7 +117,7 @@ def simulate_variants(n_users: int, days: int, seed: int, names: Sequence[str]) 
                 extra = got[1].bouts
             for b in drop_overlaps(bouts + extra, margin_s=0.0):
                 bout_rng = np.random.default_rng([seed, i, int(b.start_s * 1000)])
-                points += render(bout_rng, b, profile)
+                points += render(bout_rng, b, profile, phone_timing)
                 if b.tag in ("walk", "run"):
                     past.append(b)
             if got is not None:
@@ -207,6 +211,13 @@ def run(config: RunConfig, progress: bool = True) -> tuple[list[BenchResult], di
     sim = simulate_variants(config.sim_users, config.sim_days, config.sim_seed, names)
     benches = [score_bench("simulated", sim, detector)]
     timings["simulated_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    say("simulated again, the phones' points timed to 10 ms")
+    timed = simulate_variants(
+        config.sim_users, config.sim_days, config.sim_seed, names, phone_timing=True
+    )
+    benches.append(score_bench("phone-timed", timed, detector))
+    timings["phone_timed_s"] = time.perf_counter() - t
     if realdata.available():
         t = time.perf_counter()
         users = realdata.load_fitabase()[: config.real_users]

@@ -4,7 +4,10 @@ samples every 20-160 s).
 
 Motion is simulated on 5-second cells: cadence follows an AR(1) wobble around the bout's mean
 and drops to zero in pauses (crossings, lights); cells are then grouped into points of random
-length, so totals are conserved while point boundaries stay irregular.
+length, so totals are conserved while point boundaries stay irregular. Those boundaries lie on
+the cells (whole multiples of 5 s) unless ``phone_timing`` moves each to a phone's 10 ms
+resolution, as the Takeout sample's own points are timed (45.88 s, 66.20 s): the shipped model
+and ``lifeup evaluate`` use the cells, ``model_export.eval.variants`` measures both.
 """
 
 from __future__ import annotations
@@ -61,33 +64,42 @@ def deltas(
     t0_ns: int,
     median_s: float,
     integer: bool,
+    phone_timing: bool = False,
 ) -> list[tuple[int, int, float]]:
-    """Groups per-cell amounts into (start_ns, end_ns, value) points; drops empty points."""
+    """Groups per-cell amounts into (start_ns, end_ns, value) points; drops empty points.
+    ``phone_timing`` moves every boundary by 0-4.99 s in steps of 10 ms (from its own generator:
+    the amounts and every other draw stay as without it)."""
     edges = chunk_edges(rng, per_cell.shape[0], median_s)
     cum = np.concatenate([[0.0], np.cumsum(per_cell)])[edges]
     if integer:
         cum = np.round(cum)
     values = np.diff(cum)
+    at = t0_ns + (edges * int(CELL_S * NS)).astype(np.int64)
+    if phone_timing:
+        jitter = np.random.default_rng([t0_ns, edges.shape[0]]).integers(0, 500, edges.shape[0])
+        at += jitter * 10_000_000
     out: list[tuple[int, int, float]] = []
-    for a, b, v in zip(edges[:-1], edges[1:], values, strict=True):
+    for i, v in enumerate(values.tolist()):
         if v > 0:
-            out.append((t0_ns + int(a * CELL_S * NS), t0_ns + int(b * CELL_S * NS), float(v)))
+            out.append((int(at[i]), int(at[i + 1]), float(v)))
     return out
 
 
-def render(rng: np.random.Generator, bout: Bout, profile: UserProfile) -> list[RawPoint]:
+def render(
+    rng: np.random.Generator, bout: Bout, profile: UserProfile, phone_timing: bool = False
+) -> list[RawPoint]:
     """All points of one bout, in every source the user's phone writes them to."""
     t0_ns = int(bout.start_s * NS) + int(rng.integers(0, NS))
     steps, speed = motion(rng, bout)
     points: list[RawPoint] = []
     if bout.cadence > 0:
         sources = bout.step_sources or profile.sources.steps
-        for start, end, v in deltas(rng, steps, t0_ns, 35.0, integer=True):
+        for start, end, v in deltas(rng, steps, t0_ns, 35.0, True, phone_timing):
             points.extend(RawPoint("steps", start, end, v, s) for s in sources)
     if bout.distance:
         gps = np.clip(rng.normal(1.0, 0.06, speed.shape[0]), 0.7, 1.3)
         metres = speed * CELL_S * gps * bout.distance_factor
-        for start, end, v in deltas(rng, metres, t0_ns, 30.0, integer=False):
+        for start, end, v in deltas(rng, metres, t0_ns, 30.0, False, phone_timing):
             points.extend(
                 RawPoint("distance", start, end, round(v, 3), s) for s in profile.sources.distance
             )

@@ -11,6 +11,14 @@ durations and gaps repeat do not happen by chance (walkers vary by several steps
 such grams in one hour even less; a gram seen within ``NEAR_MIN`` minutes is the
 same walk reported through another stream (Google Fit's derived copies), not a replay.
 
+A phone's own points carry its timing to the hundredth of a second (45.88 s, 66.20 s, 26.42 s in
+the Takeout sample), and that timing is as much the walk's as its counts are. So a gram of four
+*timed* points (``_timed``: none lasting whole seconds, no two within ``TIMED_APART`` of each
+other) hashes their durations and gaps alone: a replay that jitters its counts by a step or two
+still repeats it. Points on whole seconds (minute buckets, a simulator's cells) or of near-equal
+durations (a watch's minutes jittered by a millisecond) carry too little timing, and keep their
+counts in the gram.
+
 This replaces fingerprints of 8 whole-minute bins of a window: those missed every replay shifted
 by a fraction of a minute, and the points catch the whole-minute shifts as well.
 
@@ -30,7 +38,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from stream.hashing import mix
+from stream.hashing import MASK, mix
 
 GRAM: Final = 4
 MIN_STEPS: Final = 10
@@ -48,12 +56,14 @@ _TAG_MOD: Final = 65_521  # minutes (45 days), prime: no whole number of days lo
 _SEED_C: Final = 0x243F6A8
 _SEED_D: Final = 0x13198A2E
 _SEED_G: Final = 0x2409382
+_SEED_T: Final = 0x299F31D0  # a timing gram's start: never equal to a counted gram by design
+TIMED_APART: Final = 1_000  # ms: durations closer than this are one duration jittered
 _QMAX: Final = 65_535
 _EXACT: Final = float(2**53)  # below this, numpy's rint rounds as Python's round does
 
 TAIL: Final = struct.Struct("<BBq3I3I3H")
-"""Per source: entry, points held (0-3), last end (ns), then per point its code, its code linked
-to the gap before it, and its value (oldest first)."""
+"""Per source: entry, points held (0-3), last end (ns), then per point its duration and the gap
+before it (``_ms``), and its value (oldest first)."""
 _REC: Final = struct.Struct("<IH")
 REC: Final = _REC.size  # 6 bytes
 _RECORD: Final = np.dtype([("h", "<u4"), ("t", "<u2")])
@@ -142,19 +152,60 @@ def _walking(q: int, dur: int) -> bool:
     return q >= MIN_STEPS and dur > 0 and (dur - 1) // _WALK_NS < q
 
 
-def _code(q: int, dur: int) -> int:
-    """A point's own fingerprint: its count (capped by the caller at ``_QMAX``) and duration."""
-    return mix(mix(_SEED_C, q), dur // MS)
+def _ms(ns: int) -> int:
+    """A duration or gap as the tail keeps it: milliseconds, to 30 bits as ``mix`` reads them
+    (a walking point lasts at most 36 hours, 2**27 ms)."""
+    return (ns // MS) & MASK
 
 
-def _link(c: int, gap: int) -> int:
-    """A point's fingerprint joined to the gap before it."""
-    return mix(mix(_SEED_D, c), gap // MS)
+def _code(q: int, u: int) -> int:
+    """A point's own fingerprint: its count (capped by the caller at ``_QMAX``) and duration
+    (ms)."""
+    return mix(mix(_SEED_C, q), u)
 
 
-def _gram(c1: int, d2: int, d3: int, d4: int) -> int:
-    """Four walking points: the first one's code, then the other three linked to their gaps."""
-    return mix(mix(mix(mix(_SEED_G, c1), d2), d3), d4)
+def _link(c: int, g: int) -> int:
+    """A point's fingerprint joined to the gap before it (ms)."""
+    return mix(mix(_SEED_D, c), g)
+
+
+def _apart(a: int, b: int) -> bool:
+    return a - b >= TIMED_APART or b - a >= TIMED_APART
+
+
+def _timed(u1: int, u2: int, u3: int, u4: int) -> bool:
+    """Four durations (ms) that tell a walk by themselves: none on a whole second, no two within
+    ``TIMED_APART``. Written out pairwise (a compiled expression, no tuple)."""
+    return (
+        u1 % 1000 != 0
+        and u2 % 1000 != 0
+        and u3 % 1000 != 0
+        and u4 % 1000 != 0
+        and _apart(u1, u2)
+        and _apart(u1, u3)
+        and _apart(u1, u4)
+        and _apart(u2, u3)
+        and _apart(u2, u4)
+        and _apart(u3, u4)
+    )
+
+
+def _gram(
+    u1: int, u2: int, u3: int, u4: int, g2: int, g3: int, g4: int,
+    q1: int, q2: int, q3: int, q4: int,
+) -> int:  # fmt: skip
+    """Four walking points (durations ``u``, the gaps ``g`` before the last three, counts ``q``):
+    the first one's code, then the other three linked to their gaps; with ``_timed`` durations,
+    the same without the counts."""
+    if _timed(u1, u2, u3, u4):
+        return mix(
+            mix(mix(mix(_SEED_T, _code(0, u1)), _link(_code(0, u2), g2)), _link(_code(0, u3), g3)),
+            _link(_code(0, u4), g4),
+        )
+    c1 = _code(q1, u1)
+    d2 = _link(_code(q2, u2), g2)
+    d3 = _link(_code(q3, u3), g3)
+    return mix(mix(mix(mix(_SEED_G, c1), d2), d3), _link(_code(q4, u4), g4))
 
 
 def _spread(q1: int, q2: int, q3: int, q4: int) -> bool:
@@ -183,18 +234,18 @@ def observe_one(blob: bytes, entry: int, start: int, end: int, value: float) -> 
             return -1, blob[: at + 1] + b"\0" + blob[at + 2 :]
         return -1, blob
     q = min(q, _QMAX)
-    c = _code(q, dur)
+    u = _ms(dur)
     held = 0
     if at:
-        _, held, last_end, c1, c2, c3, _d1, d2, d3, q1, q2, q3 = TAIL.unpack_from(blob, at)
+        _, held, last_end, u1, u2, u3, _g1, g2, g3, q1, q2, q3 = TAIL.unpack_from(blob, at)
     if held and start >= last_end:
-        d = _link(c, start - last_end)
+        g = _ms(start - last_end)
         tail = TAIL.pack(
-            entry, held + 1 if held < GRAM - 1 else held, end, c2, c3, c, d2, d3, d, q2, q3, q
+            entry, held + 1 if held < GRAM - 1 else held, end, u2, u3, u, g2, g3, g, q2, q3, q
         )
     else:
         held = 0
-        tail = TAIL.pack(entry, 1, end, 0, 0, c, 0, 0, 0, 0, 0, q)
+        tail = TAIL.pack(entry, 1, end, 0, 0, u, 0, 0, 0, 0, 0, q)
     if at:
         blob = blob[:at] + tail + blob[at + TAIL.size :]
     else:
@@ -209,7 +260,7 @@ def observe_one(blob: bytes, entry: int, start: int, end: int, value: float) -> 
             blob = bytes((n + 1,)) + blob[1 : 1 + n * TAIL.size] + tail + blob[1 + n * TAIL.size :]
     if held < GRAM - 1 or not _spread(q1, q2, q3, q):
         return -1, blob
-    key = _gram(c1, d2, d3, d).to_bytes(4, "little")
+    key = _gram(u1, u2, u3, u, g2, g3, g, q1, q2, q3, q).to_bytes(4, "little")
     off = 1 + blob[0] * TAIL.size
     tag = (start // MINUTE_NS) % _TAG_MOD
     ref = _history_tag(blob, off, key)
@@ -258,7 +309,7 @@ def observe_many(
         index = order.tolist()
     tail = _find_tail(blob, entry)
     held, last_end = tail[1], tail[2]
-    c1, c2, c3, d1, d2, d3, q1, q2, q3 = tail[3:12]
+    u1, u2, u3, g1, g2, g3, q1, q2, q3 = tail[3:12]
     _, off = _tails(blob)
     fresh: dict[int, int] = {}  # this batch's new grams: hash -> tag
     grams: list[int] = []
@@ -275,16 +326,18 @@ def observe_many(
             held = 0  # a pause ends the run
             continue
         q = min(q, _QMAX)
-        c = _code(q, dur)
+        u = _ms(dur)
         if held and st >= last_end:
-            d = _link(c, st - last_end)
-            h = _gram(c1, d2, d3, d) if held >= GRAM - 1 and _spread(q1, q2, q3, q) else -1
+            g = _ms(st - last_end)
+            h = -1
+            if held >= GRAM - 1 and _spread(q1, q2, q3, q):
+                h = _gram(u1, u2, u3, u, g2, g3, g, q1, q2, q3, q)
             held = held + 1 if held < GRAM - 1 else held
-            c1, c2, c3, d1, d2, d3, q1, q2, q3 = c2, c3, c, d2, d3, d, q2, q3, q
+            u1, u2, u3, g1, g2, g3, q1, q2, q3 = u2, u3, u, g2, g3, g, q2, q3, q
         else:
             h = -1
             held = 1
-            c1, c2, c3, d1, d2, d3, q1, q2, q3 = 0, 0, c, 0, 0, 0, 0, 0, q
+            u1, u2, u3, g1, g2, g3, q1, q2, q3 = 0, 0, u, 0, 0, 0, 0, 0, q
         last_end = en
         if h >= 0:
             grams.append(h)
@@ -306,7 +359,7 @@ def observe_many(
             hits.append(ends_gram[k])
             shifts.append(shift)
     new_tail = (
-        TAIL.pack(entry, held, last_end, c1, c2, c3, d1, d2, d3, q1, q2, q3) if held else None
+        TAIL.pack(entry, held, last_end, u1, u2, u3, g1, g2, g3, q1, q2, q3) if held else None
     )
     history = None
     if added:
