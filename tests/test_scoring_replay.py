@@ -162,6 +162,39 @@ def test_no_replays_in_phone_timed_simulated_weeks() -> None:
     assert _flagged(windows) == []
 
 
+def test_no_replays_in_real_months_cut_as_a_phone_cuts_them() -> None:
+    """The 22 Fitabase users' real minutes re-cut into points of irregular length with 10 ms
+    boundaries (``render.deltas(phone_timing=True)``): most of their grams are timing alone,
+    and over a month of real walking none repeats another walk."""
+    fitabase_or_skip()
+    from model_export import realdata
+    from model_export.realdata import STEP_SOURCE, to_events
+    from model_export.sim.render import deltas
+    from model_export.sim.types import RawPoint
+    from model_export.windowing import windows_of
+
+    windows: list[Window] = []
+    timed = runs = 0
+    for i, user in enumerate(realdata.load_fitabase(DATA)):
+        cells = np.repeat(np.nan_to_num(user.steps) / 12.0, 12)  # 5 s cells
+        active = np.flatnonzero(cells > 0)
+        cut = np.flatnonzero(np.diff(active) > 1)
+        rng = np.random.default_rng(i)
+        points: list[RawPoint] = []
+        firsts, lasts = np.r_[active[:1], active[cut + 1]], np.r_[active[cut], active[-1:]] + 1
+        for a, b in zip(firsts.tolist(), lasts.tolist(), strict=True):
+            t0 = user.start_ns + a * 5 * NS
+            for s, e, v in deltas(rng, cells[a:b], t0, 35.0, True, phone_timing=True):
+                points.append(RawPoint("steps", s, e, v, STEP_SOURCE))
+        ms = [(p.end_ns - p.start_ns) // 1_000_000 for p in points]
+        timed += sum(replay._timed(*ms[k : k + 4]) for k in range(len(ms) - 3))
+        runs += max(len(ms) - 3, 0)
+        windows += windows_of([m for _, m in to_events(user, points)])
+    assert timed > 0.5 * runs
+    assert sum(w.totals.steps > 300 for w in windows) > 3000
+    assert _flagged(windows) == []
+
+
 def test_no_replays_in_simulated_or_real_months() -> None:
     assert _flagged(simulated_normal()) == []
     fitabase_or_skip()
