@@ -930,7 +930,7 @@ class UserBuffer:
         if np.count_nonzero(src):
             if self._pending is None:
                 self._pending = []
-            window = self._check_replay(self._build_window(base, rec, counts, src))
+            window = self._check_replay(self._build_window(base, rec, counts, src), rec[wb:])
             self._pending.append(self._with_context(window, rec[wb:]))
         # the last speed sample leaving the ring is the left context of later windows
         sampled = counts[:hop].nonzero()[0]
@@ -1015,7 +1015,7 @@ class UserBuffer:
                 manual.get(start, 0) if manual else 0,
             )
             after = full[(i + 1) * wb : (i + 2) * wb]
-            pending.append(self._with_context(self._check_replay(window), after))
+            pending.append(self._with_context(self._check_replay(window, after), after))
         self._pending = pending or None
         if manual:
             for i in range(n_win):
@@ -1029,10 +1029,12 @@ class UserBuffer:
         if self._keys:
             self._prune_keys()
 
-    def _check_replay(self, window: Window) -> Window:
+    def _check_replay(self, window: Window, after: npt.NDArray[np.void]) -> Window:
         """Marks a window holding enough step-point grams seen before (a replayed walk), also
         counting the grams of its neighbours (``replay.replayed_near``: a replay crossing the
-        hour), and forgets the marks of windows before the previous one."""
+        hour, when the walking of its last minute goes on in the first minute after, as far
+        as the ring's records ``after`` it know), and forgets the marks of windows before the
+        previous one."""
         repeats = self._repeats
         if not repeats:
             return window
@@ -1045,7 +1047,10 @@ class UserBuffer:
             del repeats[old]
         if not repeats:
             self._repeats = None
-        walks_on = bool(window.values[STEPS, -1] > 0)  # its last minute runs into the next
+        # its last minute runs into the next (a pause at the hour: a walk that ended there)
+        walks_on = bool(window.values[STEPS, -1] > 0) and (
+            after.shape[0] == 0 or float(after["steps"][0]) > 0
+        )
         if replay.replayed(seen) or replay.replayed_near(seen, behind, ahead, walks_on):
             return replace(window, repeats_earlier=True)
         return window

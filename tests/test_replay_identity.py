@@ -1,14 +1,17 @@
 """The replay fingerprints are bit-identical to the implementation they were optimised from.
 
 ``_Before`` below is ``stream.scoring.replay`` as of commit 7710d98 (plain Python, verbatim but for
-the names it imports; since then its tail keeps durations and gaps rather than their hashes, and a
-gram of phone-timed points leaves the counts out), kept as the oracle: the compiled batch and
+the names it imports; since then its tail keeps durations and gaps rather than their hashes, a
+gram of phone-timed points leaves the counts out and a shape besides, and a repeat leaves a record
+so that its copies in other streams are near it), kept as the oracle: the compiled batch and
 single-point paths must give the same hits, shifts and state blobs on any input, including the
 awkward ones (counts above the 16-bit cap or with halves to round, zero and negative durations,
 overlapping and unsorted points, several sources past ``MAX_TAILS``, a history at ``RECENT_LIMIT``).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +26,7 @@ from stream.scoring.replay import (
     _SEED_C,
     _SEED_D,
     _SEED_G,
+    _SEED_S,
     _SEED_T,
     _TAG_MOD,
     GRAM,
@@ -104,15 +108,26 @@ def _timed(ms: list[int]) -> bool:
     )
 
 
-def _gram(points: list[tuple[int, int, int]]) -> int:
+def _gram(points: list[tuple[int, int, int]]) -> list[int]:
     """Four walking points (count, duration, gap before it, in ms): the first one's code, then
-    the other three linked to their gaps; with ``_timed`` durations, the counts left out."""
+    the other three linked to their gaps; with ``_timed`` durations, the counts left out, and
+    then the shape: the counts, and durations and gaps in 2 % log bins of the first duration."""
     timed = _timed([u for _, u, _ in points])
     h = _SEED_T if timed else _SEED_G
     for i, (q, dur, gap) in enumerate(points):
         c = _code(0 if timed else q, dur)
         h = mix(h, c if i == 0 else _link(c, gap))
-    return h
+    if not timed:
+        return [h]
+    u1 = points[0][1]
+    shape = _SEED_S
+    for q, _, _ in points:
+        shape = mix(shape, q)
+    for _, u, _ in points[1:]:
+        shape = mix(shape, round(math.log(u / u1) * 50) & MASK)
+    for _, _, g in points[1:]:
+        shape = mix(shape, round(math.log(g / u1) * 50) & MASK if g else 1 << 29)
+    return [h, shape]
 
 
 def _spread(q1: int, q2: int, q3: int, q4: int) -> bool:
@@ -167,15 +182,40 @@ def before_observe_one(
             blob = bytes((n + 1,)) + blob[1 : 1 + n * TAIL.size] + tail + blob[1 + n * TAIL.size :]
     if held < GRAM - 1 or not _spread(q1, q2, q3, q):
         return -1, blob
-    key = _gram([(q1, u1, 0), (q2, u2, g2), (q3, u3, g3), (q, u, g)]).to_bytes(4, "little")
+    keys = _gram([(q1, u1, 0), (q2, u2, g2), (q3, u3, g3), (q, u, g)])
     off = 1 + blob[0] * TAIL.size
     tag = (start // MINUTE_NS) % _TAG_MOD
-    ref = _history_tag(blob, off, key)
-    if ref >= 0:
-        return _shift(tag, ref), blob
-    if len(blob) - off >= RECENT_LIMIT * REC:
-        return -1, blob[:off] + blob[off + REC :] + key + tag.to_bytes(2, "little")
-    return -1, blob + key + tag.to_bytes(2, "little")
+    found, new = _judge(blob[off:], keys, tag)
+    if found == _NEAR:
+        return -1, blob
+    for key in new:
+        if len(blob) - off >= RECENT_LIMIT * REC:
+            blob = blob[:off] + blob[off + REC :]
+        blob += key.to_bytes(4, "little") + tag.to_bytes(2, "little")
+    return max(found, -1), blob
+
+
+_NEW, _NEAR = -2, -1
+
+
+def _judge(records: bytes, keys: list[int], tag: int) -> tuple[int, list[int]]:
+    """A gram's keys (its hash, then its shape) against the records: the first key's standing,
+    the second's only when the first is new (``_NEW``, ``_NEAR`` or the shift to the oldest
+    record), and the keys that get a record."""
+    new: list[int] = []
+    found = _NEW
+    for key in keys:
+        new.append(key)
+        tags = [
+            int.from_bytes(records[at + 4 : at + 6], "little")
+            for at in range(0, len(records), REC)
+            if records[at : at + 4] == key.to_bytes(4, "little")
+        ]
+        if any(_shift(tag, t) < 0 for t in tags):
+            return _NEAR, new
+        if tags:
+            return _shift(tag, tags[0]), new
+    return found, new
 
 
 def _tail_offset(blob: bytes, entry: int, n: int) -> int:
@@ -212,8 +252,7 @@ def before_observe_many(
     held, last_end = tail[1], tail[2]
     u1, u2, u3, g1, g2, g3, q1, q2, q3 = tail[3:12]
     _, off = _tails(blob)
-    fresh: dict[int, int] = {}  # this batch's new grams: hash -> tag
-    grams: list[int] = []
+    grams: list[list[int]] = []
     tags: list[int] = []
     ends_gram: list[int] = []  # the index of the point each gram ends with
     added: list[bytes] = []
@@ -230,35 +269,28 @@ def before_observe_many(
         u = _ms(dur)
         if held and st >= last_end:
             g = _ms(st - last_end)
-            h = -1
+            h: list[int] = []
             if held >= GRAM - 1 and _spread(q1, q2, q3, q):
                 h = _gram([(q1, u1, 0), (q2, u2, g2), (q3, u3, g3), (q, u, g)])
             held = held + 1 if held < GRAM - 1 else held
             u1, u2, u3, g1, g2, g3, q1, q2, q3 = u2, u3, u, g2, g3, g, q2, q3, q
         else:
-            h = -1
+            h = []
             held = 1
             u1, u2, u3, g1, g2, g3, q1, q2, q3 = 0, 0, u, 0, 0, 0, 0, 0, q
         last_end = en
-        if h >= 0:
+        if h:
             grams.append(h)
             tags.append((st // MINUTE_NS) % _TAG_MOD)
             ends_gram.append(index[i])
-    # one vectorised membership test against the history instead of a scan of it per gram
-    known = _in_history(blob, off, grams)
     for k in range(len(grams)):
-        h, tag = grams[k], tags[k]
-        ref = fresh.get(h, -1)
-        if ref < 0 and known[k]:
-            ref = _history_tag(blob, off, h.to_bytes(4, "little"))
-        if ref < 0:
-            fresh[h] = tag
-            added.append(h.to_bytes(4, "little") + tag.to_bytes(2, "little"))
+        found, new = _judge(blob[off:] + b"".join(added), grams[k], tags[k])
+        if found == _NEAR:
             continue
-        shift = _shift(tag, ref)
-        if shift >= 0:
+        added += [key.to_bytes(4, "little") + tags[k].to_bytes(2, "little") for key in new]
+        if found >= 0:
             hits.append(ends_gram[k])
-            shifts.append(shift)
+            shifts.append(found)
     new_tail = (
         TAIL.pack(entry, held, last_end, u1, u2, u3, g1, g2, g3, q1, q2, q3) if held else None
     )
@@ -270,26 +302,6 @@ def before_observe_many(
         np.array(shifts, dtype=np.int64),
         _with_tail(blob, entry, new_tail, history),
     )
-
-
-def _in_history(blob: bytes, off: int, grams: list[int]) -> list[bool]:
-    """Which grams the history holds (a hash match; ``_history_tag`` then finds the record)."""
-    count = max(len(blob) - off, 0) // REC
-    if not grams or count == 0:
-        return [False] * len(grams)
-    history = np.sort(np.frombuffer(blob, dtype=_RECORD, count=count, offset=off)["h"])
-    wanted = np.array(grams, dtype=np.uint32)
-    at = np.minimum(np.searchsorted(history, wanted), count - 1)
-    found: list[bool] = (history[at] == wanted).tolist()  # sort + search: 25x np.isin here
-    return found
-
-
-def _history_tag(blob: bytes, off: int, key: bytes) -> int:
-    """The tag of the oldest history gram with this hash (-1: none); records are 6-byte aligned."""
-    found = blob.find(key, off)
-    while found >= 0 and (found - off) % REC:
-        found = blob.find(key, found + 1)
-    return -1 if found < 0 else int.from_bytes(blob[found + 4 : found + 6], "little")
 
 
 # ---------------------------------------------------------------- inputs

@@ -33,6 +33,13 @@ def _walk(n: int, seed: int) -> tuple[I64, I64, F64]:
     return start.astype(np.int64), (start + dur).astype(np.int64), value
 
 
+def _grams(v: F64) -> int:
+    """Grams a walk of ``_walk``'s points makes: one per point from the fourth on, where the
+    four counts are not all alike (a timed gram leaves two records: its timing, its shape)."""
+    q = np.rint(v)
+    return sum(np.ptp(q[i - 3 : i + 1]) >= replay.MIN_SPREAD for i in range(3, q.shape[0]))
+
+
 def _one_by_one(blob: bytes, entry: int, s: I64, e: I64, v: F64) -> tuple[list[int], bytes]:
     hits = []
     for i in range(s.shape[0]):
@@ -65,7 +72,7 @@ def test_batches_single_points_and_any_cut_give_the_same_grams(
         *_, blob = replay.observe_many(blob, 1, s[perm], e[perm], v[perm])
     assert _history(blob) == _history(single)
     # the same walk later, by any shift beyond a minute: every gram of it repeats
-    grams = replay.history_size(single)
+    grams = _grams(v)
     minutes = (abs(shift_ns) // replay.MINUTE_NS) % replay._TAG_MOD
     if replay.NEAR_MIN + 2 < minutes < replay._TAG_MOD - replay.NEAR_MIN - 2:
         hits, _, _ = replay.observe_many(single, 1, s + shift_ns, e + shift_ns, v)
@@ -76,10 +83,10 @@ def test_batches_single_points_and_any_cut_give_the_same_grams(
 def test_a_replay_shifted_by_a_fraction_of_a_minute_or_whole_days_is_found() -> None:
     s, e, v = _walk(30, 1)
     *_, blob = replay.observe_many(b"", 1, s, e, v)
-    assert replay.history_size(blob) >= 20
+    assert _grams(v) >= 20
     for shift in (86_400 * NS, 2 * 86_400 * NS + 60 * NS, 5 * 3_600 * NS + 17_345_678_901):
         hits, _, _ = replay.observe_many(blob, 1, s + shift, e + shift, v)
-        assert len(hits) == replay.history_size(blob)
+        assert len(hits) == _grams(v)
     # part of it, sent one point at a time from another source
     part = slice(8, 16)
     shift = 3 * 86_400 * NS + 7_000_000_123
@@ -106,6 +113,28 @@ def test_the_same_walk_through_another_stream_at_the_same_time_is_no_replay() ->
     assert replay.history_size(blob) == replay.history_size(
         replay.observe_many(b"", 1, s, e, v)[-1]
     )
+
+
+def test_a_repeat_through_three_streams_counts_once() -> None:
+    """One gram repeating (a chance match of its hash, or four points copied) in the three
+    streams a phone writes the same points to is one repeat, not three at one shift."""
+    s, e, v = _walk(30, 14)
+    *_, blob = replay.observe_many(b"", 1, s, e, v)
+    piece = slice(10, 14)  # four points: one gram
+    day = 86_400 * NS
+    hits = 0
+    for entry in (1, 2, 3):
+        got, _, blob = replay.observe_many(blob, entry, s[piece] + day, e[piece] + day, v[piece])
+        hits += len(got)
+    assert hits == 1
+    # single points, each stream in turn, likewise
+    *_, blob = replay.observe_many(b"", 1, s, e, v)
+    ones = 0
+    for i in range(piece.start, piece.stop):
+        for entry in (1, 2, 3):
+            shift, blob = replay.observe_one(blob, entry, int(s[i] + day), int(e[i] + day), v[i])
+            ones += shift >= 0
+    assert ones == 1
 
 
 def test_other_walks_flat_slow_and_short_streams_make_no_repeats() -> None:
@@ -234,6 +263,36 @@ def test_a_replay_starting_minutes_before_the_hour_flags_both_windows() -> None:
     assert flagged == [24 + 10, 24 + 11]
 
 
+def test_a_walk_ending_at_the_hour_is_not_part_of_a_replay_starting_minutes_after() -> None:
+    """Walking in the last minute of an hour marks it with a replay in the next hour only when
+    the walking goes on into that hour's first minute (a replay crossing the hour): an honest
+    walk that stops at :59, with a replay from :08, leaves its hour unmarked."""
+    from stream.buffer import UserBuffer
+    from stream.points import Channel, PointBatch
+
+    rng = np.random.default_rng(4)
+    minute = 60 * NS
+    start = T0 + 10 * 3600 * NS + 10 * minute + np.arange(30, dtype=np.int64) * minute
+    value = np.rint(rng.uniform(95, 125, 30))
+    day = 86_400 * NS
+    honest = T0 + day + 10 * 3600 * NS + np.arange(50, 60, dtype=np.int64) * minute  # to 11:00
+    buffer = UserBuffer("u")
+    windows = []
+    for batch in (
+        PointBatch("u", Channel.STEPS, "raw:steps", start, start + minute, value),
+        PointBatch("u", Channel.STEPS, "raw:steps", honest, honest + minute, np.full(10, 90.0)),
+        PointBatch(  # the first walk again, from 11:08
+            "u", Channel.STEPS, "raw:steps", start + day + 58 * minute,
+            start + day + 59 * minute, value,
+        ),
+    ):  # fmt: skip
+        buffer.add(batch, 0)
+        windows += buffer.pop_complete()
+    windows += buffer.flush()
+    flagged = [(w.start_ns - T0) // (3600 * NS) for w in windows if w.repeats_earlier]
+    assert flagged == [24 + 11]
+
+
 def _noisy(v: F64, seed: int) -> F64:
     """Every count moved by one or two steps, as a replay tool that hides its copy would."""
     rng = np.random.default_rng(seed)
@@ -252,6 +311,34 @@ def test_a_phone_timed_walk_replayed_with_noisy_counts_is_found() -> None:
     # another walk of the same phone, by timing alone, repeats nothing
     s2, e2, v2 = _walk(30, 12)
     assert len(replay.observe_many(blob, 1, s2 + shift, e2 + shift, v2)[0]) == 0
+
+
+def _stretched(s: I64, e: I64, factor: float, shift: int) -> tuple[I64, I64]:
+    """Every time stretched about the walk's start, then shifted."""
+    return _stretched_from(int(s[0]), s, e, factor, shift)
+
+
+def _stretched_from(t0: int, s: I64, e: I64, factor: float, shift: int) -> tuple[I64, I64]:
+    return (
+        (t0 + shift + ((s - t0) * factor).astype(np.int64)).astype(np.int64),
+        (t0 + shift + ((e - t0) * factor).astype(np.int64)).astype(np.int64),
+    )
+
+
+def test_a_phone_timed_walk_replayed_slower_or_faster_is_found() -> None:
+    s, e, v = _walk(40, 13)
+    *_, blob = replay.observe_many(b"", 1, s, e, v)
+    for factor in (1.05, 1.10, 1 / 1.07):
+        s2, e2 = _stretched(s, e, factor, 86_400 * NS + 3_000_000_000)
+        hits, shifts, _ = replay.observe_many(blob, 1, s2, e2, v)
+        assert len(hits) >= 0.6 * _grams(v)  # the timed grams' shapes
+        counts = {
+            int(k): int(n) for k, n in zip(*np.unique(shifts, return_counts=True), strict=True)
+        }
+        assert replay.replayed(counts)
+        # with other counts, the same stretched timing is no copy
+        other = np.rint(v * 1.3)
+        assert len(replay.observe_many(blob, 1, s2, e2, other)[0]) == 0
 
 
 def test_points_on_whole_seconds_or_of_one_jittered_duration_keep_their_counts() -> None:
@@ -300,3 +387,17 @@ def test_the_real_takeout_walk_replayed_with_noisy_counts_is_marked() -> None:
     replayed = [w for w in windows if w not in original and w.totals.steps > 0]
     assert original and not any(w.repeats_earlier for w in original)
     assert replayed and all(w.repeats_earlier for w in replayed)
+    # and played 8 % slower two days later, counts untouched: the hour holding the walk is
+    # marked (the sample's first hour holds no run of four walking points, only pottering at
+    # 12-40 steps a minute; the noisy copy's is marked because its last minute runs into the
+    # replayed next, which stretched by 8 % it no longer does)
+    t0 = min(int(b.start_ns.min()) for b in batches)
+    slower = [
+        PointBatch(b.user_id, b.channel, b.source,
+                   *_stretched_from(t0, b.start_ns, b.end_ns, 1.08, 2 * day), b.value)
+        for b in batches
+    ]  # fmt: skip
+    for b in slower:
+        buffer.add(b, source_rank(b.channel, b.source))
+    late = [w for w in buffer.pop_complete() + buffer.flush() if w.totals.steps > 0]
+    assert max(late, key=lambda w: w.totals.steps).repeats_earlier

@@ -59,8 +59,12 @@ DIAGNOSIS: dict[str, str] = {
     "must keep the counts (their timing repeats from walk to walk): +-1-2 steps per point "
     "breaks every such gram, and matching counts within a tolerance matches a steady walker's "
     "honest walks.",
-    "replay_stretched": "Stretching changes every duration and gap, so no gram repeats; the "
-    "values do repeat, but the shift then drifts with time.",
+    "replay_stretched": "Caught where the phone times its points to 10 ms (phone-timed "
+    "column): a timed gram's shape (its counts, and its durations and gaps as ratios in 2 % "
+    "bins) survives the stretch, and the shift drifts by about a minute in ten or twenty, "
+    "which two neighbouring shifts allow. Missed on points on whole seconds: stretching "
+    "changes every duration and gap, and a shape of minute buckets is their counts alone, "
+    "which honest walks repeat.",
     "replay_resegmented": "New point boundaries: no gram repeats. At the minute grid the copy "
     "is no closer to its original than honest walks of one user are to each other.",
     "manual_fit_distance": "Caught (manual_entry), also the first hour of a long entry sent "

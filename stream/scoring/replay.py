@@ -9,7 +9,10 @@ bits. A gram already in the user's recent history, first seen at another time, i
 window holding ``MIN_MATCHES`` repeats is a replay. Four walking points whose exact counts,
 durations and gaps repeat do not happen by chance (walkers vary by several steps a minute), three
 such grams in one hour even less; a gram seen within ``NEAR_MIN`` minutes is the
-same walk reported through another stream (Google Fit's derived copies), not a replay.
+same walk reported through another stream (Google Fit's derived copies), not a replay. A repeat
+leaves a record of its own, so that its copies in the other streams are near it and the walk
+counts once however many streams carry it (else one chance match of a 30-bit hash, in the three
+streams a phone writes, made three repeats at one shift: a replay).
 
 A phone's own points carry its timing to the hundredth of a second (45.88 s, 66.20 s, 26.42 s in
 the Takeout sample), and that timing is as much the walk's as its counts are. So a gram of four
@@ -17,21 +20,25 @@ the Takeout sample), and that timing is as much the walk's as its counts are. So
 other) hashes their durations and gaps alone: a replay that jitters its counts by a step or two
 still repeats it. Points on whole seconds (minute buckets, a simulator's cells) or of near-equal
 durations (a watch's minutes jittered by a millisecond) carry too little timing, and keep their
-counts in the gram.
+counts in the gram. Timed grams leave a second record, their *shape* (``_shape``): the counts
+with each duration and gap as a ratio to the first duration, in bins of 2 %: a replay played 5 or
+10 % slower or faster keeps it, and its shift then drifts by a minute in ten or twenty, which
+``replayed`` allows (two neighbouring shifts count as one).
 
 This replaces fingerprints of 8 whole-minute bins of a window: those missed every replay shifted
 by a fraction of a minute, and the points catch the whole-minute shifts as well.
 
 Per-user state is one ``bytes`` blob the buffer keeps and serialises: a count byte, a tail of
 the last ``GRAM - 1`` walking points per source (``TAIL``: so that single-point messages form
-grams across messages), then the history, 6 bytes a gram (hash, start minute modulo ``_TAG_MOD``),
-at most ``RECENT_LIMIT``, oldest dropped. A batch (a Dataset, a Takeout body) continues its
-source's tail when it starts after it, so a walk gives the same grams however it was cut into
-messages, as long as a source's points arrive in time order.
+grams across messages), then the history, 6 bytes a record (hash, start minute modulo
+``_TAG_MOD``; a timed gram leaves two), at most ``RECENT_LIMIT``, oldest dropped. A batch (a
+Dataset, a Takeout body) continues its source's tail when it starts after it, so a walk gives the
+same grams however it was cut into messages, as long as a source's points arrive in time order.
 """
 
 from __future__ import annotations
 
+import math
 import struct
 from typing import Final
 
@@ -45,7 +52,7 @@ MIN_STEPS: Final = 10
 MIN_RATE: Final = 30  # steps per minute: a slow walk; pottering about breaks the run
 MIN_SPREAD: Final = 2  # steps between the largest and smallest value of a gram
 MIN_MATCHES: Final = 3
-RECENT_LIMIT: Final = 4_096  # grams (24 KiB): weeks of walking for an active user
+RECENT_LIMIT: Final = 4_096  # records (24 KiB): weeks of walking for an active user
 NEAR_MIN: Final = 30  # a walk's own rhythm repeating, or a copy: not a replay
 MINUTE_NS: Final = 60 * 1_000_000_000
 MAX_TAILS: Final = 4  # sources of step points followed at once
@@ -57,7 +64,10 @@ _SEED_C: Final = 0x243F6A8
 _SEED_D: Final = 0x13198A2E
 _SEED_G: Final = 0x2409382
 _SEED_T: Final = 0x299F31D0  # a timing gram's start: never equal to a counted gram by design
+_SEED_S: Final = 0x3707344  # a shape's start
 TIMED_APART: Final = 1_000  # ms: durations closer than this are one duration jittered
+SHAPE_BINS: Final = 50.0  # per unit of log ratio: bins of 2 %
+_NO_GAP: Final = 1 << 29  # the bin of a zero gap (a log ratio's bin is never near it)
 _QMAX: Final = 65_535
 _EXACT: Final = float(2**53)  # below this, numpy's rint rounds as Python's round does
 
@@ -192,12 +202,12 @@ def _timed(u1: int, u2: int, u3: int, u4: int) -> bool:
 
 def _gram(
     u1: int, u2: int, u3: int, u4: int, g2: int, g3: int, g4: int,
-    q1: int, q2: int, q3: int, q4: int,
+    q1: int, q2: int, q3: int, q4: int, timed: bool,
 ) -> int:  # fmt: skip
     """Four walking points (durations ``u``, the gaps ``g`` before the last three, counts ``q``):
-    the first one's code, then the other three linked to their gaps; with ``_timed`` durations,
-    the same without the counts."""
-    if _timed(u1, u2, u3, u4):
+    the first one's code, then the other three linked to their gaps; ``timed`` (``_timed``
+    durations), the same without the counts."""
+    if timed:
         return mix(
             mix(mix(mix(_SEED_T, _code(0, u1)), _link(_code(0, u2), g2)), _link(_code(0, u3), g3)),
             _link(_code(0, u4), g4),
@@ -206,6 +216,24 @@ def _gram(
     d2 = _link(_code(q2, u2), g2)
     d3 = _link(_code(q3, u3), g3)
     return mix(mix(mix(mix(_SEED_G, c1), d2), d3), _link(_code(q4, u4), g4))
+
+
+def _bin(x: int, u1: int) -> int:
+    """``x`` (ms) as a ratio to the first duration, in ``SHAPE_BINS`` log bins (``x > 0``)."""
+    return round(math.log(x / u1) * SHAPE_BINS) & MASK
+
+
+def _shape(
+    u1: int, u2: int, u3: int, u4: int, g2: int, g3: int, g4: int,
+    q1: int, q2: int, q3: int, q4: int,
+) -> int:  # fmt: skip
+    """A timed gram's shape: its counts, and its durations and gaps relative to the first
+    duration (``_bin``), which survive a replay stretched in time."""
+    h = mix(mix(mix(mix(_SEED_S, q1), q2), q3), q4)
+    h = mix(mix(mix(h, _bin(u2, u1)), _bin(u3, u1)), _bin(u4, u1))
+    for g in (g2, g3, g4):
+        h = mix(h, _bin(g, u1) if g else _NO_GAP)
+    return h
 
 
 def _spread(q1: int, q2: int, q3: int, q4: int) -> bool:
@@ -260,15 +288,22 @@ def observe_one(blob: bytes, entry: int, start: int, end: int, value: float) -> 
             blob = bytes((n + 1,)) + blob[1 : 1 + n * TAIL.size] + tail + blob[1 + n * TAIL.size :]
     if held < GRAM - 1 or not _spread(q1, q2, q3, q):
         return -1, blob
-    key = _gram(u1, u2, u3, u, g2, g3, g, q1, q2, q3, q).to_bytes(4, "little")
+    timed = _timed(u1, u2, u3, u)
+    key = _gram(u1, u2, u3, u, g2, g3, g, q1, q2, q3, q, timed).to_bytes(4, "little")
     off = 1 + blob[0] * TAIL.size
     tag = (start // MINUTE_NS) % _TAG_MOD
-    ref = _history_tag(blob, off, key)
-    if ref >= 0:
-        return _shift(tag, ref), blob
-    if len(blob) - off >= RECENT_LIMIT * REC:
-        return -1, blob[:off] + blob[off + REC :] + key + tag.to_bytes(2, "little")
-    return -1, blob + key + tag.to_bytes(2, "little")
+    found = _lookup(blob, off, key, tag)
+    new = key + tag.to_bytes(2, "little")
+    if found == _NEW and timed:
+        shape = _shape(u1, u2, u3, u, g2, g3, g, q1, q2, q3, q).to_bytes(4, "little")
+        found = _lookup(blob, off, shape, tag)
+        new += shape + tag.to_bytes(2, "little")
+    if found == _NEAR:
+        return -1, blob
+    over = len(blob) - off + len(new) - RECENT_LIMIT * REC
+    if over > 0:
+        return max(found, -1), blob[:off] + blob[off + over :] + new
+    return max(found, -1), blob + new
 
 
 def _tail_offset(blob: bytes, entry: int, n: int) -> int:
@@ -311,11 +346,13 @@ def observe_many(
     held, last_end = tail[1], tail[2]
     u1, u2, u3, g1, g2, g3, q1, q2, q3 = tail[3:12]
     _, off = _tails(blob)
-    fresh: dict[int, int] = {}  # this batch's new grams: hash -> tag
+    fresh: dict[int, list[int]] = {}  # the records this batch adds: hash -> tags
     grams: list[int] = []
     tags: list[int] = []
+    shapes: list[int] = []  # each gram's shape (-1: not timed)
     ends_gram: list[int] = []  # the index of the point each gram ends with
-    added: list[int] = []  # indices into grams of the new ones
+    added: list[int] = []  # the new records' hashes ...
+    added_tags: list[int] = []  # ... and tags
     hits: list[int] = []
     shifts: list[int] = []
     for i in range(n):
@@ -329,41 +366,47 @@ def observe_many(
         u = _ms(dur)
         if held and st >= last_end:
             g = _ms(st - last_end)
-            h = -1
+            h = h2 = -1
             if held >= GRAM - 1 and _spread(q1, q2, q3, q):
-                h = _gram(u1, u2, u3, u, g2, g3, g, q1, q2, q3, q)
+                timed = _timed(u1, u2, u3, u)
+                h = _gram(u1, u2, u3, u, g2, g3, g, q1, q2, q3, q, timed)
+                if timed:
+                    h2 = _shape(u1, u2, u3, u, g2, g3, g, q1, q2, q3, q)
             held = held + 1 if held < GRAM - 1 else held
             u1, u2, u3, g1, g2, g3, q1, q2, q3 = u2, u3, u, g2, g3, g, q2, q3, q
         else:
-            h = -1
+            h = h2 = -1
             held = 1
             u1, u2, u3, g1, g2, g3, q1, q2, q3 = 0, 0, u, 0, 0, 0, 0, 0, q
         last_end = en
         if h >= 0:
             grams.append(h)
+            shapes.append(h2)
             tags.append((st // MINUTE_NS) % _TAG_MOD)
             ends_gram.append(index[i])
     # one vectorised membership test against the history instead of a scan of it per gram
-    known = _in_history(blob, off, grams)
+    known = _in_history(blob, off, grams + shapes)
     for k in range(len(grams)):
-        h, tag = grams[k], tags[k]
-        ref = fresh.get(h, -1)
-        if ref < 0 and known[k]:
-            ref = _history_tag(blob, off, h.to_bytes(4, "little"))
-        if ref < 0:
-            fresh[h] = tag
-            added.append(k)
+        h, h2, tag = grams[k], shapes[k], tags[k]
+        found = _combined(blob, off, known[k], fresh, h, tag)
+        shaped = found == _NEW and h2 >= 0  # as ``observe_one``: a shape only for a new gram
+        if shaped:
+            found = _combined(blob, off, known[len(grams) + k], fresh, h2, tag)
+        if found == _NEAR:
             continue
-        shift = _shift(tag, ref)
-        if shift >= 0:
+        for x in (h, h2) if shaped else (h,):
+            fresh.setdefault(x, []).append(tag)
+            added.append(x)
+            added_tags.append(tag)
+        if found >= 0:
             hits.append(ends_gram[k])
-            shifts.append(shift)
+            shifts.append(found)
     new_tail = (
         TAIL.pack(entry, held, last_end, u1, u2, u3, g1, g2, g3, q1, q2, q3) if held else None
     )
     history = None
     if added:
-        history = (blob[off:] + _records(grams, tags, added))[-RECENT_LIMIT * REC :]
+        history = (blob[off:] + _records(added, added_tags))[-RECENT_LIMIT * REC :]
     blob = _with_tail(blob, entry, new_tail, history)
     if not hits:
         return none, none, blob
@@ -382,33 +425,60 @@ def _rounded(value: npt.NDArray[np.float64]) -> list[int]:
     return [round(v) for v in value.tolist()]  # NaN and infinities raise, as round does
 
 
-def _records(grams: list[int], tags: list[int], which: list[int]) -> bytes:
-    """History records (``REC`` bytes each) of the grams at indices ``which``."""
-    records = np.empty(len(which), dtype=_RECORD)
-    if len(which) == len(grams):  # the usual batch: every gram new
-        records["h"] = grams
-        records["t"] = tags
-    else:
-        records["h"] = [grams[k] for k in which]
-        records["t"] = [tags[k] for k in which]
+def _records(grams: list[int], tags: list[int]) -> bytes:
+    """History records (``REC`` bytes each) of these grams."""
+    records = np.empty(len(grams), dtype=_RECORD)
+    records["h"] = grams
+    records["t"] = tags
     return records.tobytes()
 
 
 def _in_history(blob: bytes, off: int, grams: list[int]) -> list[bool]:
-    """Which grams the history holds (a hash match; ``_history_tag`` then finds the record)."""
+    """Which grams the history holds (a hash match; ``_lookup`` then reads the records);
+    -1 (no shape) is never held."""
     count = max(len(blob) - off, 0) // REC
     if not grams or count == 0:
         return [False] * len(grams)
     history = np.sort(np.frombuffer(blob, dtype=_RECORD, count=count, offset=off)["h"])
-    wanted = np.array(grams, dtype=np.uint32)
+    wanted = np.array(grams, dtype=np.int64)
     at = np.minimum(np.searchsorted(history, wanted), count - 1)
     found: list[bool] = (history[at] == wanted).tolist()  # sort + search: 25x np.isin here
     return found
 
 
-def _history_tag(blob: bytes, off: int, key: bytes) -> int:
-    """The tag of the oldest history gram with this hash (-1: none); records are 6-byte aligned."""
-    found = blob.find(key, off)
-    while found >= 0 and (found - off) % REC:
-        found = blob.find(key, found + 1)
-    return -1 if found < 0 else int.from_bytes(blob[found + 4 : found + 6], "little")
+_NEW: Final = -2
+_NEAR: Final = -1
+
+
+def _lookup(blob: bytes, off: int, key: bytes, tag: int) -> int:
+    """How a gram at ``tag`` stands to the history's records of its hash: ``_NEW`` (none),
+    ``_NEAR`` (one within ``NEAR_MIN``: the same walk through another stream, which the first
+    stream's record already counted, or a walk's own rhythm), else the shift to the oldest.
+    A repeat leaves a record too, so that its copies in the other streams are near it."""
+    at = blob.find(key, off)
+    oldest = -1
+    while at >= 0:
+        if (at - off) % REC == 0:
+            ref = int.from_bytes(blob[at + 4 : at + 6], "little")
+            if _shift(tag, ref) < 0:
+                return _NEAR
+            if oldest < 0:
+                oldest = ref
+        at = blob.find(key, at + 1)
+    return _NEW if oldest < 0 else _shift(tag, oldest)
+
+
+def _combined(
+    blob: bytes, off: int, known: bool, fresh: dict[int, list[int]], h: int, tag: int
+) -> int:
+    """``_lookup`` over the history (when ``known`` holds the hash) and then the records this
+    batch added (``fresh``), as if they had been appended one by one."""
+    found = _lookup(blob, off, h.to_bytes(4, "little"), tag) if known else _NEW
+    if found == _NEAR:
+        return _NEAR
+    for ref in fresh.get(h, ()):
+        if _shift(tag, ref) < 0:
+            return _NEAR
+        if found == _NEW:
+            found = _shift(tag, ref)
+    return found
