@@ -289,15 +289,15 @@ def observe_one(blob: bytes, entry: int, start: int, end: int, value: float) -> 
     if held < GRAM - 1 or not _spread(q1, q2, q3, q):
         return -1, blob
     timed = _timed(u1, u2, u3, u)
-    key = _gram(u1, u2, u3, u, g2, g3, g, q1, q2, q3, q, timed).to_bytes(4, "little")
+    key = _gram(u1, u2, u3, u, g2, g3, g, q1, q2, q3, q, timed)
     off = 1 + blob[0] * TAIL.size
     tag = (start // MINUTE_NS) % _TAG_MOD
     found = _lookup(blob, off, key, tag)
-    new = key + tag.to_bytes(2, "little")
+    new = key.to_bytes(4, "little") + tag.to_bytes(2, "little")
     if found == _NEW and timed:
-        shape = _shape(u1, u2, u3, u, g2, g3, g, q1, q2, q3, q).to_bytes(4, "little")
+        shape = _shape(u1, u2, u3, u, g2, g3, g, q1, q2, q3, q)
         found = _lookup(blob, off, shape, tag)
-        new += shape + tag.to_bytes(2, "little")
+        new += shape.to_bytes(4, "little") + tag.to_bytes(2, "little")
     if found == _NEAR:
         return -1, blob
     over = len(blob) - off + len(new) - RECENT_LIMIT * REC
@@ -388,10 +388,10 @@ def observe_many(
     known = _in_history(blob, off, grams + shapes)
     for k in range(len(grams)):
         h, h2, tag = grams[k], shapes[k], tags[k]
-        found = _combined(blob, off, known[k], fresh, h, tag)
+        found = _lookup(blob, off if known[k] else -1, h, tag, fresh.get(h))
         shaped = found == _NEW and h2 >= 0  # as ``observe_one``: a shape only for a new gram
         if shaped:
-            found = _combined(blob, off, known[len(grams) + k], fresh, h2, tag)
+            found = _lookup(blob, off if known[len(grams) + k] else -1, h2, tag, fresh.get(h2))
         if found == _NEAR:
             continue
         for x in (h, h2) if shaped else (h,):
@@ -450,35 +450,24 @@ _NEW: Final = -2
 _NEAR: Final = -1
 
 
-def _lookup(blob: bytes, off: int, key: bytes, tag: int) -> int:
-    """How a gram at ``tag`` stands to the history's records of its hash: ``_NEW`` (none),
-    ``_NEAR`` (one within ``NEAR_MIN``: the same walk through another stream, which the first
-    stream's record already counted, or a walk's own rhythm), else the shift to the oldest.
-    A repeat leaves a record too, so that its copies in the other streams are near it."""
-    at = blob.find(key, off)
-    oldest = -1
+def _lookup(blob: bytes, off: int, key: int, tag: int, added: list[int] | None = None) -> int:
+    """How a gram at ``tag`` stands to the records of its hash, the history's and then those a
+    batch has ``added`` since (their tags): ``_NEW`` (none), ``_NEAR`` (one within
+    ``NEAR_MIN``: the same walk through another stream, which the first stream's record already
+    counted, or a walk's own rhythm), else the shift to the oldest. A repeat leaves a record
+    too, so that its copies in the other streams are near it."""
+    raw = key.to_bytes(4, "little")
+    at = blob.find(raw, off) if off >= 0 else -1  # negative: the batch knows it holds none
+    if at < 0 and not added:
+        return _NEW  # the usual case, without a list
+    refs: list[int] = []
     while at >= 0:
         if (at - off) % REC == 0:
-            ref = int.from_bytes(blob[at + 4 : at + 6], "little")
-            if _shift(tag, ref) < 0:
-                return _NEAR
-            if oldest < 0:
-                oldest = ref
-        at = blob.find(key, at + 1)
-    return _NEW if oldest < 0 else _shift(tag, oldest)
-
-
-def _combined(
-    blob: bytes, off: int, known: bool, fresh: dict[int, list[int]], h: int, tag: int
-) -> int:
-    """``_lookup`` over the history (when ``known`` holds the hash) and then the records this
-    batch added (``fresh``), as if they had been appended one by one."""
-    found = _lookup(blob, off, h.to_bytes(4, "little"), tag) if known else _NEW
-    if found == _NEAR:
-        return _NEAR
-    for ref in fresh.get(h, ()):
+            refs.append(int.from_bytes(blob[at + 4 : at + 6], "little"))
+        at = blob.find(raw, at + 1)
+    if added:
+        refs += added
+    for ref in refs:
         if _shift(tag, ref) < 0:
             return _NEAR
-        if found == _NEW:
-            found = _shift(tag, ref)
-    return found
+    return _shift(tag, refs[0]) if refs else _NEW
