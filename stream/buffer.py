@@ -930,8 +930,9 @@ class UserBuffer:
         if np.count_nonzero(src):
             if self._pending is None:
                 self._pending = []
-            window = self._check_replay(self._build_window(base, rec, counts, src), rec[wb:])
-            self._pending.append(self._with_context(window, rec[wb:]))
+            after = rec[wb:]
+            window = self._check_replay(self._build_window(base, rec, counts, src), after)
+            self._pending.append(self._with_context(window, after))
         # the last speed sample leaving the ring is the left context of later windows
         sampled = counts[:hop].nonzero()[0]
         if sampled.shape[0]:

@@ -40,6 +40,12 @@ def _grams(v: F64) -> int:
     return sum(np.ptp(q[i - 3 : i + 1]) >= replay.MIN_SPREAD for i in range(3, q.shape[0]))
 
 
+def _by_shift(shifts: I64) -> dict[int, int]:
+    """Repeated grams per shift, as ``replay.replayed`` reads them."""
+    found, times = np.unique(shifts, return_counts=True)
+    return dict(zip(found.tolist(), times.tolist(), strict=True))
+
+
 def _one_by_one(blob: bytes, entry: int, s: I64, e: I64, v: F64) -> tuple[list[int], bytes]:
     hits = []
     for i in range(s.shape[0]):
@@ -99,8 +105,7 @@ def test_repeats_make_a_replay_only_when_they_share_one_shift() -> None:
     *_, blob = replay.observe_many(b"", 1, s, e, v)
     _, shifts, _ = replay.observe_many(blob, 1, s + 7_654_321_987_654, e + 7_654_321_987_654, v)
     assert shifts.shape[0] >= replay.MIN_MATCHES and np.ptp(shifts) <= 1
-    counts = {int(k): int(n) for k, n in zip(*np.unique(shifts, return_counts=True), strict=True)}
-    assert replay.replayed(counts)
+    assert replay.replayed(_by_shift(shifts))
     # a steady walker's counts repeating by chance: the same number of grams, scattered in time
     assert not replay.replayed(dict.fromkeys(range(100, 100 + 10 * shifts.shape[0], 10), 1))
 
@@ -306,19 +311,14 @@ def test_a_phone_timed_walk_replayed_with_noisy_counts_is_found() -> None:
     shift = 86_400 * NS + 3_000_000_000
     hits, shifts, _ = replay.observe_many(blob, 1, s + shift, e + shift, _noisy(v, 1))
     assert len(hits) >= replay.MIN_MATCHES
-    counts = {int(k): int(n) for k, n in zip(*np.unique(shifts, return_counts=True), strict=True)}
-    assert replay.replayed(counts)
+    assert replay.replayed(_by_shift(shifts))
     # another walk of the same phone, by timing alone, repeats nothing
     s2, e2, v2 = _walk(30, 12)
     assert len(replay.observe_many(blob, 1, s2 + shift, e2 + shift, v2)[0]) == 0
 
 
-def _stretched(s: I64, e: I64, factor: float, shift: int) -> tuple[I64, I64]:
-    """Every time stretched about the walk's start, then shifted."""
-    return _stretched_from(int(s[0]), s, e, factor, shift)
-
-
-def _stretched_from(t0: int, s: I64, e: I64, factor: float, shift: int) -> tuple[I64, I64]:
+def _stretched(t0: int, s: I64, e: I64, factor: float, shift: int) -> tuple[I64, I64]:
+    """Every time stretched about ``t0`` (the walk's start), then shifted."""
     return (
         (t0 + shift + ((s - t0) * factor).astype(np.int64)).astype(np.int64),
         (t0 + shift + ((e - t0) * factor).astype(np.int64)).astype(np.int64),
@@ -329,13 +329,10 @@ def test_a_phone_timed_walk_replayed_slower_or_faster_is_found() -> None:
     s, e, v = _walk(40, 13)
     *_, blob = replay.observe_many(b"", 1, s, e, v)
     for factor in (1.05, 1.10, 1 / 1.07):
-        s2, e2 = _stretched(s, e, factor, 86_400 * NS + 3_000_000_000)
+        s2, e2 = _stretched(int(s[0]), s, e, factor, 86_400 * NS + 3_000_000_000)
         hits, shifts, _ = replay.observe_many(blob, 1, s2, e2, v)
         assert len(hits) >= 0.6 * _grams(v)  # the timed grams' shapes
-        counts = {
-            int(k): int(n) for k, n in zip(*np.unique(shifts, return_counts=True), strict=True)
-        }
-        assert replay.replayed(counts)
+        assert replay.replayed(_by_shift(shifts))
         # with other counts, the same stretched timing is no copy
         other = np.rint(v * 1.3)
         assert len(replay.observe_many(blob, 1, s2, e2, other)[0]) == 0
@@ -394,7 +391,7 @@ def test_the_real_takeout_walk_replayed_with_noisy_counts_is_marked() -> None:
     t0 = min(int(b.start_ns.min()) for b in batches)
     slower = [
         PointBatch(b.user_id, b.channel, b.source,
-                   *_stretched_from(t0, b.start_ns, b.end_ns, 1.08, 2 * day), b.value)
+                   *_stretched(t0, b.start_ns, b.end_ns, 1.08, 2 * day), b.value)
         for b in batches
     ]  # fmt: skip
     for b in slower:
