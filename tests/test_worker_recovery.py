@@ -5,17 +5,21 @@ reports; Tansu reports the last *batch*'s base offset + 1, so with multi-record 
 state records would be skipped and a user's buffer silently rolled back. The first test pins that
 broker fact and the one-record-per-batch remedy the worker uses there; the second proves the
 whole chain: every alert of the clean run arrives with the same id and the same score, which a
-rolled-back buffer would not give.
+rolled-back buffer would not give; and the restarted worker says it is ready only once its
+alerts view holds every alert raised before the crash.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+import httpx
 import orjson
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -72,6 +76,19 @@ def _alerts(reader: TopicReader, topic: str) -> list[dict[str, Any]]:
     return [orjson.loads(v) for _, v in reader.of(topic)]
 
 
+def _until_ready(worker: WorkerProcess, timeout_s: float) -> list[int]:
+    """Polls the worker's ``/lifeup/readyz`` from its start; the status codes it answered."""
+    answers: list[int] = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and worker.alive():
+        with contextlib.suppress(httpx.HTTPError):  # not listening yet
+            answers.append(httpx.get(f"{worker.web_url}/lifeup/readyz", timeout=2).status_code)
+        if answers and answers[-1] == 200:
+            return answers
+        time.sleep(0.05)
+    raise AssertionError(f"never ready: {answers[-5:]}\n{worker.log()}")
+
+
 def test_sigkill_mid_stream_then_restart_loses_nothing_and_renames_nothing(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
@@ -115,9 +132,16 @@ def test_sigkill_mid_stream_then_restart_loses_nothing_and_renames_nothing(
         assert done, first.log()
         time.sleep(3.5)  # past Faust's commit interval: the first half is committed
         first.kill()
-        before = {a["alert_id"] for a in _alerts(reader, alerts_topic)}
+        before_alerts = _alerts(reader, alerts_topic)
+        before = {a["alert_id"] for a in before_alerts}
         publish(events[cut:])
         second.start()
+        answers = _until_ready(second, 120)
+        # Ready means restored: every alert raised before the crash is in the owner's view.
+        for user in {a["user_id"] for a in before_alerts}:
+            view = httpx.get(f"{second.web_url}/lifeup/users/{quote(user, safe='')}/alerts")
+            held = {a["alert_id"] for a in view.json()["alerts"]}
+            assert {a["alert_id"] for a in before_alerts if a["user_id"] == user} <= held
         arrived = reader.wait_for(
             lambda: {a["alert_id"] for a in _alerts(reader, alerts_topic)} >= set(expected), 120
         )
@@ -129,6 +153,7 @@ def test_sigkill_mid_stream_then_restart_loses_nothing_and_renames_nothing(
         second.stop()
 
     got = _alerts(reader, alerts_topic)
+    assert answers[0] == 503, answers  # seen not ready while it started
     assert 0 < len(before) < len(expected)  # the crash really was mid-stream
     assert {a["alert_id"] for a in got} == set(expected)  # none lost, none with a new id
     for alert in got:  # re-sent or not, each says what the clean run says

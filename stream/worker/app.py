@@ -263,6 +263,11 @@ def create_app(
     @app.page("/lifeup/users/{user_id}/alerts")
     @app.table_route(table=recent, match_info="user_id")
     async def user_alerts(web: Any, request: Any, user_id: str) -> Any:
+        # Routed to the user's owner; an owner still restoring its tables would answer with
+        # part of the user's alerts, which reads as "no alerts", so it says so instead.
+        waiting = not_ready(app)
+        if waiting is not None:
+            return web.json({"status": "not_ready", "detail": waiting}, status=503)
         alerts = recent.get(user_id) or []
         return web.json({"user_id": user_id, "alerts": alerts})
 
@@ -270,7 +275,32 @@ def create_app(
     async def healthz(web: Any, request: Any) -> Any:
         return web.json({"status": "ok", "model_version": scoring.model_version})
 
+    @app.page("/lifeup/readyz")
+    async def readyz(web: Any, request: Any) -> Any:
+        waiting = not_ready(app)
+        if waiting is not None:
+            return web.json({"status": "not_ready", "detail": waiting}, status=503)
+        return web.json({"status": "ready", "model_version": scoring.model_version})
+
     return WorkerApp(app, processor, metrics, settings, topics, scoring.model_version)
+
+
+def not_ready(app: faust.App) -> str | None:
+    """Why the worker cannot yet answer for its users, or ``None`` once it can.
+
+    Faust serves web views as soon as it starts, before the group has assigned partitions and
+    while the tables are still being restored from their changelogs: a user's alerts read then
+    would be missing, and their windows not yet where the crash left them.
+    """
+    recovery = cast(Any, app.tables).recovery  # TableManager's, not on its interface
+    if not recovery.completed.is_set():
+        return "starting: waiting for the consumer group to assign partitions"
+    if getattr(app, "rebalancing", False):
+        return "rebalancing: partitions are moving between workers"
+    if recovery.in_recovery:
+        remaining = recovery.active_remaining_total()
+        return f"restoring state from the changelogs ({remaining} records to read)"
+    return None
 
 
 def _report_lag(app: faust.App, tp: Any, metrics: WorkerMetrics) -> None:
