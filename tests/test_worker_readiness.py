@@ -17,10 +17,12 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 
+from stream.alerts import Alert
 from stream.kafka import ensure_topics, producer_config
 from stream.settings import Settings
 from stream.worker.app import ALERTS_TABLE
 from tests.conftest import WorkerProcess, worker_env
+from tests.test_api_support import AUTH, client
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -49,7 +51,12 @@ def test_alerts_view_says_not_ready_while_restoring_and_ready_means_restored(
     # Last, in a batch of its own on each partition (the embedded broker's high watermark is
     # the last batch's base offset + 1: see tests/test_worker_recovery.py).
     user = "restored/user"
-    alert = {"alert_id": f"a-{tag}", "user_id": user, "reasons": ["manual_entry"]}
+    alert = Alert(
+        alert_id=f"a-{tag}", user_id=user, window_start="2024-03-01T14:00:00Z",
+        window_end="2024-03-01T15:00:00Z", score=2.0, reasons=("manual_entry",),
+        channels={"steps": 0.0, "distance": 1.0, "speed": 0.0}, model_version="ae-1",
+        detected_at="2026-11-24T10:00:00.120Z",
+    ).to_dict()  # fmt: skip
     for partition in range(PARTITIONS):
         producer.produce(
             changelog, key=user.encode(), value=orjson.dumps([alert]), partition=partition
@@ -57,31 +64,39 @@ def test_alerts_view_says_not_ready_while_restoring_and_ready_means_restored(
         assert producer.flush(30) == 0
 
     worker = WorkerProcess(env, tmp_path / "worker.log").start()
-    seen: list[tuple[int, int]] = []  # (alerts view status, alerts it held)
+    path = f"/lifeup/users/{quote(user, safe='')}/alerts"
+    seen: list[tuple[int, int]] = []  # the worker's view: (status, alerts it held)
+    via_api: list[tuple[int, str, str]] = []  # the API's answer: (status, error, Retry-After)
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and worker.alive():
-            try:
-                view = httpx.get(f"{worker.web_url}/lifeup/users/{quote(user, safe='')}/alerts")
-                ready = httpx.get(f"{worker.web_url}/lifeup/readyz").status_code
-            except httpx.HTTPError:
-                time.sleep(0.1)
-                continue
-            held = len(view.json().get("alerts", [])) if view.status_code == 200 else -1
-            seen.append((view.status_code, held))
-            if ready == 200:
-                break
-            time.sleep(0.02)
-        else:
-            raise AssertionError(f"never ready: {seen[-5:]}\n{worker.log()}")
-        final = httpx.get(f"{worker.web_url}/lifeup/users/{quote(user, safe='')}/alerts")
+        with client(worker_url=worker.web_url) as api:
+            deadline = time.monotonic() + 180
+            while time.monotonic() < deadline and worker.alive():
+                try:
+                    view = httpx.get(worker.web_url + path)
+                    ready = httpx.get(f"{worker.web_url}/lifeup/readyz").status_code
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+                    continue
+                held = len(view.json().get("alerts", [])) if view.status_code == 200 else -1
+                seen.append((view.status_code, held))
+                answer = api.get(f"/v1/users/{quote(user, safe='')}/alerts", headers=AUTH)
+                body = answer.json()
+                what = body.get("error") or f"{len(body['alerts'])} alerts"
+                via_api.append((answer.status_code, what, answer.headers.get("retry-after", "")))
+                if ready == 200:
+                    break
+                time.sleep(0.02)
+            else:
+                raise AssertionError(f"never ready: {seen[-5:]}\n{worker.log()}")
+            final = api.get(f"/v1/users/{quote(user, safe='')}/alerts", headers=AUTH)
     finally:
         worker.stop()
 
-    assert final.status_code == 200 and [a["alert_id"] for a in final.json()["alerts"]] == [
-        alert["alert_id"]
-    ]
+    assert final.status_code == 200, final.text
+    assert [a["alert_id"] for a in final.json()["alerts"]] == [alert["alert_id"]]
     # While restoring, the view answered 503 (Faust's own before the partitions were assigned,
-    # then "not ready"); never a 200 without the user's alert.
+    # then "not ready"); never a 200 without the user's alert. The API passed that on.
     assert all(status == 503 or held == 1 for status, held in seen), seen
-    assert sum(status == 503 for status, _ in seen) >= 3, seen  # restoring was watched
+    assert all(status == 503 or what == "1 alerts" for status, what, _ in via_api), via_api
+    restoring = [a for a in via_api if a == (503, "worker_not_ready", "5")]
+    assert len(restoring) >= 3, via_api  # restoring was watched, through the API too

@@ -23,6 +23,19 @@ def _alerts_in(payload: Any) -> list[Any]:
     return payload if isinstance(payload, list) else []
 
 
+def _not_ready(answer: httpx.Response) -> str | None:
+    """The worker's reason when it answered "not ready" (joining the group, restoring state)."""
+    if answer.status_code != 503:
+        return None
+    try:
+        body = answer.json()
+    except ValueError:
+        return None
+    if isinstance(body, dict) and body.get("status") == "not_ready":
+        return str(body.get("detail", "not ready"))
+    return None
+
+
 @router.get(
     # ``path``: a user id may hold "/" (sent as %2F, which the server decodes before routing)
     "/v1/users/{user_id:path}/alerts",
@@ -48,6 +61,15 @@ async def user_alerts(
         raise ApiError(503, "worker_unavailable", f"{unreachable} ({exc!r})") from exc
     if answer.status_code == 404:
         return AlertsResponse(user_id=user_id, alerts=[])
+    waiting = _not_ready(answer)
+    if waiting is not None:
+        raise ApiError(
+            503,
+            "worker_not_ready",
+            f"the worker that owns this user is not ready ({waiting}); its alerts are "
+            "answered once it is: try again in a few seconds",
+            headers={"Retry-After": "5"},
+        )
     if answer.status_code != 200:
         raise ApiError(
             503,
