@@ -16,7 +16,7 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 
 
 class WorkerMetrics:
-    """The contract's metrics plus the worker's consumer lag, in one registry."""
+    """The contract's metrics plus the worker's consumer lag and readiness, in one registry."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
@@ -46,6 +46,11 @@ class WorkerMetrics:
             "lifeup_active_users", "Users with state on this worker.", registry=r
         )
         self.model_info = Gauge("lifeup_model_info", "The model in use.", ["version"], registry=r)
+        self.ready = Gauge(
+            "lifeup_worker_ready",
+            "1 once the worker holds partitions and has restored its tables (its /lifeup/readyz).",
+            registry=r,
+        )
         self.consumer_lag = Gauge(
             "lifeup_consumer_lag", "Messages not yet consumed, per events-topic partition.",
             ["topic", "partition"], registry=r,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -27,6 +28,18 @@ from tests.test_api_support import AUTH, client
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 FILLER_USERS = 150_000
+
+
+def _within_ticks(predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
+    """``predicate`` within the worker's timer ticks (well under a second apart)."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 PARTITIONS = 2
 
 
@@ -67,6 +80,7 @@ def test_alerts_view_says_not_ready_while_restoring_and_ready_means_restored(
     path = f"/lifeup/users/{quote(user, safe='')}/alerts"
     seen: list[tuple[int, int]] = []  # the worker's view: (status, alerts it held)
     via_api: list[tuple[int, str, str]] = []  # the API's answer: (status, error, Retry-After)
+    gauge: list[float] = []  # lifeup_worker_ready while not ready
     try:
         with client(worker_url=worker.web_url) as api:
             deadline = time.monotonic() + 180
@@ -85,10 +99,12 @@ def test_alerts_view_says_not_ready_while_restoring_and_ready_means_restored(
                 via_api.append((answer.status_code, what, answer.headers.get("retry-after", "")))
                 if ready == 200:
                     break
+                gauge.append(worker.metrics().get("lifeup_worker_ready", -1.0))
                 time.sleep(0.02)
             else:
                 raise AssertionError(f"never ready: {seen[-5:]}\n{worker.log()}")
             final = api.get(f"/v1/users/{quote(user, safe='')}/alerts", headers=AUTH)
+            reported = _within_ticks(lambda: worker.metrics().get("lifeup_worker_ready") == 1.0)
     finally:
         worker.stop()
 
@@ -100,3 +116,4 @@ def test_alerts_view_says_not_ready_while_restoring_and_ready_means_restored(
     assert all(status == 503 or what == "1 alerts" for status, what, _ in via_api), via_api
     restoring = [a for a in via_api if a == (503, "worker_not_ready", "5")]
     assert len(restoring) >= 3, via_api  # restoring was watched, through the API too
+    assert 0.0 in gauge and reported, gauge  # and Prometheus saw it

@@ -76,11 +76,15 @@ ROWS: dict[str, list[PanelSpec]] = {
             ),
         ),
         PanelSpec(
-            "Workers up",
+            "Workers up / ready",
             "stat",
             "short",
-            "Worker replicas Prometheus can scrape.",
-            (Query('sum(up{job="lifeup-worker"})', "workers"),),
+            "Worker replicas Prometheus can scrape, and those holding partitions with their "
+            "tables restored (fewer while a worker restarts or the group rebalances).",
+            (
+                Query('sum(up{job="lifeup-worker"})', "up"),
+                Query("sum(lifeup_worker_ready) or vector(0)", "ready"),
+            ),
             width=6,
         ),
         PanelSpec(

@@ -239,6 +239,7 @@ def create_app(
 
     @app.timer(interval=tick_s)  # type: ignore[untyped-decorator]
     async def idle_tick() -> None:
+        metrics.ready.set(0 if not_ready(app) else 1)
         for tp in app.assignor.assigned_actives():
             if tp.topic == topics.events:
                 await ticks.send(value=IDLE_TICK, partition=tp.partition)
