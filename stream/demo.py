@@ -175,11 +175,12 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> DemoReport:
             target=_read_output, args=(bootstrap, settings, report, stop, out), daemon=True
         )
         reader.start()
+        # ready: the worker holds its partitions, so the replay's clock starts with consuming
         ready = _wait_http(
-            env["LIFEUP_WORKER_URL"] + "/lifeup/healthz", 60, lambda: worker.poll() is None
+            env["LIFEUP_WORKER_URL"] + "/lifeup/readyz", 90, lambda: worker.poll() is None
         )
         if not ready:
-            raise RuntimeError(f"the worker did not start; see {folder / 'worker.log'}")
+            raise RuntimeError(f"the worker did not get ready; see {folder / 'worker.log'}")
         _replay(settings, events, options.duration_s, report, out, worker)
         quiet_until = time.monotonic() + options.idle_flush_s + 4.0
         while time.monotonic() < quiet_until and worker.poll() is None:
