@@ -125,6 +125,16 @@ def worker_env(bootstrap: str, tag: str, datadir: Path, **overrides: str) -> dic
     return env
 
 
+def wait_for(predicate: Callable[[], bool], timeout_s: float) -> bool:
+    """Whether ``predicate`` came true within ``timeout_s`` (asked every 0.2 s)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return predicate()
+
+
 class TopicReader:
     """Reads topics from the beginning in a thread (assign, no group: no 3 s join)."""
 
@@ -163,12 +173,7 @@ class TopicReader:
             return [(k, v) for t, k, v in self.messages if t == topic]
 
     def wait_for(self, predicate: Callable[[], bool], timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if predicate():
-                return True
-            time.sleep(0.2)
-        return predicate()
+        return wait_for(predicate, timeout_s)
 
     def close(self) -> None:
         self._stop.set()

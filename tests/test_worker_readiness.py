@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,22 +21,12 @@ from stream.alerts import Alert
 from stream.kafka import ensure_topics, producer_config
 from stream.settings import Settings
 from stream.worker.app import ALERTS_TABLE
-from tests.conftest import WorkerProcess, worker_env
+from tests.conftest import WorkerProcess, wait_for, worker_env
 from tests.test_api_support import AUTH, client
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 FILLER_USERS = 150_000
-
-
-def _within_ticks(predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
-    """``predicate`` within the worker's timer ticks (well under a second apart)."""
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
 
 
 PARTITIONS = 2
@@ -104,7 +93,7 @@ def test_alerts_view_says_not_ready_while_restoring_and_ready_means_restored(
             else:
                 raise AssertionError(f"never ready: {seen[-5:]}\n{worker.log()}")
             final = api.get(f"/v1/users/{quote(user, safe='')}/alerts", headers=AUTH)
-            reported = _within_ticks(lambda: worker.metrics().get("lifeup_worker_ready") == 1.0)
+            reported = wait_for(lambda: worker.metrics().get("lifeup_worker_ready") == 1.0, 10)
     finally:
         worker.stop()
 

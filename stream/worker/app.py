@@ -268,7 +268,7 @@ def create_app(
         # part of the user's alerts, which reads as "no alerts", so it says so instead.
         waiting = not_ready(app)
         if waiting is not None:
-            return web.json({"status": "not_ready", "detail": waiting}, status=503)
+            return _not_ready_answer(web, waiting)
         alerts = recent.get(user_id) or []
         return web.json({"user_id": user_id, "alerts": alerts})
 
@@ -280,7 +280,7 @@ def create_app(
     async def readyz(web: Any, request: Any) -> Any:
         waiting = not_ready(app)
         if waiting is not None:
-            return web.json({"status": "not_ready", "detail": waiting}, status=503)
+            return _not_ready_answer(web, waiting)
         return web.json({"status": "ready", "model_version": scoring.model_version})
 
     return WorkerApp(app, processor, metrics, settings, topics, scoring.model_version)
@@ -302,6 +302,11 @@ def not_ready(app: faust.App) -> str | None:
         remaining = recovery.active_remaining_total()
         return f"restoring state from the changelogs ({remaining} records to read)"
     return None
+
+
+def _not_ready_answer(web: Any, reason: str) -> Any:
+    """503 with the reason, in the shape the API reads (``stream.api.routes.alerts``)."""
+    return web.json({"status": "not_ready", "detail": reason}, status=503)
 
 
 def _report_lag(app: faust.App, tp: Any, metrics: WorkerMetrics) -> None:

@@ -24,7 +24,8 @@ def _alerts_in(payload: Any) -> list[Any]:
 
 
 def _not_ready(answer: httpx.Response) -> str | None:
-    """The worker's reason when it answered "not ready" (joining the group, restoring state)."""
+    """The worker's reason when it answered "not ready" (joining the group, restoring state:
+    ``stream.worker.app._not_ready_answer``)."""
     if answer.status_code != 503:
         return None
     try:
