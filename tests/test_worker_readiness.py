@@ -27,8 +27,6 @@ from tests.test_api_support import AUTH, client
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 FILLER_USERS = 150_000
-
-
 PARTITIONS = 2
 
 
@@ -66,7 +64,8 @@ def test_alerts_view_says_not_ready_while_restoring_and_ready_means_restored(
         assert producer.flush(30) == 0
 
     worker = WorkerProcess(env, tmp_path / "worker.log").start()
-    path = f"/lifeup/users/{quote(user, safe='')}/alerts"
+    path = f"/lifeup/users/{quote(user, safe='')}/alerts"  # the worker's view
+    api_path = f"/v1/users/{quote(user, safe='')}/alerts"
     seen: list[tuple[int, int]] = []  # the worker's view: (status, alerts it held)
     via_api: list[tuple[int, str, str]] = []  # the API's answer: (status, error, Retry-After)
     gauge: list[float] = []  # lifeup_worker_ready while not ready
@@ -82,7 +81,7 @@ def test_alerts_view_says_not_ready_while_restoring_and_ready_means_restored(
                     continue
                 held = len(view.json().get("alerts", [])) if view.status_code == 200 else -1
                 seen.append((view.status_code, held))
-                answer = api.get(f"/v1/users/{quote(user, safe='')}/alerts", headers=AUTH)
+                answer = api.get(api_path, headers=AUTH)
                 body = answer.json()
                 what = body.get("error") or f"{len(body['alerts'])} alerts"
                 via_api.append((answer.status_code, what, answer.headers.get("retry-after", "")))
@@ -92,7 +91,7 @@ def test_alerts_view_says_not_ready_while_restoring_and_ready_means_restored(
                 time.sleep(0.02)
             else:
                 raise AssertionError(f"never ready: {seen[-5:]}\n{worker.log()}")
-            final = api.get(f"/v1/users/{quote(user, safe='')}/alerts", headers=AUTH)
+            final = api.get(api_path, headers=AUTH)
             reported = wait_for(lambda: worker.metrics().get("lifeup_worker_ready") == 1.0, 10)
     finally:
         worker.stop()
