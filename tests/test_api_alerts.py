@@ -26,9 +26,11 @@ from tests.test_api_support import AUTH, client, closed_port, settings, walk_hou
 HOUR = 1_709_301_600
 
 
-def test_unreachable_worker_is_503_saying_what_to_check() -> None:
+# any text is a user id (the events' user_id): "/" and a line break reach the route, not a 404
+@pytest.mark.parametrize("user_id", ["u-1", "org/7", "\x0f\nö\"½"])
+def test_unreachable_worker_is_503_saying_what_to_check(user_id: str) -> None:
     with client() as c:
-        answer = c.get("/v1/users/u-1/alerts", headers=AUTH)
+        answer = c.get(f"/v1/users/{quote(user_id, safe='')}/alerts", headers=AUTH)
     assert answer.status_code == 503
     body = answer.json()
     assert body["error"] == "worker_unavailable"

@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 import httpx
 from fastapi import APIRouter, Depends, Path, Request
+from starlette.convertors import Convertor, register_url_convertor
 
 from stream.api.auth import api_key
 from stream.api.errors import ApiError
@@ -14,6 +15,21 @@ from stream.api.models import AlertOut, AlertsResponse
 from stream.api.routes import errors
 from stream.api.services import Services
 
+
+class _AnyText(Convertor[str]):
+    """A user id as the events carry it: any text, "/" and line breaks too (Starlette's
+    ``path`` convertor is ``.*``, which stops at a line break, so such a user got a 404)."""
+
+    regex = r"[\s\S]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("any_text", _AnyText())
 router = APIRouter(tags=["alerts"], dependencies=[Depends(api_key)])
 
 
@@ -38,8 +54,8 @@ def _not_ready(answer: httpx.Response) -> str | None:
 
 
 @router.get(
-    # ``path``: a user id may hold "/" (sent as %2F, which the server decodes before routing)
-    "/v1/users/{user_id:path}/alerts",
+    # a user id may hold "/" (sent as %2F, which the server decodes before routing)
+    "/v1/users/{user_id:any_text}/alerts",
     response_model=AlertsResponse,
     summary="A user's recent alerts",
     responses=errors(401, 503),
