@@ -134,8 +134,9 @@ def bout_stride_ratio(
     out = np.zeros(paired.shape[0])
     at = np.flatnonzero(paired)  # strides of the paired minutes only
     stride = metres.ravel()[at] / steps.ravel()[at]
-    odd = (stride < STRIDE_MIN) | (stride > stride_limit(cadence.ravel()[at]))
-    # a bout's median lies outside the range only if half its minutes (at least 3) do
+    odd = (stride <= STRIDE_MIN) | (stride >= stride_limit(cadence.ravel()[at]))
+    # a bout's median reaches a limit (a ratio of 1.0 fires) only if half its minutes (at
+    # least 3) do
     odd_rows = at[odd] // paired.shape[1]
     enough = np.bincount(odd_rows, minlength=paired.shape[0]) >= (STRIDE_MIN_BINS + 1) // 2
     if not enough.all():
