@@ -21,22 +21,24 @@ Rules (the README copies them):
   compact 6-byte key per held point, pruned with the ring. A point whose bins are all shadowed
   by a better source is also counted ``duplicate``.
 - **Event time.** The watermark is the latest point end seen. A window ``[s, e)`` is complete
-  when the watermark reaches ``e + lateness``; it is emitted once, in order, and only if it holds
-  data. A point whose bins are all in emitted windows is ``late``; a straddling point keeps its
-  part in open windows. A batch is applied as one unit: its lateness is judged against the state
-  before it, so the order of points inside a batch never matters. A delta spanning more than 7
-  days is counted ``late`` and dropped: no open window can hold it, spreading it over the grid
-  would invent a steady pace, and one such event must not cost the worker minutes of work.
+  when the watermark reaches ``e + lateness``, and so has the latest step point end, or the
+  watermark is ``STEPS_WAIT_NS`` past that (steps synced after the distance of the same walk are
+  not late); it is emitted once, in order, and only if it holds data. A point whose bins are
+  all in emitted windows is ``late``; a straddling point keeps its part in open windows. A
+  batch is applied as one unit: its lateness is judged against the state before it, so the
+  order of points inside a batch never matters. A delta spanning more than 7 days is counted
+  ``late`` and dropped: no open window can hold it, spreading it over the grid would invent a
+  steady pace, and one such event must not cost the worker minutes of work.
 - **Speed.** Within a bin, the mean of the best source's samples. Between samples at most
   ``speed_gap_s`` apart the speed is interpolated linearly when the window is emitted, also across
   window edges (the last sample before the window, samples after it that have arrived by then: a
   sample arriving more than ``lateness - speed_gap`` late only reaches the next window); a longer
   gap stays missing (mask False), never invented.
 - **Memory.** Only bins of open windows are held (a ring of at most ``window + lateness`` bins, 20
-  bytes each, grown as event time advances and cut as windows close, never over-allocated), plus
-  6 bytes per held point and 8 per source, so state per user is bounded however long the stream
-  (about 1.9 KB for half an hour of one-minute data in three channels, 4.4 KB at the largest
-  ring: ``lifeup bench ingest``).
+  bytes each, two hours more while steps lag, grown as event time advances and cut as windows
+  close, never over-allocated), plus 6 bytes per held point and 8 per source, so state per
+  user is bounded however long the stream (about 1.9 KB for half an hour of one-minute data in
+  three channels, 4.4 KB at the largest ring: ``lifeup bench ingest``).
   The worker expires idle users by wall clock itself (``has_open_data`` says whether a flush is
   still due).
 
@@ -119,6 +121,16 @@ points of up to ~15 minutes) stay measured: the rules confirm what their minutes
 totals of the spans around them."""
 LONG_STEPS: Final = 3
 LONG_DISTANCE: Final = 4
+STEPS_WAIT_NS: Final = 2 * 3600 * 1_000_000_000
+"""How far event time may run ahead of the user's steps before windows close without them.
+Steps and distance often reach Google Fit or Health Connect in separate syncs (a phone's
+pedometer and its GPS, a watch app and the phone): a walk's metres may arrive an hour before
+its steps. Closed on the distance alone, the walk's hour reads as metres walked without a step.
+So a window closes when event time has passed its end plus the lateness both in all channels
+and in the steps (``_closing``), or, for a user whose steps stay silent (no walk since, a GPS
+left running, a spoofed route), once all channels are this far past it: such windows' alerts
+come up to two hours (of event time) later, and steps lagging further are still late."""
+_NO_STEPS: Final = -2  # ``_swm`` before any step point (-1 was the snapshot's reserved field)
 _NEVER_NS: Final = 1 << 62
 _MAGIC: Final = b"LUB1"
 TAIL_BINS: Final = 30  # bins of a window carried as the next window's look-behind
@@ -232,6 +244,7 @@ class UserBuffer:
         "_plan",
         "_prints",
         "_rare",
+        "_swm",
         "_tail",
         "_wm",
         "user_id",
@@ -244,6 +257,7 @@ class UserBuffer:
         self._plan = _plan_of(grid)
         self._base = _NO_BIN  # first bin of the ring (a window start); placed by the first point
         self._wm = -1
+        self._swm = _NO_STEPS  # the latest step point end (``STEPS_WAIT_NS``)
         self._buf = bytearray(_HEADER.pack(0, 0.0, 0, _NO_BIN, 0.0, _NO_BIN))
         self._keys = b""  # 6 bytes per held point; immutable, so never over-allocated
         self._meta = _NO_SOURCE  # entry 0 alone
@@ -397,12 +411,18 @@ class UserBuffer:
         self._revisions = memory or None
         return revised, dropped
 
-    def settle(self, latest_end_ns: int) -> None:
-        """Ends a message added with ``defer``: event time moves on to its latest point end,
-        and the windows it completes close."""
+    def settle(self, latest_end_ns: int, latest_steps_end_ns: int = _NO_STEPS) -> None:
+        """Ends a message added with ``defer``: event time moves on to its latest point end
+        (and that of its step points), and the windows it completes close."""
+        moved = False
+        if latest_steps_end_ns > self._swm:
+            self._swm = latest_steps_end_ns
+            moved = True
         if latest_end_ns > self._wm:
             self._wm = latest_end_ns
-            self._advance(None, latest_end_ns)
+            moved = True
+        if moved:
+            self._advance(None, self._wm)
 
     def _add_one(
         self,
@@ -444,6 +464,8 @@ class UserBuffer:
             if shift >= 0:
                 self._mark_repeat(max(first, floor), shift)
         wm = end if end > self._wm and not defer else self._wm
+        if channel == STEPS and end > self._swm and not defer:
+            self._swm = end
         if end - start >= _long_ns(channel):  # after key and fingerprint
             entry = self._twin(entry)
         if first - base >= plan.cap:
@@ -593,6 +615,8 @@ class UserBuffer:
         wm = max(self._wm, int(_max(end))) if end.shape[0] and not defer else self._wm
         if start.shape[0] == 0 or entry == 0:
             return AddResult(accepted=0, duplicate=duplicate + int(start.shape[0]), late=late)
+        if channel == STEPS and not defer:
+            self._swm = max(self._swm, int(_max(end)))
         if channel == STEPS:
             again, shifts, self._prints = replay.observe_many(
                 self._prints, entry, start, end, value
@@ -884,13 +908,23 @@ class UserBuffer:
         if need > len(buf):
             self._buf = buf + bytes(need - len(buf))
 
+    def _closing(self, wm: int) -> int:
+        """Event time as far as closing windows goes: the watermark ``wm``, held back to the
+        latest step point end, but never more than ``STEPS_WAIT_NS`` behind ``wm``."""
+        swm = self._swm
+        if swm >= wm:
+            return wm
+        held = wm - STEPS_WAIT_NS
+        return swm if swm > held else held
+
     def _late_before(self) -> int:
         """First bin still open: bins before it are in emitted windows or windows complete by
-        the watermark (whether or not they held data)."""
+        the watermark (``_closing``; whether or not they held data)."""
         wm = self._wm
         done: int = _DONE.unpack_from(self._buf, _DONE_AT)[0]
         if wm < 0:
             return done
+        wm = self._closing(wm)
         plan = self._plan
         oldest = (wm - plan.lateness_ns) // plan.bin_ns + 1 - plan.window_bins
         oldest = -(-oldest // plan.hop_bins) * plan.hop_bins
@@ -902,6 +936,7 @@ class UserBuffer:
         the rest. A ring without data is dropped at once, however far event time jumped."""
         plan = self._plan
         wb, bin_ns, gap, lateness = plan.window_bins, plan.bin_ns, plan.gap_bins, plan.lateness_ns
+        wm = self._closing(wm)
         while len(self._buf) > HEAD:
             base = self._base
             if (base + wb) * bin_ns + lateness > wm:
@@ -927,10 +962,10 @@ class UserBuffer:
         held = rec.shape[0]
         counts = rec["scnt"]
         src = rec["src"][:wb]
+        after = rec[wb:]
         if np.count_nonzero(src):
             if self._pending is None:
                 self._pending = []
-            after = rec[wb:]
             window = self._check_replay(self._build_window(base, rec, counts, src), after)
             self._pending.append(self._with_context(window, after))
         # the last speed sample leaving the ring is the left context of later windows
@@ -939,10 +974,10 @@ class UserBuffer:
             k = int(sampled[-1])
             mean = float(rec["ssum"][k]) / int(counts[k])
             head = _HEADER.unpack_from(self._buf)
-            del rec, counts, src
+            del rec, counts, src, after
             _HEADER.pack_into(self._buf, 0, head[0], head[1], head[2], base + k, mean, head[5])
         else:
-            del rec, counts, src
+            del rec, counts, src, after
         del self._buf[HEAD : HEAD + min(hop, held) * REC]
         self._base = base + hop
         _DONE.pack_into(self._buf, _DONE_AT, base + hop)
@@ -1317,7 +1352,7 @@ class UserBuffer:
                 grid.speed_gap_s,
             ),
             _blob(self.user_id.encode()),
-            struct.pack("<qqq", self._base, self._wm, -1),  # the third: reserved (layout kept)
+            struct.pack("<qqq", self._base, self._wm, self._swm),
             struct.pack("<H", len(self._names)),
         ]
         parts += [_blob(name.encode()) for name in self._names]
@@ -1351,7 +1386,9 @@ class UserBuffer:
         grid = GridSpec(*fields)
         user, at = _unblob(view, at)
         buffer = cls(user.decode(), grid)
-        buffer._base, buffer._wm, _ = struct.unpack_from("<qqq", view, at)
+        buffer._base, buffer._wm, swm = struct.unpack_from("<qqq", view, at)
+        # -1: a field reserved before the steps watermark; such a buffer held no window back
+        buffer._swm = buffer._wm if swm == -1 else swm
         at += 24
         (n_names,) = struct.unpack_from("<H", view, at)
         at += 2

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from stream.buffer import UserBuffer
 from stream.grid import DEFAULT_GRID, GridSpec
 from stream.late import closed_windows
-from stream.points import ParseResult, PointBatch, Rejection, SinglePoint
+from stream.points import Channel, ParseResult, PointBatch, Rejection, SinglePoint
 from stream.scoring.base import WindowScore, WindowScorer
 from stream.scoring.retro import carry_back, first_verdicts
 from stream.sources import source_rank
 from stream.windows import Window
+
+_NONE = -(1 << 62)  # no point end yet
 
 
 class Outcomes:
@@ -93,24 +95,24 @@ def apply(
     for batch in batches:
         _add(touched[batch.user_id], batch, outcomes, latest is not None)
     if latest is not None:
-        for user_id, end in latest.items():
-            touched[user_id].settle(end)
+        for user_id, (end, steps_end) in latest.items():
+            touched[user_id].settle(end, steps_end)
     for user_id, buffer in touched.items():
         windows.extend(buffer.pop_complete())
         buffers[user_id] = buffer  # write back: a Faust table only persists on assignment
     return outcomes, windows
 
 
-def _held_back(batches: list[PointBatch], grid: GridSpec) -> dict[str, int] | None:
-    """Each user's latest point end, when adding ``batches`` one by one would make part of a
-    point late because of another batch of the same message: a Health Connect list or an
-    aggregate response carries a day of steps and a day of distance, and whichever ends first
-    would close the day's hours before the other is added. Such a message is added as it
-    arrived, at once: event time moves on only after the last of its batches
+def _held_back(batches: list[PointBatch], grid: GridSpec) -> dict[str, tuple[int, int]] | None:
+    """Each user's latest point end and latest step point end, when adding ``batches`` one by
+    one would make part of a point late because of another batch of the same message: a Health
+    Connect list or an aggregate response carries a day of steps and a day of distance, and
+    whichever ends first would close the day's hours before the other is added. Such a message
+    is added as it arrived, at once: event time moves on only after the last of its batches
     (``UserBuffer.add(defer=True)``, then ``settle``). None when no batch reaches an hour that
     the batches before it close (``GridSpec.closes_at``), the usual message, added batch by
     batch."""
-    latest: dict[str, int] = {}
+    latest: dict[str, tuple[int, int]] = {}
     behind = False
     for batch in batches:
         if type(batch) is SinglePoint:  # compiled, its arrays are not there to read
@@ -119,11 +121,12 @@ def _held_back(batches: list[PointBatch], grid: GridSpec) -> dict[str, int] | No
             continue
         else:
             first_start, last_end = int(batch.start_ns.min()), int(batch.end_ns.max())
-        seen = latest.get(batch.user_id)
-        if seen is not None and grid.closes_at(first_start) <= seen:
+        seen, steps_seen = latest.get(batch.user_id, (_NONE, _NONE))
+        if grid.closes_at(first_start) <= seen:
             behind = True
-        if seen is None or last_end > seen:
-            latest[batch.user_id] = last_end
+        if int(batch.channel) == Channel.STEPS and last_end > steps_seen:
+            steps_seen = last_end
+        latest[batch.user_id] = (max(seen, last_end), steps_seen)
     return latest if behind else None
 
 

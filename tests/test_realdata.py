@@ -321,3 +321,34 @@ def test_real_hours_as_health_connect_records_updated_in_place_count_once(users,
     assert run.outcomes.late == 0
     assert fixed_bounds or run.outcomes.duplicate == 0  # fixed: an unchanged count is the same
     assert [(w.user_id, w.start_ns, v.reasons) for w, v in run.verdicts if v.anomalous] == []
+
+
+@pytest.mark.parametrize("lag_min", [20, 90])
+def test_real_steps_synced_after_their_distance_still_excuse_it(users, lag_min: int):
+    """Two sync jobs lagging each other: each minute's distance arrives at its end, its steps
+    ``lag_min`` minutes later, in that arrival order. An hour closed on the distance alone
+    reads as metres walked without a step: 62 and 1,695 ``distance_without_steps`` alerts on
+    these very events before the hour waited for its steps (``stream.buffer.STEPS_WAIT_NS``)."""
+    from stream.pipeline import score_results
+    from stream.scoring.plausibility import PlausibilityScorer
+
+    minute = 60 * 1_000_000_000
+    arrivals: list[tuple[int, int, dict[str, object]]] = []
+    for user in users:
+        steps = np.nan_to_num(user.steps)
+        for m in np.flatnonzero(steps > 0).tolist():
+            start = user.start_ns + m * minute
+            metres = float(steps[m]) * user.stride_m
+            arrivals.append(
+                (start + minute, 0, _event(user, "distance.delta", start, start + minute, metres))
+            )
+            at = start + (1 + lag_min) * minute
+            arrivals.append(
+                (at, 1, _event(user, "step_count.delta", start, start + minute, int(steps[m])))
+            )
+    arrivals.sort(key=lambda a: (a[0], a[1]))
+    run = score_results((parse_obj(e) for *_, e in arrivals), PlausibilityScorer())
+    assert len(run.verdicts) > 7000
+    assert run.outcomes.late == 0
+    fired = [w.start_ns for w, v in run.verdicts if "distance_without_steps" in v.reasons]
+    assert fired == []

@@ -1,11 +1,11 @@
 """Retroactive alerts: a shaker switched on at 14:55 alerts 14:00 once 15:00 has seen it whole.
 
 A walker's day (minute step points with a walker's varying cadence) with a steady shaker from
-14:55 to 15:35. A location sample at 15:20 arrives before the steps after 15:04 (another source
-moved event time on first), so 14:00 closes holding ten minutes of the shaker: too short to be
-judged. 15:00 sees the bout whole and, through its look-behind, that it began at 14:55: the
-carry rule (``stream.scoring.retro``) then alerts 14:00 in ``lifeup score``, the worker and the
-API, with the same alert id.
+14:55 to 15:35. The step point of 15:20 arrives before those after 15:04 (out of order, within
+the lateness) and moves event time on, so 14:00 closes holding ten minutes of the shaker: too
+short to be judged. 15:00 sees the bout whole and, through its look-behind, that it began at
+14:55: the carry rule (``stream.scoring.retro``) then alerts 14:00 in ``lifeup score``, the
+worker and the API, with the same alert id.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ DAY_S = 1_772_409_600  # 2026-03-02T00:00:00Z
 HOUR_S = 3600
 SHAKEN_HOUR = 14  # the hour the shaker is switched on in
 STEPS_SOURCE = "derived:com.google.step_count.delta:com.google.android.gms:estimated_steps"
-SPEED_SOURCE = "derived:com.google.speed:com.google.android.gms:merge_speed"
 
 
 def _step(user: str, start_s: int, steps: int, seconds: int = 60) -> dict[str, Any]:
@@ -49,17 +48,6 @@ def _step(user: str, start_s: int, steps: int, seconds: int = 60) -> dict[str, A
         "endTimeNanos": str((start_s + seconds) * NS),
         "value": [{"intVal": steps}],
         "originDataSourceId": STEPS_SOURCE,
-    }
-
-
-def _speed(user: str, at_s: int, mps: float) -> dict[str, Any]:
-    return {
-        "user_id": user,
-        "dataTypeName": "com.google.speed",
-        "startTimeNanos": str(at_s * NS),
-        "endTimeNanos": str(at_s * NS),
-        "value": [{"fpVal": mps}],
-        "originDataSourceId": SPEED_SOURCE,
     }
 
 
@@ -84,8 +72,8 @@ def walker_minutes(seed: int, quiet: tuple[int, int]) -> dict[int, int]:
 
 def shaken_day(user: str, on_s: int, off_s: int, *, seed: int, early_s: int | None) -> list[Any]:
     """The walker's day with a shaker from ``on_s`` to ``off_s`` (seconds into the day, 118/119
-    steps a minute, a partial first minute pro rata), in time order; with ``early_s``, a speed
-    sample (the phone sitting still) at that second arrives five minutes into the next hour."""
+    steps a minute, a partial first minute pro rata), in time order; with ``early_s``, the step
+    point starting at that second arrives five minutes into the next hour."""
     quiet = (on_s // 60 - 3, off_s // 60 + 3)
     minutes = walker_minutes(seed, quiet)
     for k, m in enumerate(range(on_s // 60, -(-off_s // 60))):
@@ -94,8 +82,10 @@ def shaken_day(user: str, on_s: int, off_s: int, *, seed: int, early_s: int | No
     events: list[Any] = [_step(user, DAY_S + 60 * m, n) for m, n in sorted(minutes.items())]
     if early_s is not None:
         cut = DAY_S + (SHAKEN_HOUR + 1) * HOUR_S + 5 * 60
+        early = next(e for e in events if int(e["startTimeNanos"]) == (DAY_S + early_s) * NS)
+        events.remove(early)
         at = next(i for i, e in enumerate(events) if int(e["startTimeNanos"]) >= cut * NS)
-        events.insert(at, _speed(user, DAY_S + early_s, 0.0))
+        events.insert(at, early)
     return events
 
 
