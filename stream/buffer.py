@@ -411,7 +411,7 @@ class UserBuffer:
         self._revisions = memory or None
         return revised, dropped
 
-    def settle(self, latest_end_ns: int, latest_steps_end_ns: int = _NO_STEPS) -> None:
+    def settle(self, latest_end_ns: int, latest_steps_end_ns: int) -> None:
         """Ends a message added with ``defer``: event time moves on to its latest point end
         (and that of its step points), and the windows it completes close."""
         moved = False
@@ -615,9 +615,9 @@ class UserBuffer:
         wm = max(self._wm, int(_max(end))) if end.shape[0] and not defer else self._wm
         if start.shape[0] == 0 or entry == 0:
             return AddResult(accepted=0, duplicate=duplicate + int(start.shape[0]), late=late)
-        if channel == STEPS and not defer:
-            self._swm = max(self._swm, int(_max(end)))
         if channel == STEPS:
+            if not defer:
+                self._swm = max(self._swm, int(_max(end)))
             again, shifts, self._prints = replay.observe_many(
                 self._prints, entry, start, end, value
             )
