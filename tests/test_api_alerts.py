@@ -104,7 +104,8 @@ def worker(kafka_bootstrap: str, tmp_path: Path) -> Iterator[dict[str, str]]:
 def test_posted_events_come_back_as_the_expected_alert(
     kafka_bootstrap: str, worker: dict[str, str]
 ) -> None:
-    user = f"org/shaker-{uuid.uuid4().hex[:6]}"  # a "/" in the id: routed, not split
+    # a "/" and a line break in the id: routed whole, by the API and by the worker's view
+    user = f"org/shaker\n{uuid.uuid4().hex[:6]}"
     events = walk_hour(user, HOUR, 100, 30) + walk_hour(user, HOUR + 3600, 330, 20)
     url = f"/v1/users/{quote(user, safe='')}/alerts"
     app_settings = settings(
