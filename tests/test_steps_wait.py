@@ -4,18 +4,24 @@ walked without a step."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 
 from stream.buffer import STEPS_WAIT_NS, UserBuffer
 from stream.grid import DEFAULT_GRID
 from stream.parsing import parse_obj
+from stream.parsing.times import format_rfc3339
 from stream.pipeline import OfflineRun, apply, score_results
 from stream.points import Channel, PointBatch
 from stream.scoring.detector import load_detector
 from stream.windows import Window
+from stream.worker.inmemory import InMemoryStore, RecordingSink, build_processor, event_for
+from stream.worker.processor import IDLE_TICK, Limits
+from tests.test_worker_retro_alerts import _run
 
 NS = 1_000_000_000
 MINUTE = 60 * NS
@@ -128,3 +134,48 @@ def test_one_message_with_the_steps_after_the_distance_closes_nothing_early() ->
     outcomes, windows = apply(parse_obj(day), buffers)
     assert outcomes.late == 0
     assert windows and windows[0].start_ns == T0 and windows[0].totals.steps == 50 * 100
+
+
+def _worker_alerts(waves: list[tuple[list[dict[str, Any]], float]]) -> tuple[list[set[str]], int]:
+    """What the worker's processor sends for the first hour (the reasons of each alert) and how
+    many windows it scored in all: each wave of messages arrives at once, then the user stays
+    quiet for its seconds of wall clock, and a timer tick comes (the idle flush is the
+    contract's ``LIFEUP_IDLE_FLUSH_SECONDS``, 300 s)."""
+    states, recent, sink = InMemoryStore(), InMemoryStore(), RecordingSink()
+    processor = build_processor(Limits(checkpoint_s=60.0, quiet_s=60.0), states, recent, sink)
+    clock = [1_000_000.0]
+    processor.now = lambda: clock[0]
+    tick = event_for("u", IDLE_TICK, topic="ticks", keyed=False)
+    asyncio.run(_run(processor, [tick]))  # the worker owns the partition from now on
+    for wave, quiet_s in waves:
+        events = [event_for("u", orjson.dumps(m), offset) for offset, m in enumerate(wave)]
+        asyncio.run(_run(processor, events))
+        clock[0] += quiet_s
+        asyncio.run(_run(processor, [tick]))
+    first = format_rfc3339(T0)
+    alerts = [
+        set(a["reasons"]) for a in map(orjson.loads, sink.alerts) if a["window_start"] == first
+    ]
+    return alerts, int(processor.metrics.windows_scored._value.get())
+
+
+IDLE_S = Limits().idle_flush_s + 1  # quiet long enough for the idle flush
+
+
+def test_the_worker_waits_for_steps_synced_within_the_idle_flush() -> None:
+    """A phone back online uploads its distance, then its steps a minute later (wall clock):
+    the worker's hour waits for them, as ``lifeup score``'s does, and is scored with them."""
+    messages = _walk_synced_apart(90)
+    distance, steps = messages[:-30], messages[-30:]
+    alerts, scored = _worker_alerts([(distance, 60.0), (steps, IDLE_S)])
+    assert scored == 3  # the three hours the distance reaches, each once, none late
+    assert not any("distance_without_steps" in reasons for reasons in alerts)
+
+
+def test_the_idle_flush_scores_a_waiting_hour_as_the_contract_says() -> None:
+    """After ``LIFEUP_IDLE_FLUSH_SECONDS`` of quiet the user's open windows are scored, also an
+    hour still waiting for its steps: steps synced later than that come late."""
+    messages = _walk_synced_apart(90)
+    distance, steps = messages[:-30], messages[-30:]
+    alerts, _ = _worker_alerts([(distance, IDLE_S), (steps, IDLE_S)])
+    assert "distance_without_steps" in alerts[0]
