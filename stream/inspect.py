@@ -18,7 +18,8 @@ from stream.buffer import UserBuffer
 from stream.grid import DEFAULT_GRID, GridSpec
 from stream.parsing.order import in_event_time
 from stream.parsing.times import format_rfc3339
-from stream.points import Channel, ParseResult
+from stream.pipeline import message_ends
+from stream.points import ParseResult
 from stream.sources import source_rank
 
 
@@ -52,8 +53,6 @@ def inspect_results(
                 unattributed[rejection.code] += 1
         # each result is one arrival: added at once, as the pipeline adds a message, so no
         # stream of it closes hours another stream of it still reaches
-        ends: dict[str, int] = {}
-        steps_ends: dict[str, int] = {}
         defer = len(result.batches) > 1
         for batch in result.batches:
             state = user(batch.user_id)
@@ -63,14 +62,10 @@ def inspect_results(
             if added.accepted:
                 start = int(revised.start_ns.min())
                 state.first_ns = start if state.first_ns is None else min(state.first_ns, start)
-            if len(batch):
-                end = int(batch.end_ns.max())
-                ends[batch.user_id] = max(ends.get(batch.user_id, 0), end)
-                if batch.channel == Channel.STEPS:
-                    steps_ends[batch.user_id] = max(steps_ends.get(batch.user_id, 0), end)
-        for user_id, end in ends.items():
+        latest, _ = message_ends(result.batches, grid)
+        for user_id, (end, steps_end) in latest.items():
             if defer:
-                users[user_id].buffer.settle(end, steps_ends.get(user_id, 0))
+                users[user_id].buffer.settle(end, steps_end)
             users[user_id].buffer.pop_complete()  # windows are not needed, only their totals
     report: dict[str, Any] = {"users": [_summary(uid, users[uid]) for uid in sorted(users)]}
     report["ignored"] = ignored

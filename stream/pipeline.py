@@ -104,14 +104,22 @@ def apply(
 
 
 def _held_back(batches: list[PointBatch], grid: GridSpec) -> dict[str, tuple[int, int]] | None:
-    """Each user's latest point end and latest step point end, when adding ``batches`` one by
-    one would make part of a point late because of another batch of the same message: a Health
-    Connect list or an aggregate response carries a day of steps and a day of distance, and
-    whichever ends first would close the day's hours before the other is added. Such a message
-    is added as it arrived, at once: event time moves on only after the last of its batches
-    (``UserBuffer.add(defer=True)``, then ``settle``). None when no batch reaches an hour that
-    the batches before it close (``GridSpec.closes_at``), the usual message, added batch by
-    batch."""
+    """``message_ends``, when adding ``batches`` one by one would make part of a point late
+    because of another batch of the same message: a Health Connect list or an aggregate
+    response carries a day of steps and a day of distance, and whichever ends first would close
+    the day's hours before the other is added. Such a message is added as it arrived, at once:
+    event time moves on only after the last of its batches (``UserBuffer.add(defer=True)``,
+    then ``settle``). None when no batch reaches an hour that the batches before it close
+    (``GridSpec.closes_at``), the usual message, added batch by batch."""
+    latest, behind = message_ends(batches, grid)
+    return latest if behind else None
+
+
+def message_ends(
+    batches: list[PointBatch], grid: GridSpec
+) -> tuple[dict[str, tuple[int, int]], bool]:
+    """Each user's latest point end and latest step point end in one message (what ``settle``
+    takes), and whether a batch reaches an hour that the batches before it close."""
     latest: dict[str, tuple[int, int]] = {}
     behind = False
     for batch in batches:
@@ -127,7 +135,7 @@ def _held_back(batches: list[PointBatch], grid: GridSpec) -> dict[str, tuple[int
         if int(batch.channel) == Channel.STEPS and last_end > steps_seen:
             steps_seen = last_end
         latest[batch.user_id] = (max(seen, last_end), steps_seen)
-    return latest if behind else None
+    return latest, behind
 
 
 def _apply_one(
