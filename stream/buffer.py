@@ -20,15 +20,16 @@ Rules (the README copies them):
 - **Duplicates.** A point arriving again (same channel, source, start and end) counts once: a
   compact 6-byte key per held point, pruned with the ring. A point whose bins are all shadowed
   by a better source is also counted ``duplicate``.
-- **Event time.** The watermark is the latest point end seen. A window ``[s, e)`` is complete
-  when the watermark reaches ``e + lateness``, and so has the latest step point end, or the
-  watermark is ``STEPS_WAIT_NS`` past that (steps synced after the distance of the same walk are
-  not late); it is emitted once, in order, and only if it holds data. A point whose bins are
-  all in emitted windows is ``late``; a straddling point keeps its part in open windows. A
-  batch is applied as one unit: its lateness is judged against the state before it, so the
-  order of points inside a batch never matters. A delta spanning more than 7 days is counted
-  ``late`` and dropped: no open window can hold it, spreading it over the grid would invent a
-  steady pace, and one such event must not cost the worker minutes of work.
+- **Event time.** The watermark is the latest point end seen (held to the clock: a point
+  ending in the future moves it to now only, ``stream.pipeline.apply``). A window ``[s, e)``
+  is complete when the watermark reaches ``e + lateness``, and so has the latest step point
+  end, or the watermark is ``STEPS_WAIT_NS`` past that (steps synced after the distance of the
+  same walk are not late); it is emitted once, in order, and only if it holds data. A point
+  whose bins are all in emitted windows is ``late``; a straddling point keeps its part in open
+  windows. A batch is applied as one unit: its lateness is judged against the state before it,
+  so the order of points inside a batch never matters. A delta spanning more than 7 days is
+  counted ``late`` and dropped: no open window can hold it, spreading it over the grid would
+  invent a steady pace, and one such event must not cost the worker minutes of work.
 - **Speed.** Within a bin, the mean of the best source's samples. Between samples at most
   ``speed_gap_s`` apart the speed is interpolated linearly when the window is emitted, also across
   window edges (the last sample before the window, samples after it that have arrived by then: a

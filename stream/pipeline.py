@@ -7,6 +7,7 @@ instead of the in-memory dict used here.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
 
@@ -68,13 +69,20 @@ def apply(
     result: ParseResult,
     buffers: MutableMapping[str, UserBuffer],
     grid: GridSpec = DEFAULT_GRID,
+    now_ns: int | None = None,
 ) -> tuple[Outcomes, list[Window]]:
-    """Adds one parse result to the users' buffers; returns outcomes and windows now complete."""
+    """Adds one parse result to the users' buffers; returns outcomes and windows now complete.
+
+    Event time never runs ahead of the clock (``now_ns``, default the wall clock): a point may
+    end in the future (an app's record of the hour or the day, written as it goes; parsing
+    refuses one that starts there), and the hours after now are not over because it says so.
+    Such a message is added at once and event time moved on to now only (``_ahead``)."""
+    now = time.time_ns() if now_ns is None else now_ns
     outcomes = Outcomes(ignored=result.ignored, rejected=len(result.rejections))
     if result.rejections:
         outcomes.rejections.extend(result.rejections)
     if len(result.batches) == 1:  # one stream of one user: the usual message, no bookkeeping
-        return outcomes, _apply_one(result.batches[0], buffers, grid, outcomes)
+        return outcomes, _apply_one(result.batches[0], buffers, grid, outcomes, now)
     touched: dict[str, UserBuffer] = {}
     windows: list[Window] = []
     # A message arrives at once: what of it had closed is judged together, before any of it is
@@ -91,7 +99,7 @@ def apply(
             late.setdefault(batch.user_id, []).append(revised)
     for user_id, parts in late.items():
         windows.extend(closed_windows(touched[user_id], parts, grid))
-    latest = _held_back(batches, grid)
+    latest = _held_back(batches, grid, now)
     for batch in batches:
         _add(touched[batch.user_id], batch, outcomes, latest is not None)
     if latest is not None:
@@ -103,16 +111,31 @@ def apply(
     return outcomes, windows
 
 
-def _held_back(batches: list[PointBatch], grid: GridSpec) -> dict[str, tuple[int, int]] | None:
+def _held_back(
+    batches: list[PointBatch], grid: GridSpec, now: int
+) -> dict[str, tuple[int, int]] | None:
     """``message_ends``, when adding ``batches`` one by one would make part of a point late
     because of another batch of the same message: a Health Connect list or an aggregate
     response carries a day of steps and a day of distance, and whichever ends first would close
     the day's hours before the other is added. Such a message is added as it arrived, at once:
     event time moves on only after the last of its batches (``UserBuffer.add(defer=True)``,
-    then ``settle``). None when no batch reaches an hour that the batches before it close
-    (``GridSpec.closes_at``), the usual message, added batch by batch."""
+    then ``settle``), and no further than ``now`` (``_ahead``). None when no batch reaches an
+    hour that the batches before it close (``GridSpec.closes_at``) and none ends after ``now``,
+    the usual message, added batch by batch."""
     latest, behind = message_ends(batches, grid)
+    ahead = _ahead(latest, now)
+    if ahead is not None:
+        return ahead
     return latest if behind else None
+
+
+def _ahead(latest: dict[str, tuple[int, int]], now: int) -> dict[str, tuple[int, int]] | None:
+    """``latest`` (``message_ends``) held to ``now``, when a point of the message ends after
+    it; else None. Event time is the latest point end, so one point dated hours ahead would
+    close every hour before it, and what the user sends next would all be late."""
+    if all(end <= now for end, _ in latest.values()):
+        return None
+    return {user: (min(end, now), min(steps, now)) for user, (end, steps) in latest.items()}
 
 
 def message_ends(
@@ -143,12 +166,22 @@ def _apply_one(
     buffers: MutableMapping[str, UserBuffer],
     grid: GridSpec,
     outcomes: Outcomes,
+    now: int,
 ) -> list[Window]:
     buffer = _buffer_of(buffers, batch.user_id, grid)
     batch = _revised(buffer, batch, outcomes)
     # before ``add``: judged against what had closed; rare, so asked here before the call out
     late = closed_windows(buffer, [batch], grid) if buffer.reaches_closed(batch) else None
-    _add(buffer, batch, outcomes)
+    if type(batch) is SinglePoint:  # compiled, its arrays are not there to read
+        last_end = batch.end
+    else:
+        last_end = int(batch.end_ns.max()) if len(batch) else _NONE
+    if last_end <= now:
+        _add(buffer, batch, outcomes)
+    else:  # rare: ends after the clock (``_ahead``)
+        _add(buffer, batch, outcomes, True)
+        for end, steps_end in (_ahead(message_ends([batch], grid)[0], now) or {}).values():
+            buffer.settle(end, steps_end)
     windows = buffer.pop_complete()
     buffers[batch.user_id] = buffer  # write back: a Faust table only persists on assignment
     return late + windows if late else windows

@@ -17,7 +17,7 @@ only that point is broken (the message's other points are still accepted).
 | `negative_value` | point | negative steps, metres or speed |
 | `non_finite` | point | a value is NaN or infinite |
 | `end_before_start` | point | the end time is before the start time |
-| `time_out_of_range` | point | before 2000-01-01 or more than a day after now (UTC) |
+| `time_out_of_range` | point | before 2000, starting > 10 min or ending > a day after now (UTC) |
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ _REAL_TYPES: Final = frozenset({int, float})
 _STEPS: Final = Channel.STEPS
 _MIN_NS: Final = times.MIN_NS
 _MAX_AHEAD_NS: Final = times.MAX_AHEAD_NS
+_MAX_START_AHEAD_NS: Final = times.MAX_START_AHEAD_NS
 _INF: Final = math.inf
 _TYPE_NAME: Final = itemgetter("dataTypeName")
 _START: Final = itemgetter("startTimeNanos")
@@ -90,7 +91,11 @@ def _lean_point(point: dict[str, Any], user_id: str, now_ns: int) -> ParseResult
     if kind is not int and (kind is not float or channel is _STEPS):
         return None
     value = float(raw)
-    if not (_MIN_NS <= start <= end <= now_ns + _MAX_AHEAD_NS and 0.0 <= value < _INF):
+    if not (
+        _MIN_NS <= start <= end <= now_ns + _MAX_AHEAD_NS
+        and start <= now_ns + _MAX_START_AHEAD_NS
+        and 0.0 <= value < _INF
+    ):
         return None
     origin = point.get("originDataSourceId", "")
     source = point.get("dataSourceId") or origin
@@ -158,6 +163,7 @@ def _columns(
         if not (
             start.min() >= _MIN_NS
             and end.max() <= now_ns + _MAX_AHEAD_NS
+            and start.max() <= now_ns + _MAX_START_AHEAD_NS
             and bool((end >= start).all())
             and value.min() >= 0.0
             and (steps or value.max() < _INF)
@@ -195,6 +201,7 @@ def _small_columns(
     if not (
         min(starts) >= _MIN_NS
         and max(ends) <= now_ns + _MAX_AHEAD_NS
+        and max(starts) <= now_ns + _MAX_START_AHEAD_NS
         and all(e >= s for s, e in zip(starts, ends, strict=True))
         and all(0.0 <= v < _INF for v in values)  # NaN fails every comparison
     ):

@@ -17,9 +17,13 @@ from stream.parsing import errors
 
 NS_PER_S: Final = 1_000_000_000
 MIN_NS: Final = 946_684_800 * NS_PER_S  # 2000-01-01T00:00:00Z: Google Fit did not exist before
-MAX_AHEAD_NS: Final = (
-    86_400 * NS_PER_S
-)  # clocks drift and zones confuse, but not by more than a day
+MAX_AHEAD_NS: Final = 86_400 * NS_PER_S
+"""How far after the clock a point may end: an app's record of the day, or of the hour, is
+written before its interval is over (``stream.pipeline`` keeps event time to the clock)."""
+MAX_START_AHEAD_NS: Final = 600 * NS_PER_S
+"""How far after the clock a point may start: a phone's clock may run a little ahead, but no
+step is counted before it is taken. A point dated hours ahead would close every hour before it
+(event time is the latest point end), so the user's next hours would all arrive late."""
 INT64_MAX: Final = 2**63 - 1
 
 _RFC3339 = re.compile(
@@ -84,13 +88,30 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 def check_span(start_ns: int, end_ns: int, now_ns: int) -> None:
     """Refuses times no fitness tracker can have produced, and spans that end before they start."""
-    latest = now_ns + MAX_AHEAD_NS
     if start_ns < MIN_NS or end_ns < MIN_NS:
         raise errors.PointError(errors.TIME_OUT_OF_RANGE, "time before 2000-01-01")
-    if start_ns > latest or end_ns > latest:
-        raise errors.PointError(errors.TIME_OUT_OF_RANGE, "time more than a day in the future")
+    if start_ns > now_ns + MAX_START_AHEAD_NS:
+        raise errors.PointError(
+            errors.TIME_OUT_OF_RANGE,
+            f"starts {_duration(start_ns - now_ns)} after it was read; a point may start at most"
+            f" {MAX_START_AHEAD_NS // NS_PER_S // 60} min ahead of the clock (is the device's"
+            " clock ahead?)",
+        )
+    if end_ns > now_ns + MAX_AHEAD_NS:
+        raise errors.PointError(
+            errors.TIME_OUT_OF_RANGE,
+            f"ends {_duration(end_ns - now_ns)} after it was read; a point may end at most a day"
+            " ahead of the clock",
+        )
     if end_ns < start_ns:
         raise errors.PointError(errors.END_BEFORE_START, f"end {end_ns} before start {start_ns}")
+
+
+def _duration(ns: int) -> str:
+    """``19 h 19 min`` or ``10 min 1 s``: how far ahead a time is, for a rejection's detail."""
+    minutes, seconds = divmod(ns // NS_PER_S, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min {seconds} s"
 
 
 def format_rfc3339(ns: int) -> str:
