@@ -1,0 +1,184 @@
+"""What one point dated ahead does to detection, before and since event time is held to the clock.
+
+``python -m model_export.eval.clock_ahead [--quick] [--out FILE]`` takes the benchmarks of
+``model_export.eval.variants`` (simulated users and the real Fitabase users when present, one
+variant injected per day) and delivers them live: each message read at the time its latest
+point ends. Before each user's first message of a day comes one more step point:
+
+- ``dated ahead``: a minute of 50 steps, 20 hours after the day's first point;
+- ``open record``: 1 step from the day's first point to 20 hours on, from a coarse source
+  (``:aggregated``, ranked lowest, so it shadows none of the user's own steps).
+
+Each is scored as LifeUp does now (``stream.parsing.times.MAX_START_AHEAD_NS`` refuses the
+first; ``stream.pipeline.apply`` holds event time to the clock for the second) and as before
+(a clock so far ahead that neither rule acts: the point accepted, event time moved to its end).
+Rows are window recall per variant and false alerts on normal time; the late points of each
+run are in the last row.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model_export import realdata
+from model_export.eval.labels import label
+from model_export.eval.metrics import evaluate_scores
+from model_export.eval.variant_gens import VARIANTS
+from model_export.eval.variants import QUICK, Injected, RunConfig, real_variants, simulate_variants
+from model_export.sim.emit import Message
+from stream.buffer import UserBuffer
+from stream.parsing import parse_obj
+from stream.pipeline import apply
+from stream.scoring.base import WindowScore
+from stream.scoring.detector import Detector, load_detector
+from stream.scoring.retro import carry_back, first_verdicts
+from stream.windows import Window
+
+NS = 1_000_000_000
+DAY_NS = 86_400 * NS
+AHEAD_NS = 20 * 3_600 * NS
+NEVER = 4_000_000_000 * NS  # a clock in 2096: no point is ahead of it, as before the rules
+STEPS = "com.google.step_count.delta"
+PAID = f"derived:{STEPS}:com.google.android.gms:estimated_steps"
+COARSE = f"derived:{STEPS}:com.google.android.gms:aggregated"
+POISONS = ("dated ahead", "open record")
+
+
+def poison(kind: str, user_id: str, first_ns: int) -> dict[str, Any]:
+    """The step point sent before a user's day whose first point starts at ``first_ns``."""
+    if kind == "dated ahead":
+        start, end, steps, source = first_ns + AHEAD_NS, first_ns + AHEAD_NS + 60 * NS, 50, PAID
+    else:
+        start, end, steps, source = first_ns, first_ns + AHEAD_NS, 1, COARSE
+    return {
+        "user_id": user_id,
+        "dataTypeName": STEPS,
+        "startTimeNanos": start,
+        "endTimeNanos": end,
+        "value": [{"intVal": steps}],
+        "originDataSourceId": source,
+    }
+
+
+def live(events: Iterable[Message], kind: str | None) -> list[tuple[Message, int]]:
+    """Each message with the time it is read (its latest point end; a poison: the start of the
+    day it precedes), a ``kind`` of poison before each user's first message of a UTC day."""
+    out: list[tuple[Message, int]] = []
+    days: set[tuple[str, int]] = set()
+    for event in events:
+        batches = [b for b in parse_obj(event, now_ns=NEVER).batches if len(b)]
+        if not batches:
+            out.append((event, NEVER))
+            continue
+        user = batches[0].user_id
+        first = min(int(b.start_ns.min()) for b in batches)
+        if kind is not None and (user, first // DAY_NS) not in days:
+            days.add((user, first // DAY_NS))
+            out.append((poison(kind, user, first), first))
+        out.append((event, max(int(b.end_ns.max()) for b in batches)))
+    return out
+
+
+def score_live(
+    arrivals: Sequence[tuple[Message, int]], detector: Detector, clock: bool
+) -> tuple[list[tuple[Window, WindowScore]], int]:
+    """Verdicts as ``stream.pipeline.score_results`` gives them, each message parsed and added
+    at the time it is read (``clock``) or with no clock (``NEVER``); and the late points."""
+    buffers: dict[str, UserBuffer] = {}
+    windows: list[Window] = []
+    late = 0
+    for event, read in arrivals:
+        now = read if clock else NEVER
+        outcomes, done = apply(parse_obj(event, now_ns=now), buffers, detector.grid, now_ns=now)
+        windows += done
+        late += outcomes.late
+    for buffer in buffers.values():
+        windows += buffer.flush()
+    verdicts = list(zip(windows, detector.score(windows), strict=True)) if windows else []
+    verdicts.sort(key=lambda v: (v[0].user_id, v[0].start_ns))
+    return carry_back(first_verdicts(verdicts)), late
+
+
+def measure(name: str, data: Injected, detector: Detector) -> list[str]:
+    """Markdown rows: per variant, no poison | each poison now (before)."""
+    runs = [score_live(live(data.events, None), detector, clock=True)]
+    for kind in POISONS:
+        arrivals = live(data.events, kind)
+        runs += [score_live(arrivals, detector, clock) for clock in (True, False)]
+    columns = []
+    for verdicts, _ in runs:
+        windows = [w for w, _ in verdicts]
+        scores = np.array([v.score for _, v in verdicts], dtype=np.float64)
+        result = evaluate_scores(
+            label(name, windows, data.spans, data.user_days), "combined", scores
+        )
+        columns.append(
+            ({v: f.window_recall for v, f in result.families.items()}, result.false_alerts)
+        )
+
+    def row(what: str, cells: list[str]) -> str:
+        return (
+            f"| {name} | {what} | {cells[0]} | {cells[1]} ({cells[2]}) | {cells[3]} ({cells[4]}) |"
+        )
+
+    rows = [
+        row(f"`{v}`", [f"{c[0].get(v, float('nan')):.0%}" for c in columns])
+        for v in VARIANTS
+        if v in columns[0][0]
+    ]
+    rows.append(row("false alerts on normal time", [str(c[1]) for c in columns]))
+    rows.append(row("late points", [f"{late:,}" for _, late in runs]))
+    return rows
+
+
+HEADER = (
+    "| benchmark | row | no point ahead | dated ahead: now (before) | open record: now (before) |",
+    "| --- | --- | --- | --- | --- |",
+)
+PREAMBLE = (
+    "# A point dated ahead: what it did to detection, and does now",
+    "",
+    "Written by `python -m model_export.eval.clock_ahead --out docs/clock_ahead.md` (see the",
+    "module): the variants benchmark (`docs/variants.md`) delivered live, with one step point",
+    "before each user's day dated 20 hours ahead (*dated ahead*), or running from the day's",
+    "start to 20 hours on (*open record*). *Now*: refused, and event time held to the clock",
+    '(README, "Event time never runs ahead of the clock"); in brackets, as before both rules.',
+    "",
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m model_export.eval.clock_ahead")
+    parser.add_argument("--quick", action="store_true", help="a small run (seconds)")
+    parser.add_argument("--out", type=Path, help="also write the table to this Markdown file")
+    args = parser.parse_args(argv)
+    config: RunConfig = QUICK if args.quick else RunConfig()
+    detector = load_detector()
+    names = tuple(VARIANTS)
+    lines = list(HEADER)
+    print("\n".join(lines), flush=True)
+
+    def report(rows: list[str]) -> None:
+        lines.extend(rows)
+        print("\n".join(rows), flush=True)
+
+    sim = simulate_variants(config.sim_users, config.sim_days, config.sim_seed, names)
+    report(measure("simulated", sim, detector))
+    if realdata.available():
+        users = realdata.load_fitabase()[: config.real_users]
+        if config.real_days is not None:
+            users = [replace(u, steps=u.steps[: config.real_days * 1440]) for u in users]
+        report(measure("real", real_variants(users, config.real_seed, names), detector))
+    if args.out is not None:
+        args.out.write_text("\n".join([*PREAMBLE, *lines]) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
