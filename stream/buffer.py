@@ -1,8 +1,9 @@
 """One user's incremental buffer on the event-time grid, and the windows it completes.
 
 Lifecycle (like a Bytewax stateful operator): ``add`` a batch of points, ``pop_complete`` the
-windows event time has finished, ``flush`` on wall-clock idleness, ``to_bytes``/``from_bytes``
-for the worker's changelogged table, and drop the object to expire the user.
+windows event time has finished, ``preview`` the open ones on wall-clock idleness (the worker's
+idle flush: they stay open), ``flush`` them at the end of a finite input, ``to_bytes`` /
+``from_bytes`` for the worker's changelogged table, and drop the object to expire the user.
 
 Rules (the README copies them):
 
@@ -889,6 +890,14 @@ class UserBuffer:
         self._clear()
         out.extend(self._take_pending())
         return out
+
+    def preview(self) -> list[Window]:
+        """The windows ``flush`` would emit now, this buffer left as it is: the worker's idle
+        flush scores a quiet user's open hours and keeps them open, so what the user sends
+        after the pause is not late, and each hour is scored again when it completes."""
+        copy = UserBuffer.from_bytes(self.to_bytes())
+        copy._pending = None  # complete windows not yet taken are this buffer's to emit
+        return copy.flush()
 
     def _take_pending(self) -> list[Window]:
         pending = self._pending or []

@@ -174,7 +174,8 @@ def test_the_worker_waits_for_steps_synced_within_the_idle_flush() -> None:
 
 def test_the_idle_flush_scores_a_waiting_hour_as_the_contract_says() -> None:
     """After ``LIFEUP_IDLE_FLUSH_SECONDS`` of quiet the user's open windows are scored, also an
-    hour still waiting for its steps: steps synced later than that come late."""
+    hour still waiting for its steps: its alert is sent, and stands when the steps synced later
+    count in it (``tests/test_idle_flush.py``)."""
     messages = _walk_synced_apart(90)
     distance, steps = messages[:-30], messages[-30:]
     alerts, _ = _worker_alerts([(distance, IDLE_S), (steps, IDLE_S)])

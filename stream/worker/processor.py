@@ -25,7 +25,10 @@ Rules, in the order a message meets them:
   next message.
 * Idle flush and expiry run on ticks: a timer sends one tick per owned partition to an internal
   topic, so the tick arrives as an event of that partition and table writes land in its
-  changelog partition.
+  changelog partition. The idle flush scores a quiet user's open hours as they stand and keeps
+  them open (``UserBuffer.preview``): a phone syncing every 15 minutes pauses longer than the
+  flush waits, and what it sends next belongs to the same hours. Each such hour is scored again
+  when it completes; its alert (same id) is sent again only if it changed.
 * Rebalances drop everything unacknowledged (cache, batch); the new owner replays from the last
   commit against the changelog, which holds exactly the acknowledged effects.
 """
@@ -350,7 +353,7 @@ class Processor:
                 continue
             heard = max(state.last_event_wall_s, owned_since)
             if not state.idle_flushed and heard <= idle_before:
-                self._add_windows(state.buffer.flush(), None)
+                self._add_windows(state.buffer.preview(), None)
                 state.idle_flushed = True
                 batch.dirty[user_id] = event
             if state.idle_flushed and heard <= expire_before:
@@ -496,9 +499,11 @@ class Processor:
                 if retro is not None:
                     sent.append((earlier, retro))
             alert = self.make_alert(window, verdict)
-            if window.after_close and alert["alert_id"] in kept:
-                continue  # late points in an hour alerted already: its alert stands
-            sent.append((alert, verdict))
+            known = kept.get(alert["alert_id"])
+            # late points in an hour alerted already: its alert stands; an hour the idle flush
+            # alerted, completed with nothing that changes the alert: sent already
+            if known is None or not (window.after_close or _same_alert(known, alert)):
+                sent.append((alert, verdict))
             for alert, said in sent:
                 await self.sink.alert(user_id, orjson.dumps(alert), completed)
                 for reason in said.reasons or ("anomaly_score",):
@@ -530,6 +535,11 @@ class Processor:
     @property
     def pending_events(self) -> int:
         return len(self._batch.events)
+
+
+def _same_alert(sent: dict[str, Any], alert: dict[str, Any]) -> bool:
+    """Whether ``alert`` says what ``sent`` (its window's alert sent before) said."""
+    return all(sent.get(k) == alert[k] for k in ("score", "reasons", "channels"))
 
 
 def _latest(alerts: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

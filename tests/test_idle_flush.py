@@ -1,0 +1,102 @@
+"""The worker's idle flush scores a quiet user's open hours and keeps them open (README, "Idle
+flush"; ``UserBuffer.preview``).
+
+Phones and apps send in syncs: Android's WorkManager runs a periodic job every 15 minutes at
+the most, Health Connect readers sync when they are opened. The flush waits 300 s of quiet, so
+between two syncs it used to score the hour as it stood and close it: every later point of the
+hour was late, judged in fragments by the checks that hold for late points. A shaker's hour sent
+in 15-minute syncs then never alerted. Now those points count in their hour, which is scored
+again when complete; an alert the flush sent is sent again only if it changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+
+from stream.buffer import UserBuffer
+from stream.parsing import parse_obj
+from stream.parsing.times import format_rfc3339
+from stream.pipeline import apply
+from stream.worker.inmemory import InMemoryStore, RecordingSink, build_processor, event_for
+from stream.worker.processor import IDLE_TICK, Limits
+from tests.test_worker_retro_alerts import _run
+
+NS = 1_000_000_000
+MINUTE = 60 * NS
+T0 = 1_772_398_800 * NS  # an hour boundary
+STEPS = "derived:com.google.step_count.delta:com.google.android.gms:estimated_steps"
+QUIET_S = 15 * 60.0  # between two syncs: longer than the flush's 300 s
+
+
+def _steps(minute: int, count: int) -> dict[str, Any]:
+    return {
+        "user_id": "u",
+        "dataTypeName": "com.google.step_count.delta",
+        "startTimeNanos": T0 + minute * MINUTE,
+        "endTimeNanos": T0 + (minute + 1) * MINUTE,
+        "value": [{"intVal": count}],
+        "originDataSourceId": STEPS,
+    }
+
+
+def _worker(syncs: list[list[dict[str, Any]]]) -> tuple[list[dict[str, Any]], int, int]:
+    """The alerts the worker's processor sends, windows scored and points counted late, when
+    each sync arrives at once and the user is then quiet for ``QUIET_S`` of wall clock, with the
+    partition's timer ticks coming (the shipped ``LIFEUP_IDLE_FLUSH_SECONDS``)."""
+    states, recent, sink = InMemoryStore(), InMemoryStore(), RecordingSink()
+    processor = build_processor(Limits(checkpoint_s=60.0, quiet_s=60.0), states, recent, sink)
+    clock = [1_000_000.0]
+    processor.now = lambda: clock[0]
+    tick = event_for("u", IDLE_TICK, topic="ticks", keyed=False)
+    asyncio.run(_run(processor, [tick]))  # the worker owns the partition from now on
+    for sync in syncs:
+        events = [event_for("u", orjson.dumps(m), offset) for offset, m in enumerate(sync)]
+        asyncio.run(_run(processor, events))
+        clock[0] += QUIET_S
+        asyncio.run(_run(processor, [tick]))
+    metrics = processor.metrics
+    late = int(metrics.events.labels("late")._value.get())
+    return [orjson.loads(a) for a in sink.alerts], int(metrics.windows_scored._value.get()), late
+
+
+def _first_hour(alerts: list[dict[str, Any]]) -> list[list[str]]:
+    return [a["reasons"] for a in alerts if a["window_start"] == format_rfc3339(T0)]
+
+
+def test_a_shakers_hour_sent_in_15_minute_syncs_alerts_with_the_whole_hour() -> None:
+    """A motor's 150 steps a minute from 00:00 to 01:20, one sync each quarter hour."""
+    minutes = [_steps(m, 150) for m in range(80)]
+    syncs = [minutes[i : i + 15] for i in range(0, 80, 15)]
+    alerts, _, late = _worker(syncs)
+    assert late == 0
+    (*_, last) = _first_hour(alerts)
+    assert "cadence_without_variation" in last
+
+
+def test_an_hour_the_flush_alerted_is_not_sent_again_unchanged() -> None:
+    """The hour arrives whole, the flush alerts it; the next sync completes it with points
+    beyond its look-ahead, which change nothing: one alert, though scored twice."""
+    hour = [_steps(m, 150) for m in range(60)]
+    alerts, scored, _ = _worker([hour, [_steps(100, 5)]])
+    assert len(_first_hour(alerts)) == 1 and "cadence_without_variation" in _first_hour(alerts)[0]
+    assert scored == 3  # the hour twice (the flush, then complete), 01:00 once by its flush
+
+
+def test_preview_leaves_the_buffer_as_it_was() -> None:
+    """Windows as ``flush`` gives them; the buffer's state, bytes for bytes, unchanged."""
+    buffers: dict[str, UserBuffer] = {}
+    for m in range(75):
+        apply(parse_obj(_steps(m, 100 + m % 7)), buffers)
+    buffer = buffers["u"]
+    before = buffer.to_bytes()
+    previewed = buffer.preview()
+    assert buffer.to_bytes() == before
+    flushed = UserBuffer.from_bytes(before).flush()
+    assert [(w.start_ns, w.totals) for w in previewed] == [(w.start_ns, w.totals) for w in flushed]
+    assert previewed and all(
+        (a.values == b.values).all() and (a.mask == b.mask).all()
+        for a, b in zip(previewed, flushed, strict=True)
+    )
