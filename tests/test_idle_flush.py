@@ -16,10 +16,15 @@ from typing import Any
 
 import orjson
 
+from model_export.eval.idle_flush import score_synced, synced
+from model_export.eval.live_runs import Verdicts
+from model_export.eval.variant_gens import VARIANTS
+from model_export.eval.variants import QUICK, simulate_variants
 from stream.buffer import UserBuffer
 from stream.parsing import parse_obj
 from stream.parsing.times import format_rfc3339
 from stream.pipeline import apply
+from stream.scoring.detector import load_detector
 from stream.worker.inmemory import InMemoryStore, RecordingSink, build_processor, event_for
 from stream.worker.processor import IDLE_TICK, Limits
 from tests.test_worker_retro_alerts import _run
@@ -100,3 +105,21 @@ def test_preview_leaves_the_buffer_as_it_was() -> None:
         (a.values == b.values).all() and (a.mask == b.mask).all()
         for a, b in zip(previewed, flushed, strict=True)
     )
+
+
+def test_the_evaluation_loses_nothing_now_and_much_before() -> None:
+    """``model_export.eval.idle_flush`` on the quick benchmark with 15-minute syncs: kept open,
+    the flushed hours lose no point and no alert; closed, as before, both."""
+    data = simulate_variants(QUICK.sim_users, QUICK.sim_days, QUICK.sim_seed, tuple(VARIANTS))
+    detector = load_detector()
+
+    def alerted(verdicts: Verdicts) -> set[tuple[str, int]]:
+        return {(w.user_id, w.start_ns) for w, v in verdicts if v.score >= 1.0}
+
+    clean, late = score_synced(synced(data.events, 0), detector, None)
+    syncs = synced(data.events, 15)
+    now, late_now = score_synced(syncs, detector, True)
+    before, late_before = score_synced(syncs, detector, False)
+    assert late == late_now == 0 < late_before
+    assert alerted(now) == alerted(clean)
+    assert len(alerted(before) & alerted(clean)) < len(alerted(clean)) / 2

@@ -18,26 +18,16 @@ run are in the last row.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from model_export import realdata
-from model_export.eval.labels import label
-from model_export.eval.metrics import evaluate_scores
-from model_export.eval.variant_gens import VARIANTS
-from model_export.eval.variants import QUICK, Injected, RunConfig, real_variants, simulate_variants
+from model_export.eval.live_runs import Verdicts, main_of, table_rows, verdicts_of
+from model_export.eval.variants import Injected
 from model_export.sim.emit import Message
 from stream.buffer import UserBuffer
 from stream.parsing import parse_obj
 from stream.pipeline import apply
-from stream.scoring.base import WindowScore
-from stream.scoring.detector import Detector, load_detector
-from stream.scoring.retro import carry_back, first_verdicts
+from stream.scoring.detector import Detector
 from stream.windows import Window
 
 NS = 1_000_000_000
@@ -87,7 +77,7 @@ def live(events: Iterable[Message], kind: str | None) -> list[tuple[Message, int
 
 def score_live(
     arrivals: Sequence[tuple[Message, int]], detector: Detector, clock: bool
-) -> tuple[list[tuple[Window, WindowScore]], int]:
+) -> tuple[Verdicts, int]:
     """Verdicts as ``stream.pipeline.score_results`` gives them, each message parsed and added
     at the time it is read (``clock``) or with no clock (``NEVER``); and the late points."""
     buffers: dict[str, UserBuffer] = {}
@@ -100,9 +90,7 @@ def score_live(
         late += outcomes.late
     for buffer in buffers.values():
         windows += buffer.flush()
-    verdicts = list(zip(windows, detector.score(windows), strict=True)) if windows else []
-    verdicts.sort(key=lambda v: (v[0].user_id, v[0].start_ns))
-    return carry_back(first_verdicts(verdicts)), late
+    return verdicts_of(windows, detector), late
 
 
 def measure(name: str, data: Injected, detector: Detector) -> list[str]:
@@ -111,30 +99,7 @@ def measure(name: str, data: Injected, detector: Detector) -> list[str]:
     for kind in POISONS:
         arrivals = live(data.events, kind)
         runs += [score_live(arrivals, detector, clock) for clock in (True, False)]
-    columns = []
-    for verdicts, _ in runs:
-        windows = [w for w, _ in verdicts]
-        scores = np.array([v.score for _, v in verdicts], dtype=np.float64)
-        result = evaluate_scores(
-            label(name, windows, data.spans, data.user_days), "combined", scores
-        )
-        columns.append(
-            ({v: f.window_recall for v, f in result.families.items()}, result.false_alerts)
-        )
-
-    def row(what: str, cells: list[str]) -> str:
-        return (
-            f"| {name} | {what} | {cells[0]} | {cells[1]} ({cells[2]}) | {cells[3]} ({cells[4]}) |"
-        )
-
-    rows = [
-        row(f"`{v}`", [f"{c[0].get(v, float('nan')):.0%}" for c in columns])
-        for v in VARIANTS
-        if v in columns[0][0]
-    ]
-    rows.append(row("false alerts on normal time", [str(c[1]) for c in columns]))
-    rows.append(row("late points", [f"{late:,}" for _, late in runs]))
-    return rows
+    return table_rows(name, data, runs)
 
 
 HEADER = (
@@ -154,30 +119,7 @@ PREAMBLE = (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m model_export.eval.clock_ahead")
-    parser.add_argument("--quick", action="store_true", help="a small run (seconds)")
-    parser.add_argument("--out", type=Path, help="also write the table to this Markdown file")
-    args = parser.parse_args(argv)
-    config: RunConfig = QUICK if args.quick else RunConfig()
-    detector = load_detector()
-    names = tuple(VARIANTS)
-    lines = list(HEADER)
-    print("\n".join(lines), flush=True)
-
-    def report(rows: list[str]) -> None:
-        lines.extend(rows)
-        print("\n".join(rows), flush=True)
-
-    sim = simulate_variants(config.sim_users, config.sim_days, config.sim_seed, names)
-    report(measure("simulated", sim, detector))
-    if realdata.available():
-        users = realdata.load_fitabase()[: config.real_users]
-        if config.real_days is not None:
-            users = [replace(u, steps=u.steps[: config.real_days * 1440]) for u in users]
-        report(measure("real", real_variants(users, config.real_seed, names), detector))
-    if args.out is not None:
-        args.out.write_text("\n".join([*PREAMBLE, *lines]) + "\n")
-    return 0
+    return main_of("model_export.eval.clock_ahead", measure, HEADER, PREAMBLE, argv)
 
 
 if __name__ == "__main__":
