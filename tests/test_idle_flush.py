@@ -11,10 +11,7 @@ again when complete; an alert the flush sent is sent again only if it changed.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
-
-import orjson
 
 from model_export.eval.idle_flush import score_synced, synced
 from model_export.eval.live_runs import Verdicts
@@ -25,9 +22,7 @@ from stream.parsing import parse_obj
 from stream.parsing.times import format_rfc3339
 from stream.pipeline import apply
 from stream.scoring.detector import load_detector
-from stream.worker.inmemory import InMemoryStore, RecordingSink, build_processor, event_for
-from stream.worker.processor import IDLE_TICK, Limits
-from tests.test_worker_retro_alerts import _run
+from tests.worker_waves import run_waves
 
 NS = 1_000_000_000
 MINUTE = 60 * NS
@@ -48,23 +43,10 @@ def _steps(minute: int, count: int) -> dict[str, Any]:
 
 
 def _worker(syncs: list[list[dict[str, Any]]]) -> tuple[list[dict[str, Any]], int, int]:
-    """The alerts the worker's processor sends, windows scored and points counted late, when
-    each sync arrives at once and the user is then quiet for ``QUIET_S`` of wall clock, with the
-    partition's timer ticks coming (the shipped ``LIFEUP_IDLE_FLUSH_SECONDS``)."""
-    states, recent, sink = InMemoryStore(), InMemoryStore(), RecordingSink()
-    processor = build_processor(Limits(checkpoint_s=60.0, quiet_s=60.0), states, recent, sink)
-    clock = [1_000_000.0]
-    processor.now = lambda: clock[0]
-    tick = event_for("u", IDLE_TICK, topic="ticks", keyed=False)
-    asyncio.run(_run(processor, [tick]))  # the worker owns the partition from now on
-    for sync in syncs:
-        events = [event_for("u", orjson.dumps(m), offset) for offset, m in enumerate(sync)]
-        asyncio.run(_run(processor, events))
-        clock[0] += QUIET_S
-        asyncio.run(_run(processor, [tick]))
-    metrics = processor.metrics
-    late = int(metrics.events.labels("late")._value.get())
-    return [orjson.loads(a) for a in sink.alerts], int(metrics.windows_scored._value.get()), late
+    """Alerts sent, windows scored and points counted late when each sync is followed by
+    ``QUIET_S`` of quiet (``tests.worker_waves``)."""
+    run = run_waves([(sync, QUIET_S) for sync in syncs])
+    return run.alerts, run.windows_scored, run.late
 
 
 def _first_hour(alerts: list[dict[str, Any]]) -> list[list[str]]:

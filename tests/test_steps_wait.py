@@ -4,11 +4,9 @@ walked without a step."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import numpy as np
-import orjson
 import pytest
 
 from stream.buffer import STEPS_WAIT_NS, UserBuffer
@@ -19,9 +17,8 @@ from stream.pipeline import OfflineRun, apply, score_results
 from stream.points import Channel, PointBatch
 from stream.scoring.detector import load_detector
 from stream.windows import Window
-from stream.worker.inmemory import InMemoryStore, RecordingSink, build_processor, event_for
-from stream.worker.processor import IDLE_TICK, Limits
-from tests.test_worker_retro_alerts import _run
+from stream.worker.processor import Limits
+from tests.worker_waves import run_waves
 
 NS = 1_000_000_000
 MINUTE = 60 * NS
@@ -138,25 +135,11 @@ def test_one_message_with_the_steps_after_the_distance_closes_nothing_early() ->
 
 def _worker_alerts(waves: list[tuple[list[dict[str, Any]], float]]) -> tuple[list[set[str]], int]:
     """What the worker's processor sends for the first hour (the reasons of each alert) and how
-    many windows it scored in all: each wave of messages arrives at once, then the user stays
-    quiet for its seconds of wall clock, and a timer tick comes (the idle flush is the
-    contract's ``LIFEUP_IDLE_FLUSH_SECONDS``, 300 s)."""
-    states, recent, sink = InMemoryStore(), InMemoryStore(), RecordingSink()
-    processor = build_processor(Limits(checkpoint_s=60.0, quiet_s=60.0), states, recent, sink)
-    clock = [1_000_000.0]
-    processor.now = lambda: clock[0]
-    tick = event_for("u", IDLE_TICK, topic="ticks", keyed=False)
-    asyncio.run(_run(processor, [tick]))  # the worker owns the partition from now on
-    for wave, quiet_s in waves:
-        events = [event_for("u", orjson.dumps(m), offset) for offset, m in enumerate(wave)]
-        asyncio.run(_run(processor, events))
-        clock[0] += quiet_s
-        asyncio.run(_run(processor, [tick]))
+    many windows it scored in all, the waves arriving as ``tests.worker_waves`` says."""
+    run = run_waves(waves)
     first = format_rfc3339(T0)
-    alerts = [
-        set(a["reasons"]) for a in map(orjson.loads, sink.alerts) if a["window_start"] == first
-    ]
-    return alerts, int(processor.metrics.windows_scored._value.get())
+    alerts = [set(a["reasons"]) for a in run.alerts if a["window_start"] == first]
+    return alerts, run.windows_scored
 
 
 IDLE_S = Limits().idle_flush_s + 1  # quiet long enough for the idle flush

@@ -21,14 +21,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from model_export.eval.live_runs import Verdicts, main_of, table_rows, verdicts_of
+from model_export.eval.live_runs import Delivery, Verdicts, main_of, table_rows
 from model_export.eval.variants import Injected
 from model_export.sim.emit import Message
-from stream.buffer import UserBuffer
 from stream.parsing import parse_obj
-from stream.pipeline import apply
 from stream.scoring.detector import Detector
-from stream.windows import Window
 
 NS = 1_000_000_000
 DAY_NS = 86_400 * NS
@@ -80,17 +77,11 @@ def score_live(
 ) -> tuple[Verdicts, int]:
     """Verdicts as ``stream.pipeline.score_results`` gives them, each message parsed and added
     at the time it is read (``clock``) or with no clock (``NEVER``); and the late points."""
-    buffers: dict[str, UserBuffer] = {}
-    windows: list[Window] = []
-    late = 0
+    run = Delivery(detector)
     for event, read in arrivals:
         now = read if clock else NEVER
-        outcomes, done = apply(parse_obj(event, now_ns=now), buffers, detector.grid, now_ns=now)
-        windows += done
-        late += outcomes.late
-    for buffer in buffers.values():
-        windows += buffer.flush()
-    return verdicts_of(windows, detector), late
+        run.add(parse_obj(event, now_ns=now), now)
+    return run.verdicts()
 
 
 def measure(name: str, data: Injected, detector: Detector) -> list[str]:

@@ -17,15 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from model_export.eval.live_runs import Verdicts, main_of, table_rows, verdicts_of
+from model_export.eval.live_runs import Delivery, Verdicts, main_of, table_rows
 from model_export.eval.variants import Injected
 from model_export.sim.emit import Message
-from stream.buffer import UserBuffer
 from stream.parsing import parse_obj
-from stream.pipeline import apply
 from stream.points import ParseResult
 from stream.scoring.detector import Detector
-from stream.windows import Window
 
 NS = 1_000_000_000
 NEVER = 4_000_000_000 * NS  # a clock in 2096: no point of the benchmark is ahead of it
@@ -55,22 +52,16 @@ def score_synced(
 ) -> tuple[Verdicts, int]:
     """Verdicts and late points; before a user's sync that comes more than ``IDLE_FLUSH_S``
     after their last, the idle flush (``preview``: kept open; False: closed; None: none)."""
-    buffers: dict[str, UserBuffer] = {}
+    run = Delivery(detector)
     last: dict[str, int] = {}
-    windows: list[Window] = []
-    late = 0
     for sync, user, result in syncs:
-        buffer = buffers.get(user)
+        buffer = run.buffers.get(user)
         quiet = user in last and sync - last[user] > IDLE_FLUSH_S * NS
         if preview is not None and buffer is not None and quiet:
-            windows += buffer.preview() if preview else buffer.flush()
+            run.windows += buffer.preview() if preview else buffer.flush()
         last[user] = sync
-        outcomes, done = apply(result, buffers, detector.grid, now_ns=NEVER)
-        windows += done
-        late += outcomes.late
-    for buffer in buffers.values():
-        windows += buffer.flush()
-    return verdicts_of(windows, detector), late
+        run.add(result, NEVER)
+    return run.verdicts()
 
 
 def measure(name: str, data: Injected, detector: Detector) -> list[str]:

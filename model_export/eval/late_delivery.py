@@ -19,19 +19,16 @@ UTC days, counted from each user's first point's.
 
 from __future__ import annotations
 
-import argparse
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import replace
-from pathlib import Path
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from model_export import realdata
 from model_export.eval.labels import label
+from model_export.eval.live_runs import main_of, variant_benchmarks
 from model_export.eval.metrics import evaluate_scores
 from model_export.eval.variant_gens import VARIANTS
-from model_export.eval.variants import QUICK, Injected, RunConfig, real_variants, simulate_variants
+from model_export.eval.variants import Injected, RunConfig
 from model_export.sim.types import LabeledSpan
 from model_export.simulate import simulate
 from stream.parsing import parse_obj
@@ -39,7 +36,7 @@ from stream.parsing.order import merged
 from stream.pipeline import score_results
 from stream.points import ParseResult
 from stream.scoring.base import WindowScore
-from stream.scoring.detector import Detector, load_detector
+from stream.scoring.detector import Detector
 from stream.windows import Window
 
 DAY_NS = 86_400 * 1_000_000_000
@@ -183,36 +180,19 @@ PREAMBLE = (
 LEGIT_RUN = (40, 7, 20261125)  # users, days, seed: model_export.eval.variant_evidence's
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m model_export.eval.late_delivery")
-    parser.add_argument("--quick", action="store_true", help="a small run (seconds)")
-    parser.add_argument("--out", type=Path, help="also write the table to this Markdown file")
-    args = parser.parse_args(argv)
-    config: RunConfig = QUICK if args.quick else RunConfig()
-    detector = load_detector()
-    names = tuple(VARIANTS)
-    lines = list(HEADER)
-    print("\n".join(lines), flush=True)
-
-    def report(rows: list[str]) -> None:
-        lines.extend(rows)
-        print("\n".join(rows), flush=True)
-
-    sim = simulate_variants(config.sim_users, config.sim_days, config.sim_seed, names)
-    report(measure("simulated", sim, detector))
-    users, days, seed = (4, 4, LEGIT_RUN[2]) if args.quick else LEGIT_RUN
+def _benchmarks(config: RunConfig, quick: bool) -> Iterator[tuple[str, Injected]]:
+    """The variants benchmarks, the simulated legitimate-unusual bouts after the simulated one."""
+    benches = variant_benchmarks(config, quick)
+    yield next(benches)
+    users, days, seed = (4, 4, LEGIT_RUN[2]) if quick else LEGIT_RUN
     legit = simulate(users, days, seed, cheats=False, legit_unusual=True)
-    report(
-        measure("simulated legit", Injected(legit.events, legit.spans, legit.user_days), detector)
-    )
-    if realdata.available():
-        real_users = realdata.load_fitabase()[: config.real_users]
-        if config.real_days is not None:
-            real_users = [replace(u, steps=u.steps[: config.real_days * 1440]) for u in real_users]
-        report(measure("real", real_variants(real_users, config.real_seed, names), detector))
-    if args.out is not None:
-        args.out.write_text("\n".join([*PREAMBLE, *lines]) + "\n")
-    return 0
+    yield "simulated legit", Injected(legit.events, legit.spans, legit.user_days)
+    yield from benches
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    prog = "model_export.eval.late_delivery"
+    return main_of(prog, measure, HEADER, PREAMBLE, argv, _benchmarks)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ figures per variant, and the command that runs both benchmarks and writes the re
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,9 @@ from model_export.eval.labels import label
 from model_export.eval.metrics import evaluate_scores
 from model_export.eval.variant_gens import VARIANTS
 from model_export.eval.variants import QUICK, Injected, RunConfig, real_variants, simulate_variants
+from stream.buffer import UserBuffer
+from stream.pipeline import apply
+from stream.points import ParseResult
 from stream.scoring.base import WindowScore
 from stream.scoring.detector import Detector, load_detector
 from stream.scoring.retro import carry_back, first_verdicts
@@ -38,6 +41,27 @@ def verdicts_of(windows: list[Window], detector: Detector) -> Verdicts:
             continue
         out.append((window, verdict))
     return carry_back(out)
+
+
+@dataclass(slots=True)
+class Delivery:
+    """Users' buffers fed message by message, as the worker feeds them, and what they emit."""
+
+    detector: Detector
+    buffers: dict[str, UserBuffer] = field(default_factory=dict)
+    windows: list[Window] = field(default_factory=list)
+    late: int = 0  # points counted late
+
+    def add(self, result: ParseResult, now_ns: int) -> None:
+        outcomes, done = apply(result, self.buffers, self.detector.grid, now_ns=now_ns)
+        self.windows += done
+        self.late += outcomes.late
+
+    def verdicts(self) -> tuple[Verdicts, int]:
+        """Every buffer flushed (the input ends), the verdicts of all windows, the late points."""
+        for buffer in self.buffers.values():
+            self.windows += buffer.flush()
+        return verdicts_of(self.windows, self.detector), self.late
 
 
 def figures(name: str, data: Injected, verdicts: Verdicts) -> tuple[dict[str, float], int]:
@@ -67,36 +91,40 @@ def table_rows(name: str, data: Injected, runs: list[tuple[Verdicts, int]]) -> l
     return rows
 
 
+def variant_benchmarks(config: RunConfig, quick: bool) -> Iterator[tuple[str, Injected]]:
+    """The variants benchmarks, simulated and (when ``../shared/data/fitabase`` is there) real,
+    each built when the one before has been measured."""
+    names = tuple(VARIANTS)
+    yield "simulated", simulate_variants(config.sim_users, config.sim_days, config.sim_seed, names)
+    if realdata.available():
+        users = realdata.load_fitabase()[: config.real_users]
+        if config.real_days is not None:
+            users = [replace(u, steps=u.steps[: config.real_days * 1440]) for u in users]
+        yield "real", real_variants(users, config.real_seed, names)
+
+
 def main_of(
     prog: str,
     measure: Callable[[str, Injected, Detector], list[str]],
     header: Sequence[str],
     preamble: Sequence[str],
     argv: Sequence[str] | None,
+    benchmarks: Callable[[RunConfig, bool], Iterator[tuple[str, Injected]]] = variant_benchmarks,
 ) -> int:
-    """``python -m <prog> [--quick] [--out FILE]``: ``measure`` on the simulated benchmark and,
-    when ``../shared/data/fitabase`` is there, the real one; the table printed as it grows."""
+    """``python -m <prog> [--quick] [--out FILE]``: ``measure`` on each of ``benchmarks``, the
+    table printed as it grows."""
     parser = argparse.ArgumentParser(prog=f"python -m {prog}")
     parser.add_argument("--quick", action="store_true", help="a small run (seconds)")
     parser.add_argument("--out", type=Path, help="also write the table to this Markdown file")
     args = parser.parse_args(argv)
     config: RunConfig = QUICK if args.quick else RunConfig()
     detector = load_detector()
-    names = tuple(VARIANTS)
     lines = list(header)
     print("\n".join(lines), flush=True)
-
-    def report(rows: list[str]) -> None:
+    for name, data in benchmarks(config, args.quick):
+        rows = measure(name, data, detector)
         lines.extend(rows)
         print("\n".join(rows), flush=True)
-
-    sim = simulate_variants(config.sim_users, config.sim_days, config.sim_seed, names)
-    report(measure("simulated", sim, detector))
-    if realdata.available():
-        users = realdata.load_fitabase()[: config.real_users]
-        if config.real_days is not None:
-            users = [replace(u, steps=u.steps[: config.real_days * 1440]) for u in users]
-        report(measure("real", real_variants(users, config.real_seed, names), detector))
     if args.out is not None:
         args.out.write_text("\n".join([*preamble, *lines]) + "\n")
     return 0
