@@ -93,7 +93,8 @@ def table_rows(name: str, data: Injected, runs: list[tuple[Verdicts, int]]) -> l
 
 def variant_benchmarks(config: RunConfig, quick: bool) -> Iterator[tuple[str, Injected]]:
     """The variants benchmarks, simulated and (when ``../shared/data/fitabase`` is there) real,
-    each built when the one before has been measured."""
+    each built when the one before has been measured (``config`` is the quick one already;
+    ``quick`` is for benchmarks of other sizes, ``late_delivery``'s)."""
     names = tuple(VARIANTS)
     yield "simulated", simulate_variants(config.sim_users, config.sim_days, config.sim_seed, names)
     if realdata.available():
