@@ -100,7 +100,11 @@ points."""
 ENT: Final = _ENTRY.size
 _USED: Final = 1
 _SHADOWED: Final = 2
-_MAX_ENTRIES: Final = 255
+MAX_SOURCE_ENTRIES: Final = 255
+"""Sources one user's table holds, one entry per source and channel (a source's long points
+take a second): about 85 phones' or apps' streams of all three channels. Honest users have a
+handful; a table filled with made-up sources would leave LifeUp blind to the next ones, so
+their points are refused, visibly (``AddResult.refused``)."""
 _MAX_SAMPLES: Final = 255  # speed samples per bin and source that enter the mean (>4 Hz)
 _KEY: Final = 6
 MAX_POINT_S: Final = 7 * 86_400  # a longer delta is counted late (see the module docstring)
@@ -209,11 +213,15 @@ class AddResult:
     accepted: int = 0
     duplicate: int = 0
     late: int = 0
+    refused: int = 0
+    """Points of a source that the user's full source table (``MAX_SOURCE_ENTRIES``) has no
+    room for: ``rejected``, code ``too_many_sources`` (``stream.pipeline``)."""
 
 
 _LATE1: Final = AddResult(late=1)
 _DUP1: Final = AddResult(duplicate=1)
 _OK1: Final = AddResult(accepted=1)
+_REFUSED1: Final = AddResult(refused=1)
 
 
 class _Rare:
@@ -460,7 +468,7 @@ class UserBuffer:
         if at >= 0 and (at % _KEY == 0 or self._has_key(key)):
             return _DUP1
         if entry == 0:  # the source table is full: count it, never corrupt state
-            return _DUP1
+            return _REFUSED1
         if channel == STEPS:
             shift, self._prints = replay.observe_one(self._prints, entry, start, end, value)
             if shift >= 0:
@@ -615,8 +623,10 @@ class UserBuffer:
             start, end, value = start[fresh], end[fresh], value[fresh]
             first, last, keys = first[fresh], last[fresh], keys[fresh]
         wm = max(self._wm, int(_max(end))) if end.shape[0] and not defer else self._wm
-        if start.shape[0] == 0 or entry == 0:
-            return AddResult(accepted=0, duplicate=duplicate + int(start.shape[0]), late=late)
+        if entry == 0:  # the source table is full: count them, never corrupt state
+            return AddResult(duplicate=duplicate, late=late, refused=int(start.shape[0]))
+        if start.shape[0] == 0:
+            return AddResult(duplicate=duplicate, late=late)
         if channel == STEPS:
             if not defer:
                 self._swm = max(self._swm, int(_max(end)))
@@ -1255,7 +1265,7 @@ class UserBuffer:
                 break
             if meta[i * ENT + 1] == channel:
                 return i
-        if len(names) > _MAX_ENTRIES:
+        if len(names) > MAX_SOURCE_ENTRIES:
             return 0
         self._names = _shared(_NAME_TABLES, (*names, sys.intern(source)))
         clamped = max(min(rank, 2**31 - 1), -(2**31))

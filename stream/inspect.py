@@ -16,6 +16,7 @@ from typing import Any
 
 from stream.buffer import UserBuffer
 from stream.grid import DEFAULT_GRID, GridSpec
+from stream.parsing.errors import TOO_MANY_SOURCES
 from stream.parsing.order import in_event_time
 from stream.parsing.times import format_rfc3339
 from stream.pipeline import message_ends
@@ -59,6 +60,8 @@ def inspect_results(
             rank = source_rank(batch.channel, batch.source)
             revised, _ = state.buffer.revise(batch, rank)
             added = state.buffer.add(revised, rank, defer)
+            if added.refused:
+                state.rejected[TOO_MANY_SOURCES] += added.refused
             if added.accepted:
                 start = int(revised.start_ns.min())
                 state.first_ns = start if state.first_ns is None else min(state.first_ns, start)

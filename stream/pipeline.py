@@ -11,9 +11,10 @@ import time
 from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
 
-from stream.buffer import UserBuffer
+from stream.buffer import MAX_SOURCE_ENTRIES, UserBuffer
 from stream.grid import DEFAULT_GRID, GridSpec
 from stream.late import closed_windows
+from stream.parsing.errors import TOO_MANY_SOURCES
 from stream.points import Channel, ParseResult, PointBatch, Rejection, SinglePoint
 from stream.scoring.base import WindowScore, WindowScorer
 from stream.scoring.retro import carry_back, first_verdicts
@@ -209,6 +210,21 @@ def _add(buffer: UserBuffer, batch: PointBatch, outcomes: Outcomes, defer: bool 
     outcomes.accepted += added.accepted
     outcomes.duplicate += added.duplicate
     outcomes.late += added.late
+    if added.refused:
+        outcomes.rejected += added.refused
+        outcomes.rejections.append(too_many_sources(batch, added.refused))
+
+
+def too_many_sources(batch: PointBatch, refused: int) -> Rejection:
+    """The rejection of ``refused`` points of ``batch`` that its user's full source table has
+    no room for (``stream.buffer.MAX_SOURCE_ENTRIES``)."""
+    return Rejection(
+        TOO_MANY_SOURCES,
+        f"{refused} point(s) of source {batch.source!r} not counted: this user's"
+        f" {MAX_SOURCE_ENTRIES} source entries (one per source and channel) are in use, and"
+        " no honest user has that many",
+        batch.user_id,
+    )
 
 
 @dataclass(slots=True)

@@ -18,6 +18,7 @@ only that point is broken (the message's other points are still accepted).
 | `non_finite` | point | a value is NaN or infinite |
 | `end_before_start` | point | the end time is before the start time |
 | `time_out_of_range` | point | before 2000, starting > 10 min or ending > a day after now (UTC) |
+| `too_many_sources` | point | the user's 255 source entries are in use: another source is refused |
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ NEGATIVE_VALUE: Final = "negative_value"
 NON_FINITE: Final = "non_finite"
 END_BEFORE_START: Final = "end_before_start"
 TIME_OUT_OF_RANGE: Final = "time_out_of_range"
+TOO_MANY_SOURCES: Final = "too_many_sources"
 
 CODES: Final[tuple[str, ...]] = (
     TOO_LARGE,
@@ -53,6 +55,7 @@ CODES: Final[tuple[str, ...]] = (
     NON_FINITE,
     END_BEFORE_START,
     TIME_OUT_OF_RANGE,
+    TOO_MANY_SOURCES,
 )
 
 

@@ -72,15 +72,17 @@ class InMemoryStore:
 
 @dataclass
 class RecordingSink:
-    """The ``Sink`` protocol, keeping the alerts a Faust topic would have been sent."""
+    """The ``Sink`` protocol, keeping the alerts and dead-letter records Faust topics would have
+    been sent."""
 
     alerts: list[bytes] = field(default_factory=list)
+    rejected: list[bytes] = field(default_factory=list)  # dead-letter records
 
     async def alert(self, user_id: str, value: bytes, completed_at_s: float | None) -> None:
         self.alerts.append(value)
 
     def reject(self, key: bytes | None, value: bytes) -> None:
-        pass
+        self.rejected.append(value)
 
     def forward(self, user_id: str, raw: bytes, partition: int) -> None:
         pass

@@ -308,6 +308,13 @@ class Processor:
                 if state is not None:
                     buffers[user_id] = state.buffer
         outcomes, windows = apply(result, buffers, self.grid)
+        if len(outcomes.rejections) > len(result.rejections):  # the parser's come first, sent
+            message = event.message
+            refused = outcomes.rejections[len(result.rejections) :]  # by a full source table
+            for record in rejection_records(
+                refused, _as_bytes(event.value), message.topic, message.partition, message.offset
+            ):
+                self.sink.reject(message.key, record)
         if buffers:
             now = self.now()
             for user_id, buffer in buffers.items():
