@@ -27,24 +27,14 @@ from stream.pipeline import apply
 from stream.scoring.base import WindowScore
 from stream.scoring.detector import Detector, load_detector
 from stream.windows import Window
+from tests.events import ESTIMATED_STEPS, MINUTE, NS, T0, step_point
 
-NS = 1_000_000_000
-MINUTE = 60 * NS
 HOUR = 60 * MINUTE
-T0 = 1_772_398_800 * NS  # an hour boundary
 NOW = T0 + 41 * MINUTE  # the wall clock while the cheat below is being sent
-STEPS = "derived:com.google.step_count.delta:com.google.android.gms:estimated_steps"
 
 
 def _steps(start: int, end: int, count: int) -> dict[str, Any]:
-    return {
-        "user_id": "u",
-        "dataTypeName": "com.google.step_count.delta",
-        "startTimeNanos": start,
-        "endTimeNanos": end,
-        "value": [{"intVal": count}],
-        "originDataSourceId": STEPS,
-    }
+    return step_point(start, end, count)
 
 
 # a shaker: 150 steps every minute for 40 minutes, one message a minute as a phone sends them
@@ -133,7 +123,11 @@ def test_a_point_may_start_a_little_ahead_of_the_clock(ahead: int, accepted: boo
     """Clocks drift: a point starting up to ten minutes ahead is taken as it is."""
     for message in (
         _steps(NOW + ahead, NOW + ahead + MINUTE, 80),
-        {"user_id": "u", "dataSourceId": STEPS, "point": [_steps(NOW + ahead, NOW + ahead, 8)]},
+        {
+            "user_id": "u",
+            "dataSourceId": ESTIMATED_STEPS,
+            "point": [_steps(NOW + ahead, NOW + ahead, 8)],
+        },
     ):
         result = parse_obj(message, now_ns=NOW)
         assert (result.point_count == 1) is accepted
@@ -145,7 +139,9 @@ def test_a_sync_keeps_its_points_but_the_one_dated_ahead(size: int) -> None:
     first = NOW - size * MINUTE
     points = [_steps(first + m * MINUTE, first + (m + 1) * MINUTE, 90) for m in range(size - 1)]
     points.append(_steps(NOW + HOUR, NOW + HOUR + MINUTE, 90))
-    result = parse_obj({"user_id": "u", "dataSourceId": STEPS, "point": points}, now_ns=NOW)
+    result = parse_obj(
+        {"user_id": "u", "dataSourceId": ESTIMATED_STEPS, "point": points}, now_ns=NOW
+    )
     assert result.point_count == size - 1
     assert [r.code for r in result.rejections] == ["time_out_of_range"]
 

@@ -22,24 +22,14 @@ from stream.parsing import parse_obj
 from stream.parsing.times import format_rfc3339
 from stream.pipeline import apply
 from stream.scoring.detector import load_detector
+from tests.events import T0, step_minute
 from tests.worker_waves import run_waves
 
-NS = 1_000_000_000
-MINUTE = 60 * NS
-T0 = 1_772_398_800 * NS  # an hour boundary
-STEPS = "derived:com.google.step_count.delta:com.google.android.gms:estimated_steps"
 QUIET_S = 15 * 60.0  # between two syncs: longer than the flush's 300 s
 
 
 def _steps(minute: int, count: int) -> dict[str, Any]:
-    return {
-        "user_id": "u",
-        "dataTypeName": "com.google.step_count.delta",
-        "startTimeNanos": T0 + minute * MINUTE,
-        "endTimeNanos": T0 + (minute + 1) * MINUTE,
-        "value": [{"intVal": count}],
-        "originDataSourceId": STEPS,
-    }
+    return step_minute(minute, count)
 
 
 def _worker(syncs: list[list[dict[str, Any]]]) -> tuple[list[dict[str, Any]], int, int]:

@@ -17,23 +17,12 @@ from stream.parsing import parse_obj
 from stream.pipeline import Outcomes, apply
 from stream.worker.inmemory import InMemoryStore, RecordingSink, build_processor, event_for
 from stream.worker.processor import Limits
+from tests.events import ESTIMATED_STEPS, MINUTE, T0, step_minute
 from tests.test_worker_retro_alerts import _run
-
-NS = 1_000_000_000
-MINUTE = 60 * NS
-T0 = 1_772_398_800 * NS  # an hour boundary
-PHONE = "derived:com.google.step_count.delta:com.google.android.gms:estimated_steps"
 
 
 def _steps(source: str, minute: int, count: int = 90) -> dict[str, Any]:
-    return {
-        "user_id": "u",
-        "dataTypeName": "com.google.step_count.delta",
-        "startTimeNanos": T0 + minute * MINUTE,
-        "endTimeNanos": T0 + (minute + 1) * MINUTE,
-        "value": [{"intVal": count}],
-        "originDataSourceId": source,
-    }
+    return step_minute(minute, count, source)
 
 
 # a made-up source a minute, one step each
@@ -43,8 +32,8 @@ FLOOD = [
 ]
 PHONE_SYNC = {
     "user_id": "u",
-    "dataSourceId": PHONE,
-    "point": [_steps(PHONE, m) for m in range(300, 305)],
+    "dataSourceId": ESTIMATED_STEPS,
+    "point": [_steps(ESTIMATED_STEPS, m) for m in range(300, 305)],
 }
 
 
@@ -60,7 +49,7 @@ def _apply_all(messages: list[dict[str, Any]]) -> tuple[Outcomes, UserBuffer]:
 def test_the_first_source_past_the_bound_is_refused_with_a_reason() -> None:
     flood, buffer = _apply_all(FLOOD)
     assert (flood.accepted, flood.rejected) == (MAX_SOURCE_ENTRIES, 0)
-    phone, buffer = _apply_all([*FLOOD, _steps(PHONE, 299), PHONE_SYNC])
+    phone, buffer = _apply_all([*FLOOD, _steps(ESTIMATED_STEPS, 299), PHONE_SYNC])
     assert phone.rejected == 1 + 5 and phone.duplicate == 0
     codes = [r.code for r in phone.rejections]
     assert codes == ["too_many_sources", "too_many_sources"]
@@ -70,7 +59,7 @@ def test_the_first_source_past_the_bound_is_refused_with_a_reason() -> None:
 
 
 def test_a_known_source_still_counts_when_the_table_is_full() -> None:
-    outcomes, _ = _apply_all([_steps(PHONE, 0), *FLOOD[1:], PHONE_SYNC])
+    outcomes, _ = _apply_all([_steps(ESTIMATED_STEPS, 0), *FLOOD[1:], PHONE_SYNC])
     assert outcomes.rejected == 0 and outcomes.accepted == MAX_SOURCE_ENTRIES + 5
 
 
