@@ -212,10 +212,10 @@ def _add(buffer: UserBuffer, batch: PointBatch, outcomes: Outcomes, defer: bool 
     outcomes.late += added.late
     if added.refused:
         outcomes.rejected += added.refused
-        outcomes.rejections.append(too_many_sources(batch, added.refused))
+        outcomes.rejections.append(_too_many_sources(batch, added.refused))
 
 
-def too_many_sources(batch: PointBatch, refused: int) -> Rejection:
+def _too_many_sources(batch: PointBatch, refused: int) -> Rejection:
     """The rejection of ``refused`` points of ``batch`` that its user's full source table has
     no room for (``stream.buffer.MAX_SOURCE_ENTRIES``)."""
     return Rejection(

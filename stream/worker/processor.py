@@ -308,9 +308,11 @@ class Processor:
                 if state is not None:
                     buffers[user_id] = state.buffer
         outcomes, windows = apply(result, buffers, self.grid)
-        if len(outcomes.rejections) > len(result.rejections):  # the parser's come first, sent
+        # ``apply`` lists the parser's rejections (sent to the DLQ already) first, then those of
+        # the users' buffers: points of a source a full source table has no room for
+        if len(outcomes.rejections) > len(result.rejections):
             message = event.message
-            refused = outcomes.rejections[len(result.rejections) :]  # by a full source table
+            refused = outcomes.rejections[len(result.rejections) :]
             for record in rejection_records(
                 refused, _as_bytes(event.value), message.topic, message.partition, message.offset
             ):
