@@ -415,7 +415,7 @@ class UserBuffer:
         if ids is None or int(batch.channel) == SPEED or not ids.any():
             return batch, 0
         entry = self._entry_of(batch, int(batch.channel), rank)
-        if not entry:  # the source table is full: its points are dropped by ``add``
+        if not entry:  # the source table is full: its points are refused by ``add``
             return batch, 0
         memory, revised, dropped = revisions.revise(self._revisions or b"", entry, batch)
         self._revisions = memory or None
