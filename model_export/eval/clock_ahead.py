@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from model_export.eval.live_runs import Delivery, Verdicts, main_of, table_rows
+from model_export.eval.live_runs import NEVER, Delivery, Verdicts, main_of, read, table_rows
 from model_export.eval.variants import Injected
 from model_export.sim.emit import Message
 from stream.parsing import parse_obj
@@ -30,7 +30,6 @@ from stream.scoring.detector import Detector
 NS = 1_000_000_000
 DAY_NS = 86_400 * NS
 AHEAD_NS = 20 * 3_600 * NS
-NEVER = 4_000_000_000 * NS  # a clock in 2096: no point is ahead of it, as before the rules
 STEPS = "com.google.step_count.delta"
 PAID = f"derived:{STEPS}:com.google.android.gms:estimated_steps"
 COARSE = f"derived:{STEPS}:com.google.android.gms:aggregated"
@@ -59,16 +58,15 @@ def live(events: Iterable[Message], kind: str | None) -> list[tuple[Message, int
     out: list[tuple[Message, int]] = []
     days: set[tuple[str, int]] = set()
     for event in events:
-        batches = [b for b in parse_obj(event, now_ns=NEVER).batches if len(b)]
-        if not batches:
+        got = read(event)
+        if got is None:
             out.append((event, NEVER))
             continue
-        user = batches[0].user_id
-        first = min(int(b.start_ns.min()) for b in batches)
+        _, user, first, last = got
         if kind is not None and (user, first // DAY_NS) not in days:
             days.add((user, first // DAY_NS))
             out.append((poison(kind, user, first), first))
-        out.append((event, max(int(b.end_ns.max()) for b in batches)))
+        out.append((event, last))
     return out
 
 
@@ -78,8 +76,8 @@ def score_live(
     """Verdicts as ``stream.pipeline.score_results`` gives them, each message parsed and added
     at the time it is read (``clock``) or with no clock (``NEVER``); and the late points."""
     run = Delivery(detector)
-    for event, read in arrivals:
-        now = read if clock else NEVER
+    for event, read_ns in arrivals:
+        now = read_ns if clock else NEVER
         run.add(parse_obj(event, now_ns=now), now)
     return run.verdicts()
 

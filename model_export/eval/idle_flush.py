@@ -6,7 +6,7 @@ variant injected per day) and delivers each user's messages in syncs: a message 
 latest point ends and sent with the user's next sync, every ``SYNC_MINUTES`` minutes of the
 clock (Android's WorkManager runs a periodic job every 15 minutes at most; an app opened now
 and then syncs hours apart). Between two syncs of a user the worker's idle flush runs when the
-pause is longer than ``IDLE_FLUSH_S`` (the shipped ``LIFEUP_IDLE_FLUSH_SECONDS``), as
+pause is longer than ``IDLE_FLUSH_NS`` (the shipped ``LIFEUP_IDLE_FLUSH_SECONDS``), as
 ``stream.worker.processor`` runs it: now ``UserBuffer.preview`` (the open hours scored, kept
 open), before ``UserBuffer.flush`` (scored and closed: the rest of them late). The first column
 is the run without pauses. A window scored twice counts as alerted when either verdict alerted
@@ -17,16 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from model_export.eval.live_runs import Delivery, Verdicts, main_of, table_rows
+from model_export.eval.live_runs import NEVER, Delivery, Verdicts, main_of, read, table_rows
 from model_export.eval.variants import Injected
 from model_export.sim.emit import Message
-from stream.parsing import parse_obj
 from stream.points import ParseResult
 from stream.scoring.detector import Detector
+from stream.worker.processor import Limits
 
 NS = 1_000_000_000
-NEVER = 4_000_000_000 * NS  # a clock in 2096: no point of the benchmark is ahead of it
-IDLE_FLUSH_S = 300
+IDLE_FLUSH_NS = int(Limits().idle_flush_s * NS)  # the worker's, as shipped
 SYNC_MINUTES = (15, 180)
 
 
@@ -36,13 +35,12 @@ def synced(events: Sequence[Message], minutes: int) -> list[tuple[int, str, Pars
     period = minutes * 60 * NS
     out: list[tuple[int, int, str, ParseResult]] = []
     for i, event in enumerate(events):
-        result = parse_obj(event, now_ns=NEVER)
-        batches = [b for b in result.batches if len(b)]
-        if not batches:
+        got = read(event)
+        if got is None:
             continue
-        read = max(int(b.end_ns.max()) for b in batches)
-        sync = -(-read // period) * period if period else read
-        out.append((sync, i, batches[0].user_id, result))
+        result, user, _, last = got
+        sync = -(-last // period) * period if period else last
+        out.append((sync, i, user, result))
     out.sort(key=lambda s: s[:2])
     return [(sync, user, result) for sync, _, user, result in out]
 
@@ -50,13 +48,13 @@ def synced(events: Sequence[Message], minutes: int) -> list[tuple[int, str, Pars
 def score_synced(
     syncs: Sequence[tuple[int, str, ParseResult]], detector: Detector, preview: bool | None
 ) -> tuple[Verdicts, int]:
-    """Verdicts and late points; before a user's sync that comes more than ``IDLE_FLUSH_S``
+    """Verdicts and late points; before a user's sync that comes more than ``IDLE_FLUSH_NS``
     after their last, the idle flush (``preview``: kept open; False: closed; None: none)."""
     run = Delivery(detector)
     last: dict[str, int] = {}
     for sync, user, result in syncs:
         buffer = run.buffers.get(user)
-        quiet = user in last and sync - last[user] > IDLE_FLUSH_S * NS
+        quiet = user in last and sync - last[user] > IDLE_FLUSH_NS
         if preview is not None and buffer is not None and quiet:
             run.windows += buffer.preview() if preview else buffer.flush()
         last[user] = sync

@@ -16,7 +16,9 @@ from model_export.eval.labels import label
 from model_export.eval.metrics import evaluate_scores
 from model_export.eval.variant_gens import VARIANTS
 from model_export.eval.variants import QUICK, Injected, RunConfig, real_variants, simulate_variants
+from model_export.sim.emit import Message
 from stream.buffer import UserBuffer
+from stream.parsing import parse_obj
 from stream.pipeline import apply
 from stream.points import ParseResult
 from stream.scoring.base import WindowScore
@@ -25,6 +27,19 @@ from stream.scoring.retro import carry_back, first_verdicts
 from stream.windows import Window
 
 Verdicts = list[tuple[Window, WindowScore]]
+NEVER = 4_000_000_000 * 1_000_000_000  # a clock in 2096: no point of a benchmark is ahead of it
+
+
+def read(event: Message) -> tuple[ParseResult, str, int, int] | None:
+    """``event`` parsed with no clock (``NEVER``), its user, its first point start and latest
+    point end (when a live phone reads it); None when it holds no point."""
+    result = parse_obj(event, now_ns=NEVER)
+    batches = [b for b in result.batches if len(b)]
+    if not batches:
+        return None
+    first = min(int(b.start_ns.min()) for b in batches)
+    last = max(int(b.end_ns.max()) for b in batches)
+    return result, batches[0].user_id, first, last
 
 
 def verdicts_of(windows: list[Window], detector: Detector) -> Verdicts:
