@@ -227,7 +227,7 @@ _REFUSED1: Final = AddResult(refused=1)
 class _Rare:
     """The parts of a user's state that are usually absent (see ``UserBuffer._set_rare``)."""
 
-    __slots__ = ("manual", "pending", "records", "repeats")
+    __slots__ = ("late", "manual", "pending", "records", "repeats")
 
     def __init__(
         self,
@@ -235,11 +235,13 @@ class _Rare:
         pending: list[Window] | None,
         repeats: dict[int, dict[int, int]] | None,
         records: bytes | None,
+        late: UserBuffer | None,
     ) -> None:
         self.manual = manual
         self.pending = pending
         self.repeats = repeats
         self.records = records
+        self.late = late
 
 
 class UserBuffer:
@@ -277,9 +279,9 @@ class UserBuffer:
         self._tail = b""  # the last emitted window's last bins (``_with_context``)
 
     # ------------------------------------------------------------------ rare state
-    # Manual-point counts, windows awaiting ``pop_complete``, replay marks and the latest Health
-    # Connect record of each source share one optional object: most users hold none of them at
-    # rest, and four slots would cost every user 32 bytes.
+    # Manual-point counts, windows awaiting ``pop_complete``, replay marks, the latest Health
+    # Connect record of each source and the buffer of late points share one optional object:
+    # most users hold none of them at rest, and five slots would cost every user 40 bytes.
 
     @property
     def _manual(self) -> dict[int, int] | None:  # window start bin -> manual points
@@ -287,7 +289,7 @@ class UserBuffer:
 
     @_manual.setter
     def _manual(self, value: dict[int, int] | None) -> None:
-        self._set_rare(value, self._pending, self._repeats, self._revisions)
+        self._set_rare(value, self._pending, self._repeats, self._revisions, self.late)
 
     @property
     def _pending(self) -> list[Window] | None:
@@ -295,7 +297,7 @@ class UserBuffer:
 
     @_pending.setter
     def _pending(self, value: list[Window] | None) -> None:
-        self._set_rare(self._manual, value, self._repeats, self._revisions)
+        self._set_rare(self._manual, value, self._repeats, self._revisions, self.late)
 
     @property
     def _repeats(self) -> dict[int, dict[int, int]] | None:  # window -> shift -> repeated grams
@@ -303,7 +305,7 @@ class UserBuffer:
 
     @_repeats.setter
     def _repeats(self, value: dict[int, dict[int, int]] | None) -> None:
-        self._set_rare(self._manual, self._pending, value, self._revisions)
+        self._set_rare(self._manual, self._pending, value, self._revisions, self.late)
 
     @property
     def _revisions(self) -> bytes | None:  # the latest records of each source (``revise``)
@@ -311,7 +313,17 @@ class UserBuffer:
 
     @_revisions.setter
     def _revisions(self, value: bytes | None) -> None:
-        self._set_rare(self._manual, self._pending, self._repeats, value)
+        self._set_rare(self._manual, self._pending, self._repeats, value, self.late)
+
+    @property
+    def late(self) -> UserBuffer | None:
+        """The points that arrived after their hours had closed, gathered across messages in a
+        buffer of their own (``stream.late``); None when there are none."""
+        return None if self._rare is None else self._rare.late
+
+    @late.setter
+    def late(self, value: UserBuffer | None) -> None:
+        self._set_rare(self._manual, self._pending, self._repeats, self._revisions, value)
 
     def _set_rare(
         self,
@@ -319,18 +331,26 @@ class UserBuffer:
         pending: list[Window] | None,
         repeats: dict[int, dict[int, int]] | None,
         records: bytes | None,
+        late: UserBuffer | None,
     ) -> None:
-        if manual is None and pending is None and repeats is None and records is None:
+        if (
+            manual is None
+            and pending is None
+            and repeats is None
+            and records is None
+            and late is None
+        ):
             self._rare = None
         elif self._rare is None:
-            self._rare = _Rare(manual, pending, repeats, records)
+            self._rare = _Rare(manual, pending, repeats, records, late)
         else:
             rare = self._rare
-            rare.manual, rare.pending, rare.repeats, rare.records = (
+            rare.manual, rare.pending, rare.repeats, rare.records, rare.late = (
                 manual,
                 pending,
                 repeats,
                 records,
+                late,
             )
 
     # ------------------------------------------------------------------ accessors
@@ -891,7 +911,9 @@ class UserBuffer:
         return pending
 
     def flush(self) -> list[Window]:
-        """Every not-yet-emitted window that holds data (idle flush); their points become late."""
+        """Every not-yet-emitted window that holds data (idle flush); their points become late.
+        Then the open hours of the buffer of late points (``late``), as after-close windows."""
+        late = self.flush_late()
         out = self.pop_complete()
         if self._plan.hop_bins == self._plan.window_bins and self._ring_has_data():
             self._emit_ring()
@@ -899,15 +921,37 @@ class UserBuffer:
             self._emit_or_skip()
         self._clear()
         out.extend(self._take_pending())
-        return out
+        return out + late
 
-    def preview(self) -> list[Window]:
+    def preview(self, settled: bool = False) -> list[Window]:
         """The windows ``flush`` would emit now, this buffer left as it is: the worker's idle
         flush scores a quiet user's open hours and keeps them open, so what the user sends
-        after the pause is not late, and each hour is scored again when it completes."""
+        after the pause is not late, and each hour is scored again when it completes.
+
+        ``settled``: only the bins before the point where this buffer closes windows
+        (``_closing``: the latest step point end, at most ``STEPS_WAIT_NS`` behind): a sync's
+        metres may come a message before its steps, and are not judged without them."""
         copy = UserBuffer.from_bytes(self.to_bytes())
         copy._pending = None  # complete windows not yet taken are this buffer's to emit
+        if settled and len(copy._buf) > HEAD:
+            cut = -(-copy._closing(copy._wm) // copy._plan.bin_ns)  # bins begun before it
+            del copy._buf[HEAD + max(0, cut - copy._base) * REC :]
         return copy.flush()
+
+    @property
+    def first_open_ns(self) -> int:
+        """Where the windows still open begin: every window starting before it has closed."""
+        return self._late_before() * self._plan.bin_ns
+
+    def flush_late(self) -> list[Window]:
+        """The open hours of ``late``, which is then dropped: those of hours closed here, as
+        after-close windows (a late point reaching past them put the rest there)."""
+        late = self.late
+        if late is None:
+            return []
+        self.late = None
+        first_open = self.first_open_ns
+        return [replace(w, after_close=True) for w in late.flush() if w.start_ns < first_open]
 
     def _take_pending(self) -> list[Window]:
         pending = self._pending or []
@@ -1392,6 +1436,8 @@ class UserBuffer:
         parts.append(_blob(self._tail))
         parts += [_blob(_context_bytes(w.before)) + _blob(_context_bytes(w.after)) for w in pending]
         parts.append(_blob(self._revisions or b""))
+        late = self.late
+        parts.append(_blob(b"" if late is None else late.to_bytes()))
         return b"".join(parts)
 
     @classmethod
@@ -1458,6 +1504,9 @@ class UserBuffer:
                 if at < len(view):  # absent from snapshots written before record revisions
                     records, at = _unblob(view, at)
                     buffer._revisions = records or None
+                if at < len(view):  # absent from snapshots written before late points were kept
+                    late, at = _unblob(view, at)
+                    buffer.late = UserBuffer.from_bytes(late) if late else None
         else:
             buffer._prints = b""  # the former whole-minute fingerprints: another format
         return buffer

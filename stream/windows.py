@@ -41,7 +41,8 @@ class Window:
     the bins after the window that the ring held when it was emitted (up to the lateness). A
     cheat crossing the hour then shows its whole run to both windows it touches.
     ``after_close``: a window emitted again after it closed, holding only points that arrived
-    late (``stream.late``); its first verdict, if it alerted, stands.
+    late (``stream.late``); its first verdict, if it alerted, stands. ``provisional``: such a
+    window of an hour its late points may still be coming for, with nothing after it yet.
     """
 
     user_id: str
@@ -55,6 +56,7 @@ class Window:
     before: npt.NDArray[np.float32] | None = None
     after: npt.NDArray[np.float32] | None = None
     after_close: bool = False
+    provisional: bool = False
 
     @property
     def start(self) -> datetime:

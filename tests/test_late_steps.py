@@ -128,9 +128,18 @@ def test_a_late_ride_logged_as_walking_is_judged_by_its_stride() -> None:
     both channels arrived together, so the stride they imply is judged as on time."""
     bumps = [(T0 + m * MINUTE, T0 + m * MINUTE + 55 * NS, 50) for m in range(70, 100)]
     ride = [_dataset(PHONE, bumps), _dataset(GPS, [(s, e, 300.0) for s, e, _ in bumps])]
-    _, windows = _arrives_after(_walks(), ride)
-    assert [(w.start_ns, w.after_close) for w in windows] == [(T0 + HOUR, True)]
-    verdict = load_detector().score(windows)[0]
+    buffers: dict[str, Any] = {}
+    for walk in _walks():
+        apply(parse_obj(walk), buffers)
+    _, windows = apply(parse_obj(ride), buffers)
+    # at once, the hour as far as it has come: more of the ride may follow (``provisional``)
+    assert [(w.start_ns, w.after_close, w.provisional) for w in windows] == [
+        (T0 + HOUR, True, True)
+    ]
+    assert "stride_implausible" not in load_detector().score(windows)[0].reasons
+    final = [w for w in buffers[USER].flush() if w.after_close]  # the user's idle flush
+    assert [(w.start_ns, w.provisional) for w in final] == [(T0 + HOUR, False)]
+    verdict = load_detector().score(final)[0]
     assert verdict.anomalous and "stride_implausible" in verdict.reasons
 
 
@@ -186,9 +195,10 @@ def test_late_windows_are_the_windows_of_the_late_points_alone(
     points: list[tuple[Channel, int, int, int]], resend: bool
 ) -> None:
     """For any points of a watch's steps, distance and speed, sent in one message after their
-    hours closed: each hour they reach is emitted again with the values and masks of the window
-    a buffer emits for that hour when the same points alone arrive on time (points resent in
-    the message count once)."""
+    hours closed: each hour they reach is emitted again, last (once the user's buffer is
+    flushed) with the values and masks of the window a buffer emits for that hour when the same
+    points alone arrive on time (points resent in the message count once). Before, an hour may
+    be emitted as far as its steps have come (``UserBuffer.preview(settled=True)``)."""
     batches = []
     for channel in (Channel.STEPS, Channel.DISTANCE, Channel.SPEED):
         mine = [(s, d, v) for c, s, d, v in points if c == channel]
@@ -219,11 +229,13 @@ def test_late_windows_are_the_windows_of_the_late_points_alone(
     later = T0 + 2 * 86_400 * NS  # the phone's own steps, two days on: every hour above closed
     apply(parse_obj(_dataset(PHONE, [(later, later + 50 * NS, 80)])), buffers)
     _, got = apply(ParseResult(batches), buffers)
+    got += [w for w in buffers[USER].flush() if w.after_close]
     assert all(w.after_close for w in got)
-    assert sorted(w.start_ns for w in got) == sorted(want)
-    for w in got:
-        assert np.array_equal(w.values, want[w.start_ns].values), w.start_ns
-        assert np.array_equal(w.mask, want[w.start_ns].mask), w.start_ns
+    last = {w.start_ns: w for w in got}
+    assert sorted(last) == sorted(want)
+    for hour, w in last.items():
+        assert np.array_equal(w.values, want[hour].values), hour
+        assert np.array_equal(w.mask, want[hour].mask), hour
 
 
 @settings(max_examples=60, deadline=None)

@@ -215,6 +215,26 @@ AFTER_CLOSE_CHECKS = np.array(
     ],
     dtype=np.bool_,
 )
+# What a provisional after-close window (``Window.provisional``: an hour of a backlog still
+# arriving, ``stream.late``) is judged by: the rhythm of its steps and manual entry, which the
+# points still to come cannot undo. The stride, speed and teleport checks read a minute against
+# the minutes after it (a ride's journey, a walk's lost fix), and those have not come yet: on
+# the legitimate-unusual benchmark delivered a day late in the phone's own messages, judging
+# them before the rest of the hour arrived flagged 6 car rides' hours as walks
+# (``python -m model_export.eval.late_delivery``, 2026-12-08).
+PROVISIONAL_CHECKS = np.array(
+    [
+        c
+        in {
+            "cadence_above_human_limit",
+            "cadence_without_variation",
+            "manual_entry",
+            "cadence_repeats_exactly",
+        }
+        for c in CHECKS
+    ],
+    dtype=np.bool_,
+)
 _STEADY = CHECKS.index("cadence_without_variation")
 
 # Which channels each finding implicates (steps, distance, speed); None = the channels present.
@@ -563,6 +583,9 @@ def window_findings(
         ratios[late, _STEADY] /= LATE_STEADY_FACTOR
         for i in np.flatnonzero(late).tolist():
             found[i] = None
+        early = np.fromiter((w.provisional for w in windows), np.bool_, count=len(windows))
+        if early.any():
+            ratios[np.ix_(early, ~PROVISIONAL_CHECKS)] = 0.0
     return ratios, found
 
 

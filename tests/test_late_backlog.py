@@ -1,0 +1,131 @@
+"""Late points gathered across messages (``UserBuffer.late``, ``stream.late``).
+
+A backlog of points whose hours closed comes in pieces as often as in one sync: an offline
+phone's queued syncs, a client sending each point as a message of its own, a cheater sending
+one point dated now before the hours being faked. Judged message by message, each piece was a
+few minutes of an hour, and a motor's rhythm or a ride's stride never had the stretch of
+minutes those checks need. Now every message's closed hours are judged with all that came late
+for them before. The processor runs for real over in-memory stores, as in ``test_late_steps``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stream.buffer import UserBuffer
+from stream.parsing import parse_obj
+from stream.pipeline import apply
+from stream.scoring.detector import load_detector
+from stream.windows import Window
+from tests.test_late_manual import HOUR, MINUTE, NS, T0, USER, _hour, _walks, _worker_alerts
+from tests.test_late_steps import APP, GPS, PHONE, STEADY, WATCH, _dataset, _human, _shaker
+
+
+def _one_by_one(points: list[tuple[int, int, Any]], source: str) -> list[dict[str, Any]]:
+    """A message per point."""
+    return [_dataset(source, [p]) for p in points]
+
+
+def _deliver(messages: list[Any], buffers: dict[str, UserBuffer] | None = None) -> list[Window]:
+    """The windows each of ``messages`` yields after the phone's six hours of walks."""
+    if buffers is None:
+        buffers = {}
+        for walk in _walks():
+            apply(parse_obj(walk), buffers)
+    out: list[Window] = []
+    for message in messages:
+        out.extend(apply(parse_obj(message), buffers)[1])
+    return out
+
+
+def test_a_backfill_sent_point_by_point_is_judged_as_one() -> None:
+    """01:00-01:50 at a motor's steady 150/min, each minute a message after the hour closed:
+    every message's window of 01:00 holds all the minutes that came before it."""
+    windows = _deliver(_one_by_one(_shaker(60, 50), APP))
+    assert all(w.after_close and w.start_ns == T0 + HOUR for w in windows)
+    assert [int(w.values[0].sum()) for w in windows] == [150 * k for k in range(1, 51)]
+    verdicts = load_detector().score(windows)
+    assert STEADY in verdicts[-1].reasons
+    assert not verdicts[0].anomalous  # one minute alone: what each message showed before
+    # the worker sends the hour's first alerting verdict (its stretch long enough), once
+    sent = _worker_alerts([*_walks(), *_one_by_one(_shaker(60, 50), APP)])
+    assert [a["reasons"] for a in sent if a["window_start"] == _hour(1)] == [[STEADY]]
+
+
+def test_a_late_ride_in_five_minute_syncs_is_judged_by_its_stride() -> None:
+    """A bus ride's counted bumps and its GPS metres (200 m a minute), synced every five
+    minutes after the hour closed, each sync a message per stream: once the hour is whole, it
+    is judged by the stride of all 30 minutes (before, each sync's hour held its five)."""
+    bumps = [(T0 + m * MINUTE, T0 + m * MINUTE + 55 * NS, 50) for m in range(70, 100)]
+    messages = []
+    for i in range(0, len(bumps), 5):
+        sync = bumps[i : i + 5]
+        messages += [_dataset(PHONE, sync), _dataset(GPS, [(s, e, 200.0) for s, e, _ in sync])]
+    buffers: dict[str, UserBuffer] = {}
+    for walk in _walks():
+        apply(parse_obj(walk), buffers)
+    windows = _deliver(messages, buffers)
+    # each sync's hour as far as it has come is judged by its rhythm alone (``provisional``):
+    # the bumps, steady enough here, alert; the stride waits for the hour to be whole
+    assert all(w.provisional for w in windows)
+    assert not any("stride_implausible" in v.reasons for v in load_detector().score(windows))
+    final = [w for w in buffers[USER].flush() if w.after_close]  # the user's idle flush
+    assert [(w.start_ns, w.provisional, int(w.values[0].sum())) for w in final] == [
+        (T0 + HOUR, False, 50 * 30)
+    ]
+    assert "stride_implausible" in load_detector().score(final)[0].reasons
+
+
+def test_an_honest_walk_sent_point_by_point_stays_silent() -> None:
+    """A watch's three hours of a person's walking, a message per minute, after they closed."""
+    windows = _deliver(_one_by_one(_human(60, 170), WATCH))
+    assert {w.start_ns for w in windows} == {T0 + HOUR, T0 + 2 * HOUR, T0 + 3 * HOUR}
+    assert not any(v.anomalous for v in load_detector().score(windows))
+    sent = _worker_alerts([*_walks(), *_one_by_one(_human(60, 170), WATCH)])
+    assert not [a for a in sent if a["window_start"] in {_hour(1), _hour(2), _hour(3)}]
+
+
+def test_a_resent_late_point_counts_once() -> None:
+    points = _shaker(60, 3)
+    windows = _deliver(_one_by_one([*points, points[1]], APP))
+    assert [int(w.values[0].sum()) for w in windows] == [150, 300, 450, 450]
+
+
+def test_points_older_than_the_late_buffer_keeps_start_it_afresh() -> None:
+    """A backfill of 02:00-02:20, then one of 00:10-00:30 (a backlog sent newest first): the
+    late buffer has moved on past the older points, so its hours are judged as they stand
+    (02:00 again, in full) and the older points start it afresh."""
+    windows = _deliver([_dataset(APP, _shaker(120, 20)), _dataset(APP, _shaker(10, 20))])
+    assert [(w.start_ns, int(w.values[0].sum())) for w in windows] == [
+        (T0 + 2 * HOUR, 20 * 150),
+        (T0 + 2 * HOUR, 20 * 150),
+        (T0, 20 * 150),
+    ]
+
+
+def test_the_late_points_survive_a_snapshot_and_go_with_a_flush() -> None:
+    """The worker writes the user's buffer to its table between messages and may restart: the
+    late points kept so far are in the snapshot. An idle user's flush drops them (every hour
+    they reach was judged as they came)."""
+    buffers: dict[str, UserBuffer] = {}
+    for walk in _walks():
+        apply(parse_obj(walk), buffers)
+    halves = _one_by_one(_shaker(60, 50), APP)
+    _deliver(halves[:25], buffers)
+    held = buffers["typist"]
+    assert held.late is not None
+    restored = UserBuffer.from_bytes(held.to_bytes())
+    assert restored.late is not None
+    assert restored.late.to_bytes() == held.late.to_bytes()
+    windows = _deliver(halves[25:], {"typist": restored})
+    assert int(windows[-1].values[0].sum()) == 50 * 150
+    restored.flush()
+    assert restored.late is None
+    assert UserBuffer.from_bytes(restored.to_bytes()).late is None
+
+
+def test_steps_on_time_keep_no_late_buffer() -> None:
+    buffers: dict[str, UserBuffer] = {}
+    for walk in _walks():
+        apply(parse_obj(walk), buffers)
+    assert buffers["typist"].late is None
