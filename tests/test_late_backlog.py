@@ -122,6 +122,9 @@ def test_the_late_points_survive_a_snapshot_and_go_with_a_flush() -> None:
     restored.flush()
     assert restored.late is None
     assert UserBuffer.from_bytes(restored.to_bytes()).late is None
+    older = held.to_bytes()[: -(4 + len(held.late.to_bytes()))]  # written before late points
+    assert UserBuffer.from_bytes(older).late is None
+    assert UserBuffer.from_bytes(older).to_bytes() == older + bytes(4)
 
 
 def test_steps_on_time_keep_no_late_buffer() -> None:

@@ -102,7 +102,10 @@ PREAMBLE = (
     "module): the variants benchmark (`docs/variants.md`) delivered live, with one step point",
     "before each user's day dated 20 hours ahead (*dated ahead*), or running from the day's",
     "start to 20 hours on (*open record*). *Now*: refused, and event time held to the clock",
-    '(README, "Event time never runs ahead of the clock"); in brackets, as before both rules.',
+    '(README, "Event time never runs ahead of the clock"); in brackets, as before both rules:',
+    "the day's points late, judged as late points are today (`stream.late`: gathered across",
+    "messages since 2026-12-08, before which each message's were judged alone and the",
+    "brackets read 0-27 % for the real variants).",
     "",
 )
 

@@ -82,7 +82,10 @@ PREAMBLE = (
     "module): the variants benchmark (`docs/variants.md`) delivered in each user's syncs, every",
     "15 minutes or every 3 hours, the worker's idle flush running in every pause longer than",
     '300 s. *Now*: the open hours scored and kept open (README, "Idle flush"); in brackets, as',
-    "before 2026-12-07: scored and closed, the rest of each hour late.",
+    "before 2026-12-07: scored and closed, the rest of each hour late, judged as late points",
+    "are today (`stream.late`: gathered across syncs since 2026-12-08, before which each",
+    "sync's were judged alone and the brackets read 0-52 % for the real variants with",
+    "15-minute syncs).",
     "",
 )
 
