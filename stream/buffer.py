@@ -68,6 +68,7 @@ from stream import revisions
 from stream.grid import DEFAULT_GRID, GridSpec
 from stream.points import Channel, PointBatch, SinglePoint
 from stream.scoring import replay
+from stream.scoring.checks.rhythm import STILL_SPEED
 from stream.windows import Window, WindowTotals
 
 STEPS: Final = int(Channel.STEPS)
@@ -139,6 +140,10 @@ come up to two hours (of event time) later, and steps lagging further are still 
 _NO_STEPS: Final = -2  # ``_swm`` before any step point (-1 was the snapshot's reserved field)
 _NEVER_NS: Final = 1 << 62
 _MAGIC: Final = b"LUB1"
+_MOVED: Final = struct.Struct("<qQ")  # a window's start (ns) and its bins GPS saw moving
+MOVED_WINDOWS: Final = 48
+"""Windows whose moving bins are kept (``UserBuffer.moved_in``): the last two days' hours with
+GPS movement, for points that arrive up to about that late."""
 TAIL_BINS: Final = 30  # bins of a window carried as the next window's look-behind
 _TAIL_END: Final = struct.Struct("<q")  # the bin where the carried tail ends
 _F16_MAX: Final = 65_504.0
@@ -227,7 +232,7 @@ _REFUSED1: Final = AddResult(refused=1)
 class _Rare:
     """The parts of a user's state that are usually absent (see ``UserBuffer._set_rare``)."""
 
-    __slots__ = ("late", "manual", "pending", "records", "repeats")
+    __slots__ = ("late", "manual", "moved", "pending", "records", "repeats")
 
     def __init__(
         self,
@@ -236,12 +241,14 @@ class _Rare:
         repeats: dict[int, dict[int, int]] | None,
         records: bytes | None,
         late: UserBuffer | None,
+        moved: bytes | None,
     ) -> None:
         self.manual = manual
         self.pending = pending
         self.repeats = repeats
         self.records = records
         self.late = late
+        self.moved = moved
 
 
 class UserBuffer:
@@ -280,8 +287,9 @@ class UserBuffer:
 
     # ------------------------------------------------------------------ rare state
     # Manual-point counts, windows awaiting ``pop_complete``, replay marks, the latest Health
-    # Connect record of each source and the buffer of late points share one optional object:
-    # most users hold none of them at rest, and five slots would cost every user 40 bytes.
+    # Connect record of each source, the buffer of late points and the minutes GPS saw moving
+    # share one optional object: most users hold none of them at rest, and six slots would cost
+    # every user 48 bytes.
 
     @property
     def _manual(self) -> dict[int, int] | None:  # window start bin -> manual points
@@ -289,7 +297,7 @@ class UserBuffer:
 
     @_manual.setter
     def _manual(self, value: dict[int, int] | None) -> None:
-        self._set_rare(value, self._pending, self._repeats, self._revisions, self.late)
+        self._set_rare(value, self._pending, self._repeats, self._revisions, self.late, self._moved)
 
     @property
     def _pending(self) -> list[Window] | None:
@@ -297,7 +305,7 @@ class UserBuffer:
 
     @_pending.setter
     def _pending(self, value: list[Window] | None) -> None:
-        self._set_rare(self._manual, value, self._repeats, self._revisions, self.late)
+        self._set_rare(self._manual, value, self._repeats, self._revisions, self.late, self._moved)
 
     @property
     def _repeats(self) -> dict[int, dict[int, int]] | None:  # window -> shift -> repeated grams
@@ -305,7 +313,7 @@ class UserBuffer:
 
     @_repeats.setter
     def _repeats(self, value: dict[int, dict[int, int]] | None) -> None:
-        self._set_rare(self._manual, self._pending, value, self._revisions, self.late)
+        self._set_rare(self._manual, self._pending, value, self._revisions, self.late, self._moved)
 
     @property
     def _revisions(self) -> bytes | None:  # the latest records of each source (``revise``)
@@ -313,7 +321,7 @@ class UserBuffer:
 
     @_revisions.setter
     def _revisions(self, value: bytes | None) -> None:
-        self._set_rare(self._manual, self._pending, self._repeats, value, self.late)
+        self._set_rare(self._manual, self._pending, self._repeats, value, self.late, self._moved)
 
     @property
     def late(self) -> UserBuffer | None:
@@ -323,7 +331,19 @@ class UserBuffer:
 
     @late.setter
     def late(self, value: UserBuffer | None) -> None:
-        self._set_rare(self._manual, self._pending, self._repeats, self._revisions, value)
+        self._set_rare(
+            self._manual, self._pending, self._repeats, self._revisions, value, self._moved
+        )
+
+    @property
+    def _moved(self) -> bytes | None:  # (window start ns, bins with GPS moving) per window
+        return None if self._rare is None else self._rare.moved
+
+    @_moved.setter
+    def _moved(self, value: bytes | None) -> None:
+        self._set_rare(
+            self._manual, self._pending, self._repeats, self._revisions, self.late, value
+        )
 
     def _set_rare(
         self,
@@ -332,6 +352,7 @@ class UserBuffer:
         repeats: dict[int, dict[int, int]] | None,
         records: bytes | None,
         late: UserBuffer | None,
+        moved: bytes | None,
     ) -> None:
         if (
             manual is None
@@ -339,19 +360,20 @@ class UserBuffer:
             and repeats is None
             and records is None
             and late is None
+            and moved is None
         ):
             self._rare = None
         elif self._rare is None:
-            self._rare = _Rare(manual, pending, repeats, records, late)
+            self._rare = _Rare(manual, pending, repeats, records, late, moved)
         else:
             rare = self._rare
-            rare.manual, rare.pending, rare.repeats, rare.records, rare.late = (
+            rare.manual, rare.pending, rare.repeats, rare.records = (
                 manual,
                 pending,
                 repeats,
                 records,
-                late,
             )
+            rare.late, rare.moved = late, moved
 
     # ------------------------------------------------------------------ accessors
 
@@ -951,7 +973,11 @@ class UserBuffer:
             return []
         self.late = None
         first_open = self.first_open_ns
-        return [replace(w, after_close=True) for w in late.flush() if w.start_ns < first_open]
+        return [
+            replace(w, after_close=True, moved=self.moved_in(w.start_ns))
+            for w in late.flush()
+            if w.start_ns < first_open
+        ]
 
     def _take_pending(self) -> list[Window]:
         pending = self._pending or []
@@ -1032,6 +1058,7 @@ class UserBuffer:
                 self._pending = []
             window = self._check_replay(self._build_window(base, rec, counts, src), after)
             self._pending.append(self._with_context(window, after))
+            self._note_moved(window)
         # the last speed sample leaving the ring is the left context of later windows
         sampled = counts[:hop].nonzero()[0]
         if sampled.shape[0]:
@@ -1116,6 +1143,7 @@ class UserBuffer:
             )
             after = full[(i + 1) * wb : (i + 2) * wb]
             pending.append(self._with_context(self._check_replay(window, after), after))
+            self._note_moved(window)
         self._pending = pending or None
         if manual:
             for i in range(n_win):
@@ -1252,6 +1280,34 @@ class UserBuffer:
         )
 
     # ------------------------------------------------------------------ helpers
+
+    def _note_moved(self, window: Window) -> None:
+        """Keeps which bins of an emitted window GPS saw moving (``STILL_SPEED``), for the
+        points of that hour that arrive after it closed (``moved_in``)."""
+        speed = window.mask[SPEED]
+        if not speed.any() or speed.shape[0] > 64:
+            return
+        bins = np.flatnonzero(speed & (window.values[SPEED] >= STILL_SPEED)).tolist()
+        if not bins:
+            return
+        bits = 0
+        for b in bins:
+            bits |= 1 << b
+        kept = (self._moved or b"") + _MOVED.pack(window.start_ns, bits)
+        self._moved = kept[-MOVED_WINDOWS * _MOVED.size :]
+
+    def moved_in(self, start_ns: int) -> int:
+        """The bins (bit i: bin i) of this user's emitted window starting at ``start_ns`` in
+        which GPS saw the phone moving, among the last ``MOVED_WINDOWS`` that had any; 0 if
+        none. A point arriving after the hour closed may lack the GPS that came on time."""
+        kept = self._moved
+        if kept is None:
+            return 0
+        for at in range(len(kept) - _MOVED.size, -1, -_MOVED.size):
+            start, bits = _MOVED.unpack_from(kept, at)
+            if start == start_ns:
+                return int(bits)
+        return 0
 
     def _window_of(self, bin_index: int) -> int:
         """Start bin of the earliest window containing ``bin_index``."""
@@ -1438,6 +1494,7 @@ class UserBuffer:
         parts.append(_blob(self._revisions or b""))
         late = self.late
         parts.append(_blob(b"" if late is None else late.to_bytes()))
+        parts.append(_blob(self._moved or b""))
         return b"".join(parts)
 
     @classmethod
@@ -1507,6 +1564,9 @@ class UserBuffer:
                 if at < len(view):  # absent from snapshots written before late points were kept
                     late, at = _unblob(view, at)
                     buffer.late = UserBuffer.from_bytes(late) if late else None
+                if at < len(view):  # absent from snapshots written before moving GPS was kept
+                    moved, at = _unblob(view, at)
+                    buffer._moved = moved or None
         else:
             buffer._prints = b""  # the former whole-minute fingerprints: another format
         return buffer

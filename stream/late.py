@@ -11,9 +11,11 @@ Such an hour is judged by the checks that hold whatever else the hour held
 (``stream.scoring.plausibility.AFTER_CLOSE_CHECKS``): a cadence no human reaches or holds that
 steadily, counts repeating like a motor's, a stride or a speed no walker has, a teleport,
 manual entry. Not by ``distance_without_steps`` (the hour's steps may have arrived on time),
-nor the model (an hour missing what arrived on time is not a pattern it knows). A coarse REST
-``:aggregated`` bucket is left out: spread evenly over its hour it looks like a motor, and on
-time finer sources would have shadowed it.
+nor the model (an hour missing what arrived on time is not a pattern it knows). The minutes in
+which the hour's GPS, come on time, saw the phone moving come with it (``Window.moved``): they
+break a steady stretch as they did on time. A coarse REST ``:aggregated`` bucket is left out:
+spread evenly over its hour it looks like a motor, and on time finer sources would have
+shadowed it.
 
 The buffer of late points gathers them across messages: a phone that was offline sends its
 backlog in the syncs it made, a client may send each point as a message of its own, and a
@@ -79,10 +81,9 @@ def closed_windows(buffer: UserBuffer, parts: list[PointBatch], grid: GridSpec) 
     late.settle(end, steps_end)
     # the hours it completes, whole, then this message's hours as far as their steps have come
     out += [w for w in late.pop_complete() if w.start_ns < first_open]
-    out = [replace(w, after_close=True) for w in out]
+    provisional = [w for w in late.preview(settled=True) if w.start_ns in closed]
     buffer.late = late if late.has_open_data else None
-    return out + [
-        replace(w, after_close=True, provisional=True)
-        for w in late.preview(settled=True)
-        if w.start_ns in closed
+    return [replace(w, after_close=True, moved=buffer.moved_in(w.start_ns)) for w in out] + [
+        replace(w, after_close=True, provisional=True, moved=buffer.moved_in(w.start_ns))
+        for w in provisional
     ]

@@ -43,6 +43,9 @@ class Window:
     ``after_close``: a window emitted again after it closed, holding only points that arrived
     late (``stream.late``); its first verdict, if it alerted, stands. ``provisional``: such a
     window of an hour its late points may still be coming for, with nothing after it yet.
+    ``moved``: for an after-close window, the bins (bit i: bin i) in which GPS saw the phone
+    moving when the hour was scored on time (``UserBuffer.moved_in``): a watch's steps synced
+    late lack the phone's GPS of the same run.
     """
 
     user_id: str
@@ -57,6 +60,7 @@ class Window:
     after: npt.NDArray[np.float32] | None = None
     after_close: bool = False
     provisional: bool = False
+    moved: int = 0
 
     @property
     def start(self) -> datetime:

@@ -12,13 +12,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from stream.buffer import UserBuffer
+import numpy as np
+
+from stream.buffer import MOVED_WINDOWS, UserBuffer
 from stream.parsing import parse_obj
 from stream.pipeline import apply
+from stream.points import Channel, PointBatch
 from stream.scoring.detector import load_detector
 from stream.windows import Window
 from tests.test_late_manual import HOUR, MINUTE, NS, T0, USER, _hour, _walks, _worker_alerts
 from tests.test_late_steps import APP, GPS, PHONE, STEADY, WATCH, _dataset, _human, _shaker
+
+GPS_SPEED = "derived:com.google.speed:com.google.android.gms:merge_speed"
 
 
 def _one_by_one(points: list[tuple[int, int, Any]], source: str) -> list[dict[str, Any]]:
@@ -122,9 +127,11 @@ def test_the_late_points_survive_a_snapshot_and_go_with_a_flush() -> None:
     restored.flush()
     assert restored.late is None
     assert UserBuffer.from_bytes(restored.to_bytes()).late is None
-    older = held.to_bytes()[: -(4 + len(held.late.to_bytes()))]  # written before late points
+    # written before late points were kept: the snapshot ends before their section
+    assert held.to_bytes().endswith(bytes(4))  # no moving GPS kept (the walks have no speed)
+    older = held.to_bytes()[: -(8 + len(held.late.to_bytes()))]
     assert UserBuffer.from_bytes(older).late is None
-    assert UserBuffer.from_bytes(older).to_bytes() == older + bytes(4)
+    assert UserBuffer.from_bytes(older).to_bytes() == older + bytes(8)
 
 
 def test_steps_on_time_keep_no_late_buffer() -> None:
@@ -132,3 +139,27 @@ def test_steps_on_time_keep_no_late_buffer() -> None:
     for walk in _walks():
         apply(parse_obj(walk), buffers)
     assert buffers["typist"].late is None
+
+
+def test_the_minutes_gps_saw_moving_are_kept_for_the_last_hours_that_had_any() -> None:
+    """``UserBuffer.moved_in``: per emitted hour, the minutes a speed sample of 1 m/s or more
+    covered; the last ``MOVED_WINDOWS`` hours with any, in the snapshot too."""
+    buffer = UserBuffer("typist")
+    hours = MOVED_WINDOWS + 2
+    for h in range(hours):
+        at = T0 + h * HOUR + 10 * MINUTE
+        fast = 3.0 if h % 2 == 0 or h >= 2 else 0.4  # hour 1: a phone lying still
+        buffer.add(PointBatch("typist", Channel.SPEED, GPS_SPEED, *_samples(at, fast)), 1)
+    buffer.flush()
+    restored = UserBuffer.from_bytes(buffer.to_bytes())
+    assert restored.moved_in(T0) == 0  # the oldest, dropped for the later ones
+    assert restored.moved_in(T0 + HOUR) == 0  # never moving
+    newest = restored.moved_in(T0 + (hours - 1) * HOUR)
+    assert newest == sum(1 << b for b in range(10, 13))  # minutes 10-12, joined by the samples
+    assert all(restored.moved_in(T0 + h * HOUR) for h in range(2, hours))
+
+
+def _samples(at: int, mps: float) -> tuple[Any, Any, Any]:
+    """Three speed samples a minute apart from ``at``."""
+    starts = np.array([at + k * MINUTE for k in range(3)], dtype=np.int64)
+    return starts, starts.copy(), np.full(3, mps)

@@ -23,7 +23,7 @@ from stream.parsing import parse_obj
 from stream.pipeline import apply
 from stream.points import Channel, ParseResult, PointBatch
 from stream.scoring.detector import load_detector
-from stream.scoring.plausibility import AFTER_CLOSE_CHECKS, CHECKS
+from stream.scoring.plausibility import AFTER_CLOSE_CHECKS, CHECKS, PROVISIONAL_CHECKS
 from stream.sources import source_rank
 from stream.windows import Window, WindowTotals
 from tests.test_late_manual import (
@@ -51,6 +51,7 @@ WATCH_OF = {
 GPS = "derived:com.google.distance.delta:com.google.android.gms:from_high_accuracy_location"
 STEADY = "cadence_without_variation"
 ALLOWED = {c for c, ok in zip(CHECKS, AFTER_CLOSE_CHECKS.tolist(), strict=True) if ok}
+PROVISIONAL = {c for c, ok in zip(CHECKS, PROVISIONAL_CHECKS.tolist(), strict=True) if ok}
 
 
 def _dataset(
@@ -245,8 +246,9 @@ def test_late_windows_are_the_windows_of_the_late_points_alone(
 )
 def test_a_late_window_is_judged_by_the_after_close_checks(steps: list[int], manual: int) -> None:
     """Whatever the steps, an after-close window's verdict is that of ``AFTER_CLOSE_CHECKS``
-    (the model does not see it), with the steady limit halved, and carries nothing back to the
-    hour before; the same row on time may be judged by more."""
+    (the model does not see it), with the on-time limits, and carries nothing back to the hour
+    before; a provisional one's, that of ``PROVISIONAL_CHECKS``; the same row on time may be
+    judged by more."""
     row = np.array(steps, dtype=np.float64)
     values = np.zeros((3, 60), dtype=np.float32)
     values[0] = row
@@ -255,32 +257,68 @@ def test_a_late_window_is_judged_by_the_after_close_checks(steps: list[int], man
     totals = WindowTotals(int(row.sum()), 0.0, 0)
     on_time = Window(USER, T0, T0 + HOUR, values, mask, totals, manual_points=manual)
     late = replace(on_time, after_close=True)
+    early = replace(late, provisional=True)
     detector = load_detector()
-    got, full = detector.score([late, on_time])
+    got, provisional, full = detector.score([late, early, on_time])
     assert set(got.reasons) <= ALLOWED and got.back is None
-    allowed_full = [r for r in full.reasons if r in ALLOWED]
-    assert set(got.reasons) <= set(allowed_full)  # the steady limit is stricter when late
-    assert [r for r in got.reasons if r != STEADY] == [r for r in allowed_full if r != STEADY]
+    assert list(got.reasons) == [r for r in full.reasons if r in ALLOWED]
+    assert list(provisional.reasons) == [r for r in full.reasons if r in PROVISIONAL]
     if not got.reasons:
         assert got.score < 1.0
 
 
-def test_a_steady_runners_late_sync_is_not_a_motor() -> None:
+PHONE_SPEED = "derived:com.google.speed:com.google.android.gms:merge_speed"
+
+
+def _on_time_with_gps(first_min: int, minutes: int, mps: float) -> list[dict[str, Any]]:
+    """The phone's walks, with a GPS speed sample every minute of ``first_min`` and the
+    ``minutes`` after it, in the order the phone sent them."""
+    speeds = [
+        {
+            "user_id": USER,
+            "dataTypeName": "com.google.speed",
+            "startTimeNanos": T0 + m * MINUTE + 30 * NS,
+            "endTimeNanos": T0 + m * MINUTE + 30 * NS,
+            "value": [{"fpVal": mps}],
+            "originDataSourceId": PHONE_SPEED,
+        }
+        for m in range(first_min, first_min + minutes)
+    ]
+    return sorted([*_walks(), *speeds], key=lambda e: int(e["endTimeNanos"]))
+
+
+def _late_after(on_time: list[dict[str, Any]], event: Any) -> list[Window]:
+    """The after-close windows of ``event`` sent after ``on_time``, once whole (the flush)."""
+    buffers: dict[str, Any] = {}
+    for message in on_time:
+        apply(parse_obj(message), buffers)
+    apply(parse_obj(event), buffers)
+    return [w for w in buffers[USER].flush() if w.after_close]
+
+
+def test_a_steady_runners_late_sync_is_judged_with_the_gps_that_came_on_time() -> None:
     """A watch syncing a 50-minute run at 160-166 steps a minute (about 1 % variation, as
-    steady as people run) after its hours closed: without GPS to show the runner moving, a
-    late stretch must vary by half the on-time limit, so the run passes; the motor's does not."""
+    steady as people run) after its hours closed, while the phone had sent the run's GPS on
+    time: the minutes that GPS saw moving break the late stretch as they would have on time,
+    so the run passes. With no GPS on time either, the same minutes are steady, as on time; a
+    motor's are, whatever came on time."""
     rng = np.random.default_rng(2)
     run = [
         (T0 + m * MINUTE, T0 + m * MINUTE + 59 * NS, int(rng.integers(160, 167)))
         for m in range(60, 110)
     ]
-    _, windows = _arrives_after(_walks(), _dataset(WATCH, run))
-    verdict = load_detector().score(windows)[0]
-    assert not verdict.anomalous, verdict
-    on_time = replace(windows[0], after_close=False)  # the same minutes judged on time
-    assert STEADY in load_detector().score([on_time])[0].reasons
-    _, motor = _arrives_after(_walks(), _dataset(APP, _shaker(60, 50, rate=163)))
-    assert STEADY in load_detector().score(motor)[0].reasons
+    detector = load_detector()
+    with_gps = _late_after(_on_time_with_gps(60, 50, 3.2), _dataset(WATCH, run))
+    assert [w.start_ns for w in with_gps] == [T0 + HOUR]
+    assert bin(with_gps[0].moved).count("1") == 50  # the run's minutes, as GPS saw them
+    assert not detector.score(with_gps)[0].anomalous
+    without = _late_after(_walks(), _dataset(WATCH, run))
+    assert without[0].moved == 0
+    assert STEADY in detector.score(without)[0].reasons
+    on_time = replace(without[0], after_close=False)  # the same minutes judged on time
+    assert STEADY in detector.score([on_time])[0].reasons
+    motor = _late_after(_on_time_with_gps(0, 30, 3.2), _dataset(APP, _shaker(60, 50, rate=163)))
+    assert STEADY in detector.score(motor)[0].reasons
 
 
 def test_a_late_sync_of_several_streams_is_judged_per_stream_whole() -> None:

@@ -217,8 +217,8 @@ def test_a_snapshot_written_before_window_context_still_loads() -> None:
     buffer = UserBuffer("u")
     feed(buffer, 0, [100 + i % 5 for i in range(80)])
     blob = buffer.to_bytes()
-    # the newer sections: no Health Connect records remembered, no late points kept
-    records = struct.pack("<I", 0) * 2
+    # the newer sections: no Health Connect records, late points or moving minutes kept
+    records = struct.pack("<I", 0) * 3
     assert blob.endswith(struct.pack("<I", len(buffer._tail)) + buffer._tail + records)
     older = blob[: -(4 + len(buffer._tail) + len(records))]  # the format before: no tail
     restored = UserBuffer.from_bytes(older)

@@ -187,13 +187,15 @@ CARRIED = np.array(
     dtype=np.bool_,
 )
 
-# A late window has no GPS to tell a steady runner outdoors from a motor (on time, a minute in
-# which the phone moved breaks a steady stretch): its steady stretches must vary by half the
-# limits above. Steadier than anyone's minute counts on record: the Fitabase users' steadiest 20
-# minutes vary by 0.8 %, the simulator's long runs by ~1 %, which pass the on-time limits only
-# because their GPS breaks the stretch (with the limits unchanged, 29 % of long runs delivered
-# a day late were flagged: ``python -m model_export.eval.late_delivery``).
-LATE_STEADY_FACTOR = 2.0
+# A late window holds only the points that came late: a watch's steps synced after the run lack
+# the phone's GPS that came on time, and on time a minute in which GPS saw the phone moving
+# breaks a steady stretch (the simulator's long runs vary by ~1 %, and pass only because their
+# GPS breaks it). So the minutes the hour's on-time GPS saw moving (``Window.moved``) break the
+# late window's stretches too, and the limits are the on-time ones. Until 2026-12-08 a late
+# window's steady stretch had to vary by half the limits instead (29 % of long runs delivered
+# a day late were flagged with the on-time limits and no such minutes), which let late shakers
+# pass: real ``shaker_slow_drift`` 5 %, ``shaker_night`` 11 % window recall delivered a day
+# late (``python -m model_export.eval.late_delivery``).
 # What a window emitted again after it closed (``Window.after_close``: only points that arrived
 # late, ``stream.late``) is judged by: findings that hold whatever else the hour held, because
 # every channel they read arrived together. Not ``distance_without_steps`` (the hour's steps may
@@ -579,14 +581,36 @@ def window_findings(
     found = back_findings(ratios, back)
     late = np.fromiter((w.after_close for w in windows), dtype=np.bool_, count=len(windows))
     if late.any():  # judged by what holds without the rest of the hour, carried back to nothing
+        moved = [i for i in np.flatnonzero(late).tolist() if windows[i].moved]
+        if moved:
+            ratios[moved, _STEADY] = _steady_moved(windows, values, masks, moved, grid)
         ratios[np.ix_(late, ~AFTER_CLOSE_CHECKS)] = 0.0
-        ratios[late, _STEADY] /= LATE_STEADY_FACTOR
         for i in np.flatnonzero(late).tolist():
             found[i] = None
         early = np.fromiter((w.provisional for w in windows), np.bool_, count=len(windows))
         if early.any():
             ratios[np.ix_(early, ~PROVISIONAL_CHECKS)] = 0.0
     return ratios, found
+
+
+def _steady_moved(
+    windows: Sequence[Window], values: F32, masks: Bool, rows: list[int], grid: GridSpec
+) -> F64:
+    """The steady ratio of after-close ``rows`` whose hour's GPS saw the phone moving on time
+    (``Window.moved``): those minutes break their stretches as their own GPS would. Only the
+    steady rule reads them: the other checks judge the speed the late points carry."""
+    v, m = values[rows].copy(), masks[rows].copy()
+    for k, i in enumerate(rows):
+        bits = windows[i].moved
+        on = [b for b in range(v.shape[2]) if bits >> b & 1]
+        speed = np.where(m[k, 2, on], v[k, 2, on], 0.0)
+        v[k, 2, on] = np.maximum(speed, STILL_SPEED)
+        m[k, 2, on] = True
+    picked = [windows[i] for i in rows]
+    manual = np.fromiter((w.manual_points for w in picked), dtype=np.int64, count=len(rows))
+    repeats = np.fromiter((w.repeats_earlier for w in picked), dtype=np.bool_, count=len(rows))
+    before, after = stack_context(picked)
+    return check_ratios(v, m, manual, repeats, grid, before, after)[:, _STEADY]
 
 
 class PlausibilityScorer:
