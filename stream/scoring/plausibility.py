@@ -583,7 +583,16 @@ def window_findings(
     if late.any():  # judged by what holds without the rest of the hour, carried back to nothing
         moved = [i for i in np.flatnonzero(late).tolist() if windows[i].moved]
         if moved:
-            ratios[moved, _STEADY] = _steady_moved(windows, values, masks, moved, grid)
+            v, m = _with_moved(windows, moved, values, masks)
+            ratios[moved, _STEADY] = check_ratios(
+                v,
+                m,
+                manual[moved],
+                repeats[moved],
+                grid,
+                None if before is None else before[moved],
+                None if after is None else after[moved],
+            )[:, _STEADY]
         ratios[np.ix_(late, ~AFTER_CLOSE_CHECKS)] = 0.0
         for i in np.flatnonzero(late).tolist():
             found[i] = None
@@ -593,24 +602,19 @@ def window_findings(
     return ratios, found
 
 
-def _steady_moved(
-    windows: Sequence[Window], values: F32, masks: Bool, rows: list[int], grid: GridSpec
-) -> F64:
-    """The steady ratio of after-close ``rows`` whose hour's GPS saw the phone moving on time
-    (``Window.moved``): those minutes break their stretches as their own GPS would. Only the
-    steady rule reads them: the other checks judge the speed the late points carry."""
+def _with_moved(
+    windows: Sequence[Window], rows: list[int], values: F32, masks: Bool
+) -> tuple[F32, Bool]:
+    """``rows`` of ``values`` and ``masks`` with the minutes their hour's GPS saw moving on time
+    (``Window.moved``) as moving speed, for the steady rule alone: they break its stretches as
+    the late points' own GPS would; the other checks judge the speed the late points carry."""
     v, m = values[rows].copy(), masks[rows].copy()
     for k, i in enumerate(rows):
         bits = windows[i].moved
         on = [b for b in range(v.shape[2]) if bits >> b & 1]
-        speed = np.where(m[k, 2, on], v[k, 2, on], 0.0)
-        v[k, 2, on] = np.maximum(speed, STILL_SPEED)
+        v[k, 2, on] = np.maximum(np.where(m[k, 2, on], v[k, 2, on], 0.0), STILL_SPEED)
         m[k, 2, on] = True
-    picked = [windows[i] for i in rows]
-    manual = np.fromiter((w.manual_points for w in picked), dtype=np.int64, count=len(rows))
-    repeats = np.fromiter((w.repeats_earlier for w in picked), dtype=np.bool_, count=len(rows))
-    before, after = stack_context(picked)
-    return check_ratios(v, m, manual, repeats, grid, before, after)[:, _STEADY]
+    return v, m
 
 
 class PlausibilityScorer:
