@@ -973,10 +973,14 @@ class UserBuffer:
             return []
         self.late = None
         first_open = self.first_open_ns
+        return self.after_close([w for w in late.flush() if w.start_ns < first_open])
+
+    def after_close(self, windows: list[Window], provisional: bool = False) -> list[Window]:
+        """``windows`` of the buffer of late points as this user's after-close windows, with
+        the minutes that the hour's on-time GPS saw moving (``moved_in``)."""
         return [
-            replace(w, after_close=True, moved=self.moved_in(w.start_ns))
-            for w in late.flush()
-            if w.start_ns < first_open
+            replace(w, after_close=True, provisional=provisional, moved=self.moved_in(w.start_ns))
+            for w in windows
         ]
 
     def _take_pending(self) -> list[Window]:

@@ -37,8 +37,6 @@ its alert (``stream.scoring.retro.first_verdicts``; the worker reads its recent 
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from stream.buffer import UserBuffer
 from stream.grid import GridSpec
 from stream.points import Channel, PointBatch
@@ -64,10 +62,10 @@ def closed_windows(buffer: UserBuffer, parts: list[PointBatch], grid: GridSpec) 
     if not closed:
         return []
     first_open = buffer.first_open_ns
-    out: list[Window] = []
+    flushed: list[Window] = []
     late = buffer.late
     if late is not None and any(late.reaches_closed(b) for b in judged):
-        out = buffer.flush_late()  # older points than it keeps: its hours are judged as they are
+        flushed = buffer.flush_late()  # older points than it keeps: its hours judged as they are
         late = None
     if late is None:
         late = UserBuffer(buffer.user_id, grid)
@@ -80,10 +78,7 @@ def closed_windows(buffer: UserBuffer, parts: list[PointBatch], grid: GridSpec) 
             steps_end = max(steps_end, last)
     late.settle(end, steps_end)
     # the hours it completes, whole, then this message's hours as far as their steps have come
-    out += [w for w in late.pop_complete() if w.start_ns < first_open]
+    whole = [w for w in late.pop_complete() if w.start_ns < first_open]
     provisional = [w for w in late.preview(settled=True) if w.start_ns in closed]
     buffer.late = late if late.has_open_data else None
-    return [replace(w, after_close=True, moved=buffer.moved_in(w.start_ns)) for w in out] + [
-        replace(w, after_close=True, provisional=True, moved=buffer.moved_in(w.start_ns))
-        for w in provisional
-    ]
+    return flushed + buffer.after_close(whole) + buffer.after_close(provisional, provisional=True)
