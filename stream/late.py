@@ -28,8 +28,9 @@ once as far as their steps have come (``UserBuffer.preview(settled=True)``: metr
 message before their steps wait), ``provisional``: judged by the rhythm of the steps and
 manual entry only (``PROVISIONAL_CHECKS``), since the rest of the hour may still be on its
 way. Each hour is judged whole, by all the checks above, when the late buffer completes it by
-its own event time, or when the user's buffer flushes it (the idle flush, expiry, the end of
-``lifeup score``).
+its own event time, when the user's buffer flushes it (the idle flush, expiry, the end of
+``lifeup score``), or, in the worker, once the late points have paused for the idle flush's
+delay while the user goes on sending on time (``UserBuffer.flush_late``).
 
 The hour's first verdict stands when it alerted; otherwise an alerting after-close verdict is
 its alert (``stream.scoring.retro.first_verdicts``; the worker reads its recent alerts).

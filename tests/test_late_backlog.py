@@ -10,6 +10,7 @@ for them before. The processor runs for real over in-memory stores, as in ``test
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 import numpy as np
@@ -20,8 +21,11 @@ from stream.pipeline import apply
 from stream.points import Channel, PointBatch
 from stream.scoring.detector import load_detector
 from stream.windows import Window
+from stream.worker.state import UserState
+from tests.events import step_point
 from tests.test_late_manual import HOUR, MINUTE, NS, T0, USER, _hour, _walks, _worker_alerts
 from tests.test_late_steps import APP, GPS, PHONE, STEADY, WATCH, _dataset, _human, _shaker
+from tests.worker_waves import run_waves
 
 GPS_SPEED = "derived:com.google.speed:com.google.android.gms:merge_speed"
 
@@ -163,3 +167,44 @@ def _samples(at: int, mps: float) -> tuple[Any, Any, Any]:
     """Three speed samples a minute apart from ``at``."""
     starts = np.array([at + k * MINUTE for k in range(3)], dtype=np.int64)
     return starts, starts.copy(), np.full(3, mps)
+
+
+def test_the_worker_judges_a_paused_backlog_whole_while_the_user_sends_on_time() -> None:
+    """The phone sends a minute every minute, on time, and is never quiet long enough for the
+    idle flush; meanwhile a bus ride of 01:10-01:40 comes late in 5-minute syncs. Its bumps
+    vary, so no provisional window alerts; once no late point has come for
+    ``LIFEUP_IDLE_FLUSH_SECONDS``, the worker judges the hour whole: `stride_implausible`."""
+    rng = np.random.default_rng(4)
+    bumps = [
+        (T0 + m * MINUTE, T0 + m * MINUTE + 55 * NS, int(rng.integers(30, 90)))
+        for m in range(70, 100)
+    ]
+    syncs = [bumps[i : i + 5] for i in range(0, len(bumps), 5)]
+    now = T0 + 6 * HOUR
+
+    def minute(k: int) -> dict[str, Any]:
+        event = step_point(now + k * MINUTE, now + k * MINUTE + 50 * NS, 90, user_id=USER)
+        return {**event, "originDataSourceId": PHONE}
+
+    waves: list[tuple[list[dict[str, Any]], float]] = [(_walks(), 60.0)]
+    for k, sync in enumerate(syncs):
+        late = [_dataset(PHONE, sync), _dataset(GPS, [(s, e, 200.0) for s, e, _ in sync])]
+        waves.append(([minute(k), *late], 60.0))
+    waves += [([minute(k)], 60.0) for k in range(len(syncs), len(syncs) + 8)]
+    run = run_waves(waves, user=USER)
+    ride = [a["reasons"] for a in run.alerts if a["window_start"] == _hour(1)]
+    assert ride == [["gps_teleport", "stride_implausible"]]  # one alert, from the whole hour
+    # the same waves, the ride's last sync followed by only 3 minutes without late points
+    short = run_waves(waves[: len(syncs) + 1 + 3], user=USER)
+    assert not [a for a in short.alerts if a["window_start"] == _hour(1)]
+
+
+def test_the_users_state_keeps_when_late_points_last_came() -> None:
+    """The worker's table entry: version 2 adds the wall time of the last late points, and a
+    version 1 entry (written before) reads as none pending."""
+    buffer = UserBuffer(USER)
+    state = UserState(buffer, 10.0, True, 5.0)
+    back = UserState.from_bytes(state.to_bytes())
+    assert (back.last_event_wall_s, back.idle_flushed, back.late_wall_s) == (10.0, True, 5.0)
+    older = struct.pack("<BdB", 1, 10.0, 1) + buffer.to_bytes()
+    assert UserState.from_bytes(older).late_wall_s == 0.0

@@ -320,7 +320,7 @@ class Processor:
         if buffers:
             now = self.now()
             for user_id, buffer in buffers.items():
-                self._touch(user_id, buffer, event, now)
+                self._touch(user_id, buffer, event, now, outcomes.late > 0)
         # the outcome counters without a dict per message (``count_outcomes`` takes a mapping)
         accepted, duplicate, late = outcomes.accepted, outcomes.duplicate, outcomes.late
         if accepted:
@@ -361,6 +361,12 @@ class Processor:
                 users.pop(user_id, None)
                 continue
             heard = max(state.last_event_wall_s, owned_since)
+            if state.late_wall_s and max(state.late_wall_s, owned_since) <= idle_before:
+                # a backlog of late points has paused: its hours are judged whole, even while
+                # the user goes on sending on time (``stream.late``)
+                self._add_windows(state.buffer.flush_late(), None)
+                state.late_wall_s = 0.0
+                batch.dirty[user_id] = event
             if not state.idle_flushed and heard <= idle_before:
                 self._add_windows(state.buffer.preview(), None)
                 state.idle_flushed = True
@@ -391,7 +397,9 @@ class Processor:
                 self._cache[user_id] = state
         return state
 
-    def _touch(self, user_id: str, buffer: UserBuffer, event: Event, now: float) -> None:
+    def _touch(
+        self, user_id: str, buffer: UserBuffer, event: Event, now: float, late: bool
+    ) -> None:
         state = self._cache.get(user_id)
         if state is None:
             state = UserState(buffer, now)
@@ -400,6 +408,8 @@ class Processor:
             state.buffer = buffer
             state.last_event_wall_s = now
             state.idle_flushed = False
+        if late:
+            state.late_wall_s = now
         batch = self._batch
         batch.dirty[user_id] = event
         if batch.deleted:

@@ -16,28 +16,36 @@ import orjson
 
 from stream.buffer import UserBuffer
 
-_VERSION = 1
+_VERSION = 2
 _HEADER = struct.Struct("<BdB")  # version, last event (Unix s, wall clock), idle-flushed flag
+_LATE = struct.Struct("<d")  # version 2: the last message with late points (Unix s; 0: none)
 
 
 @dataclass(slots=True)
 class UserState:
-    """One user's buffer plus when we last heard from them."""
+    """One user's buffer plus when we last heard from them, and when last late points came
+    (``UserBuffer.late`` is judged whole once they pause, ``Processor``'s tick)."""
 
     buffer: UserBuffer
     last_event_wall_s: float
     idle_flushed: bool = False
+    late_wall_s: float = 0.0
 
     def to_bytes(self) -> bytes:
         header = _HEADER.pack(_VERSION, self.last_event_wall_s, int(self.idle_flushed))
-        return header + self.buffer.to_bytes()
+        return header + _LATE.pack(self.late_wall_s) + self.buffer.to_bytes()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> UserState:
         version, last, flushed = _HEADER.unpack_from(data)
-        if version != _VERSION:
+        at = _HEADER.size
+        late = 0.0
+        if version == 2:
+            (late,) = _LATE.unpack_from(data, at)
+            at += _LATE.size
+        elif version != 1:
             raise ValueError(f"unknown user state version {version}")
-        return cls(UserBuffer.from_bytes(bytes(data[_HEADER.size :])), last, bool(flushed))
+        return cls(UserBuffer.from_bytes(bytes(data[at:])), last, bool(flushed), late)
 
 
 def encode_alerts(alerts: list[dict[str, Any]]) -> bytes:
