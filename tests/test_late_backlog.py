@@ -23,7 +23,7 @@ from stream.scoring.detector import load_detector
 from stream.windows import Window
 from stream.worker.state import UserState
 from tests.events import step_point
-from tests.test_late_manual import HOUR, MINUTE, NS, T0, USER, _hour, _walks, _worker_alerts
+from tests.test_late_manual import HOUR, MINUTE, NS, T0, USER, _fed, _hour, _walks, _worker_alerts
 from tests.test_late_steps import APP, GPS, PHONE, STEADY, WATCH, _dataset, _human, _shaker
 from tests.worker_waves import run_waves
 
@@ -38,9 +38,7 @@ def _one_by_one(points: list[tuple[int, int, Any]], source: str) -> list[dict[st
 def _deliver(messages: list[Any], buffers: dict[str, UserBuffer] | None = None) -> list[Window]:
     """The windows each of ``messages`` yields after the phone's six hours of walks."""
     if buffers is None:
-        buffers = {}
-        for walk in _walks():
-            apply(parse_obj(walk), buffers)
+        buffers = _fed(_walks())
     out: list[Window] = []
     for message in messages:
         out.extend(apply(parse_obj(message), buffers)[1])
@@ -70,9 +68,7 @@ def test_a_late_ride_in_five_minute_syncs_is_judged_by_its_stride() -> None:
     for i in range(0, len(bumps), 5):
         sync = bumps[i : i + 5]
         messages += [_dataset(PHONE, sync), _dataset(GPS, [(s, e, 200.0) for s, e, _ in sync])]
-    buffers: dict[str, UserBuffer] = {}
-    for walk in _walks():
-        apply(parse_obj(walk), buffers)
+    buffers: dict[str, UserBuffer] = _fed(_walks())
     windows = _deliver(messages, buffers)
     # each sync's hour as far as it has come is judged by its rhythm alone (``provisional``):
     # the bumps, steady enough here, alert; the stride waits for the hour to be whole
@@ -116,9 +112,7 @@ def test_the_late_points_survive_a_snapshot_and_go_with_a_flush() -> None:
     """The worker writes the user's buffer to its table between messages and may restart: the
     late points kept so far are in the snapshot. An idle user's flush drops them (every hour
     they reach was judged as they came)."""
-    buffers: dict[str, UserBuffer] = {}
-    for walk in _walks():
-        apply(parse_obj(walk), buffers)
+    buffers: dict[str, UserBuffer] = _fed(_walks())
     halves = _one_by_one(_shaker(60, 50), APP)
     _deliver(halves[:25], buffers)
     held = buffers["typist"]
@@ -139,9 +133,7 @@ def test_the_late_points_survive_a_snapshot_and_go_with_a_flush() -> None:
 
 
 def test_steps_on_time_keep_no_late_buffer() -> None:
-    buffers: dict[str, UserBuffer] = {}
-    for walk in _walks():
-        apply(parse_obj(walk), buffers)
+    buffers: dict[str, UserBuffer] = _fed(_walks())
     assert buffers["typist"].late is None
 
 

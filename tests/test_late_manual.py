@@ -76,12 +76,17 @@ def _offline(events: list[dict[str, Any]]) -> dict[str, list[str]]:
     return {a.window_start: list(a.reasons) for a in alerts}
 
 
+def _fed(messages: list[Any]) -> dict[str, Any]:
+    """The users' buffers after ``messages``, in order (through the pipeline, as the worker)."""
+    buffers: dict[str, Any] = {}
+    for message in messages:
+        apply(parse_obj(message), buffers)
+    return buffers
+
+
 def _arrives_after(walks: list[dict[str, Any]], event: Any) -> tuple[Outcomes, list[Window]]:
     """What ``event`` yields, sent after ``walks`` (through the pipeline, as the worker)."""
-    buffers: dict[str, Any] = {}
-    for walk in walks:
-        apply(parse_obj(walk), buffers)
-    return apply(parse_obj(event), buffers)
+    return apply(parse_obj(event), _fed(walks))
 
 
 def test_the_grid_of_these_cases() -> None:

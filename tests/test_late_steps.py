@@ -33,6 +33,7 @@ from tests.test_late_manual import (
     T0,
     USER,
     _arrives_after,
+    _fed,
     _hour,
     _offline,
     _walks,
@@ -129,9 +130,7 @@ def test_a_late_ride_logged_as_walking_is_judged_by_its_stride() -> None:
     both channels arrived together, so the stride they imply is judged as on time."""
     bumps = [(T0 + m * MINUTE, T0 + m * MINUTE + 55 * NS, 50) for m in range(70, 100)]
     ride = [_dataset(PHONE, bumps), _dataset(GPS, [(s, e, 300.0) for s, e, _ in bumps])]
-    buffers: dict[str, Any] = {}
-    for walk in _walks():
-        apply(parse_obj(walk), buffers)
+    buffers = _fed(_walks())
     _, windows = apply(parse_obj(ride), buffers)
     # at once, the hour as far as it has come: more of the ride may follow (``provisional``)
     assert [(w.start_ns, w.after_close, w.provisional) for w in windows] == [
@@ -289,9 +288,7 @@ def _on_time_with_gps(first_min: int, minutes: int, mps: float) -> list[dict[str
 
 def _late_after(on_time: list[dict[str, Any]], event: Any) -> list[Window]:
     """The after-close windows of ``event`` sent after ``on_time``, once whole (the flush)."""
-    buffers: dict[str, Any] = {}
-    for message in on_time:
-        apply(parse_obj(message), buffers)
+    buffers = _fed(on_time)
     apply(parse_obj(event), buffers)
     return [w for w in buffers[USER].flush() if w.after_close]
 
