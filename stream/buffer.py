@@ -56,19 +56,21 @@ a walker may well have stopped, so a straight line would invent movement.
 from __future__ import annotations
 
 import struct
-import sys
 from dataclasses import dataclass, replace
-from typing import Final, TypeVar
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
 from stream import interpolation as ip
+from stream import point_keys as pk
 from stream import revisions
+from stream import source_table as st
 from stream.grid import DEFAULT_GRID, GridSpec
 from stream.points import Channel, PointBatch, SinglePoint
 from stream.scoring import replay
 from stream.scoring.checks.rhythm import STILL_SPEED
+from stream.source_table import ENT, SHADOWED, USED
 from stream.windows import Window, WindowTotals
 
 STEPS: Final = int(Channel.STEPS)
@@ -94,20 +96,7 @@ _SPEED_AT: Final = struct.Struct("<fB")
 # reading two adjacent bins at once (never for writing: packing pads with zero bytes)
 _STEPS_PAIR: Final = struct.Struct(f"<i{REC - 4}xi")
 _DIST_PAIR: Final = struct.Struct(f"<d{REC - 8}xd")
-_ENTRY: Final = struct.Struct("<BBBBi")
-"""Per source entry: priority (1 = lowest), channel, manual, flags (1 used, 2 shadowed), rank.
-The channel bytes ``LONG_STEPS`` and ``LONG_DISTANCE`` mark a source's twin entry for its long
-points."""
-ENT: Final = _ENTRY.size
-_USED: Final = 1
-_SHADOWED: Final = 2
-MAX_SOURCE_ENTRIES: Final = 255
-"""Sources one user's table holds, one entry per source and channel (a source's long points
-take a second): about 85 phones' or apps' streams of all three channels. Honest users have a
-handful; a table filled with made-up sources would leave LifeUp blind to the next ones, so
-their points are refused, visibly (``AddResult.refused``)."""
 _MAX_SAMPLES: Final = 255  # speed samples per bin and source that enter the mean (>4 Hz)
-_KEY: Final = 6
 MAX_POINT_S: Final = 7 * 86_400  # a longer delta is counted late (see the module docstring)
 _SCALAR_BINS: Final = 8  # a single point over fewer bins takes the plain-Python path
 _STEPS_MAX: Final = 2**31 - 1  # steps per bin saturate here (int32): no human, no overflow
@@ -116,7 +105,7 @@ LONG_POINT_NS: Final = 5 * 60 * 1_000_000_000
 """A step point lasting this long or longer is spread evenly over its minutes, so those minutes
 were not counted one by one: an hourly REST aggregate bucket, a watch app's 15-minute interval,
 a Health Connect record of an hour. Such points are deposited under their source's twin entry
-(channel byte ``LONG_STEPS``, the same priority: their steps add up with the source's other
+(``stream.source_table``, the same priority: their steps add up with the source's other
 points), and a bin whose steps come from long points alone has its steps mask False: the count
 is there, but no per-minute rhythm can be read from it (``Window.mask``)."""
 LONG_DISTANCE_POINT_NS: Final = 30 * 60 * 1_000_000_000
@@ -126,8 +115,6 @@ record. Spread evenly, such a point puts the metres of a walk into the quiet min
 are counted, the bins' distance mask is False. Shorter points (a phone's GPS distance comes in
 points of up to ~15 minutes) stay measured: the rules confirm what their minutes say by the
 totals of the spans around them."""
-LONG_STEPS: Final = 3
-LONG_DISTANCE: Final = 4
 STEPS_WAIT_NS: Final = 2 * 3600 * 1_000_000_000
 """How far event time may run ahead of the user's steps before windows close without them.
 Steps and distance often reach Google Fit or Health Connect in separate syncs (a phone's
@@ -139,7 +126,6 @@ left running, a spoofed route), once all channels are this far past it: such win
 come up to two hours (of event time) later, and steps lagging further are still late."""
 _NO_STEPS: Final = -2  # ``_swm`` before any step point (-1 was the snapshot's reserved field)
 _NEVER_NS: Final = 1 << 62
-_MAGIC: Final = b"LUB1"
 _MOVED: Final = struct.Struct("<qQ")  # a window's start (ns) and its bins GPS saw moving
 MOVED_WINDOWS: Final = 48
 """Windows whose moving bins are kept (``UserBuffer.moved_in``): the last two days' hours with
@@ -188,27 +174,6 @@ def _plan_of(grid: GridSpec) -> _Plan:
     if plan is None:
         plan = _PLANS[grid] = _Plan(grid)
     return plan
-
-
-# Source tables (names and their meta bytes) are immutable and, for users of the same phone
-# app, identical: one copy serves them all, as ``sys.intern`` does for strings. The number of
-# distinct tables kept is capped, so a stream of one-off source ids cannot grow it without
-# bound; past the cap a table is simply not shared.
-_SHARED_TABLES: Final = 4096
-_NO_SOURCE: Final = bytes(ENT)  # the table of a user before any source: entry 0, "no source"
-_T = TypeVar("_T", tuple[str, ...], bytes)
-_NAME_TABLES: dict[tuple[str, ...], tuple[str, ...]] = {}
-_META_TABLES: dict[bytes, bytes] = {}
-
-
-def _shared(store: dict[_T, _T], table: _T) -> _T:
-    """The copy of ``table`` that ``store`` holds, else ``table`` (kept while there is room)."""
-    shared = store.get(table)
-    if shared is not None:
-        return shared
-    if len(store) < _SHARED_TABLES:
-        store[table] = table
-    return table
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,8 +244,8 @@ class UserBuffer:
         self._swm = _NO_STEPS  # the latest step point end (``STEPS_WAIT_NS``)
         self._buf = bytearray(_HEADER.pack(0, 0.0, 0, _NO_BIN, 0.0, _NO_BIN))
         self._keys = b""  # 6 bytes per held point; immutable, so never over-allocated
-        self._meta = _NO_SOURCE  # entry 0 alone
-        self._names: tuple[str, ...] = ("",)
+        self._meta = st.NO_SOURCE  # entry 0 alone
+        self._names: tuple[str, ...] = st.NO_NAMES
         self._prints = b""  # step-point tails and recent gram fingerprints (stream.scoring.replay)
         self._rare: _Rare | None = None  # state most users hold none of, most of the time
         self._tail = b""  # the last emitted window's last bins (``_with_context``)
@@ -409,13 +374,9 @@ class UserBuffer:
         """(used, shadowed) source ids since creation: counted in at least one bin, and outranked
         wherever they reported (a source whose points were all late or repeats is in neither)."""
         used = self._used_entries()
-        meta = self._meta
+        shadowed = st.flagged_entries(self._names, self._meta, SHADOWED) - used
         names_used = {self._names[i] for i in used}
-        names_shadowed = {
-            self._names[i]
-            for i in range(1, len(self._names))
-            if i not in used and meta[i * ENT + 3] & _SHADOWED
-        }
+        names_shadowed = {self._names[i] for i in shadowed}
         return sorted(names_used), sorted(names_shadowed - names_used)
 
     # ------------------------------------------------------------------ adding points
@@ -505,9 +466,8 @@ class UserBuffer:
                 return _LATE1
         if last - first >= plan.max_point_bins:
             return _LATE1
-        key = ip.point_key(entry, start, end, last).to_bytes(_KEY, "little")
-        at = self._keys.find(key)
-        if at >= 0 and (at % _KEY == 0 or self._has_key(key)):
+        key = pk.point_key(entry, start, end, last)
+        if pk.holds(self._keys, key):
             return _DUP1
         if entry == 0:  # the source table is full: count it, never corrupt state
             return _REFUSED1
@@ -617,10 +577,10 @@ class UserBuffer:
             holder = entry
         if holder != entry:
             if holder and meta[holder * ENT] > meta[entry * ENT]:
-                self._flag(entry, _SHADOWED)
+                self._flag(entry, SHADOWED)
                 return False
             if holder:
-                self._flag(holder, _SHADOWED)
+                self._flag(holder, SHADOWED)
             buf[off + _SRC + channel] = entry
             if channel == STEPS:
                 _STEPS_AT.pack_into(buf, off + 8, min(int(value), _STEPS_MAX))
@@ -658,8 +618,8 @@ class UserBuffer:
             late = n - int(np.count_nonzero(keep))
             start, end, value = start[keep], end[keep], value[keep]
             first, last = first[keep], last[keep]
-        keys = ip.point_keys(entry, start, end, last)
-        fresh = self._fresh(keys)
+        keys = pk.point_keys(entry, start, end, last)
+        fresh = pk.fresh(self._keys, keys)
         duplicate = 0 if fresh is None else int(fresh.shape[0] - np.count_nonzero(fresh))
         if duplicate:
             start, end, value = start[fresh], end[fresh], value[fresh]
@@ -687,7 +647,7 @@ class UserBuffer:
         self._wm = wm
         accepted = int(np.count_nonzero(counted))
         if accepted:
-            added = _key_bytes(keys if accepted == keys.shape[0] else keys[counted])
+            added = pk.as_bytes(keys if accepted == keys.shape[0] else keys[counted])
             self._keys = self._keys + added
         if not defer:
             self._advance(None, wm)
@@ -859,10 +819,10 @@ class UserBuffer:
             displaced = holders[replace]
             rec["src"][rows[replace], channel] = entry
             for old in np.unique(displaced[displaced != 0]):
-                self._flag(int(old), _SHADOWED)
+                self._flag(int(old), SHADOWED)
         if not lost.any():
             return np.ones(n, dtype=np.bool_)
-        self._flag(entry, _SHADOWED)
+        self._flag(entry, SHADOWED)
         position = np.cumsum(hits > 0) - 1
         pair_counts: npt.NDArray[np.bool_] = ~lost[position[r]]
         if point is None:
@@ -1081,7 +1041,7 @@ class UserBuffer:
             if not self._manual:
                 self._manual = None
         if self._keys:
-            self._prune_keys()
+            self._keys = pk.pruned(self._keys, self._base)
 
     def _emit_ring(self) -> None:
         """``_emit_or_skip`` for every window of the ring at once (tumbling windows): what a
@@ -1127,7 +1087,7 @@ class UserBuffer:
         sample_sums = counts.reshape(k, wb).sum(axis=1, dtype=np.int64).tolist()
         for holder in np.flatnonzero(np.bincount(src.ravel())).tolist():
             if holder:
-                self._flag(holder, _USED)
+                self._flag(holder, USED)
         manual = self._manual
         pending = self._pending if self._pending is not None else []
         for i in np.flatnonzero(has[:n_win]).tolist():
@@ -1159,7 +1119,7 @@ class UserBuffer:
         del self._buf[HEAD : HEAD + min(n_win * wb, held) * REC]
         self._base = new_base
         if self._keys:
-            self._prune_keys()
+            self._keys = pk.pruned(self._keys, self._base)
 
     def _check_replay(self, window: Window, after: npt.NDArray[np.void]) -> Window:
         """Marks a window holding enough step-point grams seen before (a replayed walk), also
@@ -1231,7 +1191,7 @@ class UserBuffer:
         )
         for holder in np.bincount(src.ravel()).nonzero()[0].tolist():
             if holder:
-                self._flag(holder, _USED)
+                self._flag(holder, USED)
         manual = self._manual.get(base, 0) if self._manual else 0
         bin_ns = plan.bin_ns
         return Window(
@@ -1347,115 +1307,28 @@ class UserBuffer:
         shifts[shift] = shifts.get(shift, 0) + 1
 
     def _entry_of(self, batch: PointBatch, channel: int, rank: int) -> int:
-        """The source table index of the batch's source, registered on first sight."""
-        source = batch.source
-        try:
-            entry = self._names.index(source, 1)
-        except ValueError:
-            entry = 0
-        if not entry or self._meta[entry * ENT + 1] != channel:
-            entry = self._entry(channel, source, rank, batch.manual)
+        """The source table index of the batch's source, registered on first sight; 0 once
+        the table is full."""
+        entry = st.find(self._names, self._meta, channel, batch.source)
+        if not entry:
+            self._names, self._meta, entry = st.register(
+                self._names, self._meta, channel, batch.source, rank, batch.manual
+            )
         return entry
 
-    def _entry(self, channel: int, source: str, rank: int, manual: bool) -> int:
-        """The source table index of (channel, source); 0 once 255 sources are in use."""
-        names = self._names
-        meta = self._meta
-        i = 0
-        while True:
-            try:
-                i = names.index(source, i + 1)
-            except ValueError:
-                break
-            if meta[i * ENT + 1] == channel:
-                return i
-        if len(names) > MAX_SOURCE_ENTRIES:
-            return 0
-        self._names = _shared(_NAME_TABLES, (*names, sys.intern(source)))
-        clamped = max(min(rank, 2**31 - 1), -(2**31))
-        self._meta = meta + _ENTRY.pack(0, channel, 1 if manual else 0, 0, clamped)
-        self._reprioritise()  # shares the final table
-        return len(names)
-
     def _twin(self, entry: int) -> int:
-        """The entry under which ``entry``'s long points are deposited (``_long_ns``);
-        ``entry`` itself once the source table is full."""
-        meta = self._meta
-        at = entry * ENT
-        kind = LONG_STEPS if meta[at + 1] == STEPS else LONG_DISTANCE
-        twin = self._entry(kind, self._names[entry], _ENTRY.unpack_from(meta, at)[4],
-                           bool(meta[at + 2]))  # fmt: skip
-        return twin if twin else entry
+        """The entry under which ``entry``'s long points are deposited (``_long_ns``)."""
+        self._names, self._meta, twin = st.twin_of(self._names, self._meta, entry)
+        return twin
 
     def _measured(self, holders: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
-        """Bins a point measured, from their holders in one channel (steps or distance): a
-        source counted there, and not only with its long points (the twin entry; ``_long_ns``)."""
-        measured: npt.NDArray[np.bool_] = holders != 0
-        kinds = self._meta[1::ENT]  # entry 0 ("no source") has channel byte 0
-        if max(kinds) >= LONG_STEPS:  # windows are built often, twins are rare
-            measured &= np.frombuffer(kinds, dtype=np.uint8)[holders] < LONG_STEPS
-        return measured
-
-    def _reprioritise(self) -> None:
-        """Priority bytes from (rank, source id): a total order of sources, so ties never depend
-        on order; a source's entries (its twin) share one priority."""
-        entries = range(1, len(self._names))
-        ranks = [_ENTRY.unpack_from(self._meta, i * ENT)[4] for i in entries]
-        order = sorted(entries, key=lambda i: (ranks[i - 1], self._names[i]))
-        meta = bytearray(self._meta)
-        prio = 0
-        last: tuple[int, str] | None = None
-        for i in order:
-            key = (ranks[i - 1], self._names[i])
-            if key != last:
-                prio, last = prio + 1, key
-            meta[i * ENT] = prio
-        self._meta = _shared(_META_TABLES, bytes(meta))
+        return st.measured(self._meta, holders)
 
     def _flag(self, entry: int, bit: int) -> None:
-        """Marks a source used or shadowed (the table is immutable bytes: compact, rarely set)."""
-        meta = self._meta
-        at = entry * ENT + 3
-        if not meta[at] & bit:
-            self._meta = _shared(
-                _META_TABLES, meta[:at] + bytes((meta[at] | bit,)) + meta[at + 1 :]
-            )
-
-    def _has_key(self, key: bytes) -> bool:
-        keys = self._keys
-        at = keys.find(key)
-        while at >= 0:
-            if at % _KEY == 0:
-                return True
-            at = keys.find(key, at + 1)
-        return False
-
-    def _fresh(self, keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_] | None:
-        """Keys seen neither before nor earlier in the same batch (None: all of them)."""
-        held = _keys_array(self._keys)
-        both = np.concatenate((held, keys))
-        ordered = np.sort(both)
-        if not np.count_nonzero(ordered[1:] == ordered[:-1]):
-            return None
-        _, first_at = np.unique(both, return_index=True)
-        if first_at.shape[0] == both.shape[0]:
-            return None
-        fresh = np.zeros(both.shape[0], dtype=np.bool_)
-        fresh[first_at] = True
-        return fresh[held.shape[0] :]
-
-    def _prune_keys(self) -> None:
-        """Drops keys of points whose last bin left the ring: such points are late anyway."""
-        if not self._keys:
-            return
-        tags = np.frombuffer(self._keys, dtype="<u2")[2::3]  # bytes 4-5 of each 6-byte key
-        keep = (tags - np.uint16(self._base & 0xFFFF)) < 0x8000  # wraps like the 16-bit tag
-        if np.count_nonzero(keep) < keep.shape[0]:
-            raw = np.frombuffer(self._keys, dtype=np.uint8).reshape(-1, _KEY)
-            self._keys = raw[keep].tobytes()
+        self._meta = st.flagged(self._meta, entry, bit)
 
     def _used_entries(self) -> set[int]:
-        used = {i for i in range(1, len(self._names)) if self._meta[i * ENT + 3] & _USED}
+        used = st.flagged_entries(self._names, self._meta, USED)
         rec = self._records()
         used.update(int(h) for h in np.unique(rec["src"]) if h)
         return used
@@ -1463,117 +1336,17 @@ class UserBuffer:
     # ------------------------------------------------------------------ serialisation
 
     def to_bytes(self) -> bytes:
-        """Compact, exact snapshot for the worker's changelogged table."""
-        grid = self.grid
-        parts = [
-            _MAGIC,
-            struct.pack(
-                "<5i",
-                grid.bin_s,
-                grid.window_bins,
-                grid.hop_bins,
-                grid.lateness_s,
-                grid.speed_gap_s,
-            ),
-            _blob(self.user_id.encode()),
-            struct.pack("<qqq", self._base, self._wm, self._swm),
-            struct.pack("<H", len(self._names)),
-        ]
-        parts += [_blob(name.encode()) for name in self._names]
-        parts += [_blob(bytes(self._meta)), _blob(bytes(self._buf)), _blob(bytes(self._keys))]
-        manual = self._manual or {}
-        parts.append(struct.pack("<H", len(manual)))
-        parts += [struct.pack("<qi", k, v) for k, v in manual.items()]
-        pending = self._pending or []
-        parts.append(struct.pack("<H", len(pending)))
-        parts += [_window_bytes(w) for w in pending]
-        parts.append(_blob(self._prints))
-        marks = [
-            (w, s, n) for w, shifts in (self._repeats or {}).items() for s, n in shifts.items()
-        ]
-        parts.append(struct.pack("<I", len(marks)))
-        parts += [struct.pack("<qii", *mark) for mark in marks]
-        parts.append(_blob(self._tail))
-        parts += [_blob(_context_bytes(w.before)) + _blob(_context_bytes(w.after)) for w in pending]
-        parts.append(_blob(self._revisions or b""))
-        late = self.late
-        parts.append(_blob(b"" if late is None else late.to_bytes()))
-        parts.append(_blob(self._moved or b""))
-        return b"".join(parts)
+        """Compact, exact snapshot for the worker's changelogged table (``stream.snapshot``)."""
+        from stream import snapshot  # it builds buffers: imported here, not in a cycle
 
-    @classmethod
-    def from_bytes(cls, data: bytes) -> UserBuffer:
+        return snapshot.dump(self)
+
+    @staticmethod
+    def from_bytes(data: bytes) -> UserBuffer:
         """The buffer ``to_bytes`` saved."""
-        view = memoryview(data)
-        if bytes(view[:4]) != _MAGIC:
-            raise ValueError("not a LifeUp user buffer")
-        at = 4
-        fields = struct.unpack_from("<5i", view, at)
-        at += 20
-        grid = GridSpec(*fields)
-        user, at = _unblob(view, at)
-        buffer = cls(user.decode(), grid)
-        buffer._base, buffer._wm, swm = struct.unpack_from("<qqq", view, at)
-        # -1: a field reserved before the steps watermark; such a buffer held no window back
-        buffer._swm = buffer._wm if swm == -1 else swm
-        at += 24
-        (n_names,) = struct.unpack_from("<H", view, at)
-        at += 2
-        names = []
-        for _ in range(n_names):
-            raw, at = _unblob(view, at)
-            names.append(sys.intern(raw.decode()))
-        buffer._names = _shared(_NAME_TABLES, tuple(names))
-        meta, at = _unblob(view, at)
-        buf, at = _unblob(view, at)
-        keys, at = _unblob(view, at)
-        buffer._meta, buffer._buf, buffer._keys = _shared(_META_TABLES, meta), bytearray(buf), keys
-        (n_manual,) = struct.unpack_from("<H", view, at)
-        at += 2
-        if n_manual:
-            buffer._manual = {}
-            for _ in range(n_manual):
-                k, v = struct.unpack_from("<qi", view, at)
-                at += 12
-                buffer._manual[k] = v
-        (n_pending,) = struct.unpack_from("<H", view, at)
-        at += 2
-        if n_pending:
-            buffer._pending = []
-            for _ in range(n_pending):
-                window, at = _window_from(view, at, buffer.user_id, grid.window_bins)
-                buffer._pending.append(window)
-        buffer._prints, at = _unblob(view, at)
-        if at < len(view):  # absent from snapshots written before point fingerprints
-            (n_marks,) = struct.unpack_from("<I", view, at)
-            at += 4
-            if n_marks:
-                buffer._repeats = {}
-                for _ in range(n_marks):
-                    w, shift, n = struct.unpack_from("<qii", view, at)
-                    at += 16
-                    buffer._repeats.setdefault(w, {})[shift] = n
-            if at < len(view):  # absent from snapshots written before window context
-                buffer._tail, at = _unblob(view, at)
-                pending = buffer._pending or []
-                for i, window in enumerate(pending):
-                    before, at = _unblob(view, at)
-                    after, at = _unblob(view, at)
-                    pending[i] = replace(
-                        window, before=_context_from(before), after=_context_from(after)
-                    )
-                if at < len(view):  # absent from snapshots written before record revisions
-                    records, at = _unblob(view, at)
-                    buffer._revisions = records or None
-                if at < len(view):  # absent from snapshots written before late points were kept
-                    late, at = _unblob(view, at)
-                    buffer.late = UserBuffer.from_bytes(late) if late else None
-                if at < len(view):  # absent from snapshots written before moving GPS was kept
-                    moved, at = _unblob(view, at)
-                    buffer._moved = moved or None
-        else:
-            buffer._prints = b""  # the former whole-minute fingerprints: another format
-        return buffer
+        from stream import snapshot
+
+        return snapshot.load(data)
 
 
 def _long_ns(channel: int) -> int:
@@ -1589,49 +1362,6 @@ def _long_ns(channel: int) -> int:
 def _saturate(steps: npt.NDArray[np.float64]) -> npt.NDArray[np.int32]:
     """Whole steps per bin as int32, capped rather than wrapped for absurd injected counts."""
     return np.minimum(steps, _STEPS_MAX).astype(np.int32)
-
-
-_KEY_BITS: Final = np.uint64((1 << 8 * _KEY) - 1)
-
-
-def _keys_array(keys: bytes) -> npt.NDArray[np.uint64]:
-    """The 6-byte keys as integers: 8 bytes read every 6 (two of padding for the last), masked."""
-    count = len(keys) // _KEY
-    wide: npt.NDArray[np.uint64] = np.ndarray(
-        (count,), dtype="<u8", buffer=keys + b"\0\0", strides=(_KEY,)
-    )
-    return wide & _KEY_BITS
-
-
-def _key_bytes(keys: npt.NDArray[np.uint64]) -> bytes:
-    return keys.astype("<u8").view(np.uint8).reshape(-1, 8)[:, :_KEY].tobytes()
-
-
-def _blob(data: bytes) -> bytes:
-    return struct.pack("<I", len(data)) + data
-
-
-def _unblob(view: memoryview, at: int) -> tuple[bytes, int]:
-    (size,) = struct.unpack_from("<I", view, at)
-    at += 4
-    return bytes(view[at : at + size]), at + size
-
-
-_WINDOW_HEAD: Final = struct.Struct("<qqqdqi?")
-
-
-def _window_bytes(window: Window) -> bytes:
-    t = window.totals
-    head = _WINDOW_HEAD.pack(
-        window.start_ns,
-        window.end_ns,
-        t.steps,
-        t.distance_m,
-        t.speed_samples,
-        window.manual_points,
-        window.repeats_earlier,
-    )
-    return head + window.values.astype("<f4").tobytes() + window.mask.tobytes()
 
 
 def _ahead(
@@ -1669,24 +1399,3 @@ def _tail_of(window: Window, end_bin: int) -> bytes:
     last = np.minimum(window.values[:, -TAIL_BINS:], _F16_MAX)
     kept = np.where(mask, last, np.nan).astype("<f2")
     return _TAIL_END.pack(end_bin) + kept.tobytes()
-
-
-def _context_bytes(context: npt.NDArray[np.float32] | None) -> bytes:
-    return b"" if context is None else context.astype("<f4").tobytes()
-
-
-def _context_from(data: bytes) -> npt.NDArray[np.float32] | None:
-    return np.frombuffer(data, dtype="<f4").reshape(3, -1).copy() if data else None
-
-
-def _window_from(view: memoryview, at: int, user_id: str, bins: int) -> tuple[Window, int]:
-    start, end, steps, dist, samples, manual, repeats = _WINDOW_HEAD.unpack_from(view, at)
-    at += _WINDOW_HEAD.size
-    size = 3 * bins
-    values = np.frombuffer(view, dtype="<f4", count=size, offset=at).reshape(3, bins).copy()
-    at += 4 * size
-    mask = np.frombuffer(view, dtype=np.bool_, count=size, offset=at).reshape(3, bins).copy()
-    at += size
-    totals = WindowTotals(steps=steps, distance_m=dist, speed_samples=samples)
-    window = Window(user_id, start, end, values, mask, totals, manual, repeats)
-    return window, at

@@ -1,4 +1,4 @@
-"""The pure maths of the per-user buffer: bins a point touches, apportionment, speed gaps, keys.
+"""The pure maths of the per-user buffer: bins a point touches, apportionment, speed gaps.
 
 Kept apart from ``stream.buffer`` (which owns state and lifecycle) so each rule can be read and
 tested on its own. Times are int64 Unix nanoseconds; a bin is ``[b * bin_ns, (b + 1) * bin_ns)``.
@@ -11,14 +11,9 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from stream.hashing import MASK, mix, mix_np, seeded
-
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 
-_KEY_SEED: Final = 0x3C6EF372 & MASK
-# the duration's low bits share a 30-bit lane with the source entry (8 bits)
-_DURATION_BITS: Final = (1 << 22) - 1
 # Above this many steps in one point, step * overlap could overflow int64: use exact Python ints.
 EXACT_INT_LIMIT: Final = (1 << 62) // (1 << 37)
 
@@ -210,30 +205,3 @@ def interpolate_speed(
     out[bins] = v0 + (v1 - v0) * (k - at_left) / (right[gap_of] - at_left)
     mask[bins] = True
     return out, mask
-
-
-def point_keys(entry: int, start: I64, end: I64, last_bin: I64) -> npt.NDArray[np.uint64]:
-    """46-bit identity of each point: its last bin (16 bits) over a 30-bit hash of the rest.
-
-    The hash mixes the start (two 30-bit parts), then the duration's low 22 bits with the source
-    entry (8 bits) in one lane, with ``stream.hashing``'s rounds, the same in numpy and in Python
-    ints, so the batch and single-point paths agree bit for bit (durations a multiple of 2**22 ns
-    apart end hours apart, so in other bins). Two arrivals of the same point (same source entry,
-    start and end) get the same key; two different points share one only if they end in the same
-    bin and collide in 30 bits (about one in 10**9 per such pair). The bin part lets keys be pruned
-    with the ring without any lookup.
-    """
-    h = mix_np(mix_np(seeded(_KEY_SEED, start.shape[0]), start), start >> 30)
-    h = mix_np(h, ((end - start) & _DURATION_BITS) | (entry << 22))
-    out: npt.NDArray[np.uint64] = h.view(np.uint64) | (
-        (last_bin.view(np.uint64) & np.uint64(0xFFFF)) << np.uint64(32)
-    )
-    return out
-
-
-def point_key(entry: int, start: int, end: int, last_bin: int) -> int:
-    """``point_keys`` for one point, bit for bit, in Python ints."""
-    h = mix(
-        mix(mix(_KEY_SEED, start), start >> 30), ((end - start) & _DURATION_BITS) | (entry << 22)
-    )
-    return ((last_bin & 0xFFFF) << 32) | h

@@ -11,13 +11,14 @@ import time
 from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
 
-from stream.buffer import MAX_SOURCE_ENTRIES, UserBuffer
+from stream.buffer import UserBuffer
 from stream.grid import DEFAULT_GRID, GridSpec
 from stream.late import closed_windows
 from stream.parsing.errors import TOO_MANY_SOURCES
 from stream.points import Channel, ParseResult, PointBatch, Rejection, SinglePoint
 from stream.scoring.base import WindowScore, WindowScorer
 from stream.scoring.retro import carry_back, first_verdicts
+from stream.source_table import MAX_SOURCE_ENTRIES
 from stream.sources import source_rank
 from stream.windows import Window
 
@@ -217,7 +218,7 @@ def _add(buffer: UserBuffer, batch: PointBatch, outcomes: Outcomes, defer: bool 
 
 def _too_many_sources(batch: PointBatch, refused: int) -> Rejection:
     """The rejection of ``refused`` points of ``batch`` that its user's full source table has
-    no room for (``stream.buffer.MAX_SOURCE_ENTRIES``)."""
+    no room for (``stream.source_table.MAX_SOURCE_ENTRIES``)."""
     return Rejection(
         TOO_MANY_SOURCES,
         f"{refused} point(s) of source {batch.source!r} not counted: this user's"

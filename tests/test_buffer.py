@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stream import buffer as buffer_module
+from stream import source_table
 from stream.buffer import UserBuffer
 from stream.grid import GridSpec
 from stream.parsing import iter_results
@@ -263,11 +263,11 @@ def test_users_share_identical_source_tables_but_never_each_others_flags(
 ) -> None:
     """Source tables are shared between users (memory); marking a source shadowed or used for
     one user must not reach another, including once the shared store is full."""
-    cap = buffer_module._SHARED_TABLES
+    cap = source_table._SHARED_TABLES
     for full in (False, True):
         junk = range(cap if full else 0)
-        monkeypatch.setattr(buffer_module, "_NAME_TABLES", {(str(i),): (str(i),) for i in junk})
-        monkeypatch.setattr(buffer_module, "_META_TABLES", {b"%d" % i: b"%d" % i for i in junk})
+        monkeypatch.setattr(source_table, "_NAME_TABLES", {(str(i),): (str(i),) for i in junk})
+        monkeypatch.setattr(source_table, "_META_TABLES", {b"%d" % i: b"%d" % i for i in junk})
         first, second, third = (UserBuffer(u) for u in ("u1", "u2", "u3"))
         for buffer in (first, second, third):
             buffer.add(steps(T0 + M, 10, source="a"), 1)

@@ -62,14 +62,6 @@ def test_two_bin_path_equals_the_general_path(points: tuple[np.ndarray, ...], wh
             assert one == general[g_point == i].tolist()
 
 
-@given(st.integers(0, 2**40), st.integers(0, 2**40), st.integers(0, 255), st.integers(0, 2**30))
-def test_scalar_and_vector_keys_agree(offset: int, length: int, entry: int, last: int) -> None:
-    start, end = T0 + offset, T0 + offset + length
-    vector = ip.point_keys(entry, np.array([start]), np.array([end]), np.array([last]))
-    assert int(vector[0]) == ip.point_key(entry, start, end, last)
-    assert int(vector[0]) >> 32 == last & 0xFFFF
-
-
 def _spike(at: np.ndarray, values: np.ndarray, i: int, gap: int) -> bool:
     """Sample ``i`` is above ``SPEED_SPIKE`` times both its neighbours (it has two, each within
     ``gap`` bins)."""

@@ -1,8 +1,9 @@
-"""A user's source table is bounded (``stream.buffer.MAX_SOURCE_ENTRIES``): once it is full, the
-points of a further source are refused visibly, ``rejected`` with code ``too_many_sources`` and
-a dead-letter record, where they used to pass as ``duplicate``. No honest user comes near the
-bound; a table filled with made-up sources would otherwise leave LifeUp silently blind to the
-next source, a cheating app's included (README, "Limits that protect the worker")."""
+"""A user's source table is bounded (``stream.source_table.MAX_SOURCE_ENTRIES``): once it is
+full, the points of a further source are refused visibly, ``rejected`` with code
+``too_many_sources`` and a dead-letter record, where they used to pass as ``duplicate``. No
+honest user comes near the bound; a table filled with made-up sources would otherwise leave
+LifeUp silently blind to the next source, a cheating app's included (README, "Limits that
+protect the worker")."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from typing import Any
 
 import orjson
 
-from stream.buffer import MAX_SOURCE_ENTRIES, UserBuffer
+from stream.buffer import UserBuffer
 from stream.inspect import inspect_results
 from stream.parsing import parse_obj
 from stream.pipeline import Outcomes, apply
+from stream.source_table import MAX_SOURCE_ENTRIES
 from stream.worker.inmemory import InMemoryStore, RecordingSink, build_processor, event_for
 from stream.worker.processor import Limits
 from tests.events import ESTIMATED_STEPS, MINUTE, T0, step_minute
