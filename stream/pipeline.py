@@ -8,8 +8,9 @@ instead of the in-memory dict used here.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
+from typing import Final
 
 from stream.buffer import UserBuffer
 from stream.grid import DEFAULT_GRID, GridSpec
@@ -23,6 +24,11 @@ from stream.sources import source_rank
 from stream.windows import Window
 
 _NONE = -(1 << 62)  # no point end yet
+_STEPS: Final = int(Channel.STEPS)
+
+Held = dict[str, tuple[int, int]]
+"""Per user, the latest point end and latest step point end of the messages added with event
+time held back (``apply``'s ``held``), for ``release``."""
 
 
 class Outcomes:
@@ -72,21 +78,33 @@ def apply(
     buffers: MutableMapping[str, UserBuffer],
     grid: GridSpec = DEFAULT_GRID,
     now_ns: int | None = None,
+    held: Held | None = None,
 ) -> tuple[Outcomes, list[Window]]:
     """Adds one parse result to the users' buffers; returns outcomes and windows now complete.
 
     Event time never runs ahead of the clock (``now_ns``, default the wall clock): a point may
     end in the future (an app's record of the hour or the day, written as it goes; parsing
     refuses one that starts there), and the hours after now are not over because it says so.
-    Such a message is added at once and event time moved on to now only (``_ahead``)."""
+    Such a message is added at once and event time moved on to now only (``_ahead``).
+
+    ``held``: the messages that arrived with this one (the worker's take, for the users
+    ``reaching_back`` names) are not late to each other. Its users' event time is not moved on;
+    their ends are kept in ``held`` until ``release``, or until a message of theirs starts at or
+    after them (the next sync: then released first). A sync sent as one message per stream
+    (steps, then distance, then speed, each a REST ``Dataset``) is then judged whole, as one
+    message is."""
     now = time.time_ns() if now_ns is None else now_ns
     outcomes = Outcomes(ignored=result.ignored, rejected=len(result.rejections))
     if result.rejections:
         outcomes.rejections.extend(result.rejections)
     if len(result.batches) == 1:  # one stream of one user: the usual message, no bookkeeping
-        return outcomes, _apply_one(result.batches[0], buffers, grid, outcomes, now)
+        batch = result.batches[0]
+        released = _release_before(batch, buffers, held) if held else None
+        windows = _apply_one(batch, buffers, grid, outcomes, now, held)
+        return outcomes, released + windows if released else windows
+    released = _release_passed(result.batches, buffers, held) if held else None
     touched: dict[str, UserBuffer] = {}
-    windows: list[Window] = []
+    windows = released or []
     # A message arrives at once: what of it had closed is judged together, before any of it is
     # added (``stream.late``); then it is added, event time held back until its end if need be.
     late: dict[str, list[PointBatch]] = {}
@@ -101,9 +119,15 @@ def apply(
             late.setdefault(batch.user_id, []).append(revised)
     for user_id, parts in late.items():
         windows.extend(closed_windows(touched[user_id], parts, grid))
-    latest = _held_back(batches, grid, now)
+    if held is None:
+        latest = _held_back(batches, grid, now)
+    else:  # held for the take, until ``release``
+        latest = None
+        for user_id, (end, steps_end) in message_ends(batches, grid)[0].items():
+            _hold(held, user_id, (min(end, now), min(steps_end, now)))
+    defer = latest is not None or held is not None
     for batch in batches:
-        _add(touched[batch.user_id], batch, outcomes, latest is not None)
+        _add(touched[batch.user_id], batch, outcomes, defer)
     if latest is not None:
         for user_id, (end, steps_end) in latest.items():
             touched[user_id].settle(end, steps_end)
@@ -157,7 +181,7 @@ def message_ends(
         seen, steps_seen = latest.get(batch.user_id, (_NONE, _NONE))
         if grid.closes_at(first_start) <= seen:
             behind = True
-        if int(batch.channel) == Channel.STEPS and last_end > steps_seen:
+        if int(batch.channel) == _STEPS and last_end > steps_seen:
             steps_seen = last_end
         latest[batch.user_id] = (max(seen, last_end), steps_seen)
     return latest, behind
@@ -169,6 +193,7 @@ def _apply_one(
     grid: GridSpec,
     outcomes: Outcomes,
     now: int,
+    held: Held | None = None,
 ) -> list[Window]:
     buffer = _buffer_of(buffers, batch.user_id, grid)
     batch = _revised(buffer, batch, outcomes)
@@ -178,7 +203,11 @@ def _apply_one(
         last_end = batch.end
     else:
         last_end = int(batch.end_ns.max()) if len(batch) else _NONE
-    if last_end <= now:
+    if held is not None:
+        _add(buffer, batch, outcomes, True)
+        end = min(last_end, now)
+        _hold(held, batch.user_id, (end, end if int(batch.channel) == _STEPS else _NONE))
+    elif last_end <= now:
         _add(buffer, batch, outcomes)
     else:  # rare: ends after the clock (``_ahead``)
         _add(buffer, batch, outcomes, True)
@@ -187,6 +216,122 @@ def _apply_one(
     windows = buffer.pop_complete()
     buffers[batch.user_id] = buffer  # write back: a Faust table only persists on assignment
     return late + windows if late else windows
+
+
+def reaching_back(results: Iterable[ParseResult], grid: GridSpec) -> set[str]:
+    """The users of whom a message starts in an hour that their messages before it in
+    ``results`` close (``GridSpec.closes_at``, inlined: asked of a take's every message): added
+    one by one, its points would be late to messages that arrived with it. For everyone else
+    holding event time back changes nothing (a stream in order, or shuffled within the
+    lateness), so their windows stay those ``lifeup score`` gives."""
+    window_ns, hop_ns, lateness_ns = grid.window_ns, grid.hop_ns, grid.lateness_ns
+    seen: dict[str, int] = {}
+    out: set[str] = set()
+    for result in results:
+        for user_id, (first, last) in _spans(result.batches).items():
+            before = seen.get(user_id)
+            if before is not None and first < before:
+                closes = ((first - window_ns) // hop_ns + 1) * hop_ns + window_ns + lateness_ns
+                if closes <= before:
+                    out.add(user_id)
+            if before is None or last > before:
+                seen[user_id] = last
+    return out
+
+
+def _spans(batches: list[PointBatch]) -> dict[str, tuple[int, int]]:
+    """Per user, the earliest point start and latest point end of ``batches``."""
+    out: dict[str, tuple[int, int]] = {}
+    for batch in batches:
+        if type(batch) is SinglePoint:  # compiled, its arrays are not there to read
+            first, last = batch.start, batch.end
+        elif len(batch):
+            first, last = int(batch.start_ns.min()), int(batch.end_ns.max())
+        else:
+            continue
+        was = out.get(batch.user_id)
+        if was is not None:
+            first, last = min(first, was[0]), max(last, was[1])
+        out[batch.user_id] = (first, last)
+    return out
+
+
+def _hold(held: Held, user_id: str, ends: tuple[int, int]) -> None:
+    was = held.get(user_id)
+    if was is None:
+        held[user_id] = ends
+    else:
+        held[user_id] = (max(was[0], ends[0]), max(was[1], ends[1]))
+
+
+def _release_before(
+    batch: PointBatch, buffers: MutableMapping[str, UserBuffer], held: Held
+) -> list[Window] | None:
+    """``_release_passed`` of a message of one batch, without its bookkeeping."""
+    ends = held.get(batch.user_id)
+    if ends is None:
+        return None
+    if type(batch) is SinglePoint:  # compiled, its arrays are not there to read
+        first = batch.start
+    elif len(batch):
+        first = int(batch.start_ns.min())
+    else:
+        return None
+    if first < ends[0]:
+        return None
+    del held[batch.user_id]
+    buffer = buffers.get(batch.user_id)
+    if buffer is None:
+        return None
+    buffer.settle(ends[0], ends[1])
+    return buffer.pop_complete()
+
+
+def _release_passed(
+    batches: list[PointBatch], buffers: MutableMapping[str, UserBuffer], held: Held
+) -> list[Window] | None:
+    """``release`` of the held users of ``batches`` whose points all start at or after their
+    held ends: the next sync (or the next point of a stream in order), not another stream of
+    the same one. Holding on would only grow their rings (a backlog sent sync after sync in one
+    take); settling first makes none of these points late."""
+    starts: dict[str, int] = {}
+    for batch in batches:
+        user_id = batch.user_id
+        if user_id not in held:
+            continue
+        if type(batch) is SinglePoint:  # compiled, its arrays are not there to read
+            first = batch.start
+        elif len(batch):
+            first = int(batch.start_ns.min())
+        else:
+            continue
+        was = starts.get(user_id)
+        starts[user_id] = first if was is None or first < was else was
+    out: list[Window] | None = None
+    for user_id, first in starts.items():
+        ends = held[user_id]
+        if first >= ends[0]:
+            del held[user_id]
+            buffer = buffers.get(user_id)
+            if buffer is not None:
+                buffer.settle(ends[0], ends[1])
+                windows = buffer.pop_complete()
+                if windows:
+                    out = windows if out is None else out + windows
+    return out
+
+
+def release(held: Held, buffers: Mapping[str, UserBuffer]) -> list[Window]:
+    """Moves the held users' event time on to their held ends (``apply``'s ``held``, which is
+    emptied): the windows now complete."""
+    out: list[Window] = []
+    for user_id, (end, steps_end) in held.items():
+        buffer = buffers.get(user_id)
+        if buffer is not None:
+            buffer.settle(end, steps_end)
+            out.extend(buffer.pop_complete())
+    held.clear()
+    return out
 
 
 def _buffer_of(

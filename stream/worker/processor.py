@@ -49,7 +49,7 @@ from stream.buffer import UserBuffer
 from stream.grid import GridSpec
 from stream.kafka import home_partition
 from stream.metrics import WorkerMetrics
-from stream.pipeline import apply
+from stream.pipeline import Held, apply, reaching_back, release
 from stream.points import ParseResult
 from stream.scoring.base import WindowScore, WindowScorer
 from stream.scoring.retro import carry, previous_span
@@ -188,6 +188,9 @@ class Processor:
         self._index: dict[int, dict[str, None]] = {}  # partition -> its users (an ordered set)
         self._indexed: dict[int, float] = {}  # partition -> wall clock when it was (re)indexed
         self._batch = _Batch()
+        self._holding: set[str] = set()  # users whose event time a take holds back
+        self._held: Held = {}  # ... and what is held (``handle_take``)
+        self._held_at: dict[str, float | None] = {}  # its users' latest message timestamps
         self._generation = 0
         self._scoring: asyncio.Future[bool] | None = None
         self.flush_requested = False
@@ -197,15 +200,58 @@ class Processor:
     def handle_take(self, events: Iterable[Event], on_error: Callable[[Event], None]) -> None:
         """Handles the messages of one take in order. A message that raises (a bug: bad input
         never does) goes to ``on_error``, called while its exception is being handled; the
-        rest of the take goes on, and the message is acknowledged with them."""
-        for event in events:
-            try:
-                self.handle(event)
-            except Exception:
-                on_error(event)
+        rest of the take goes on, and the message is acknowledged with them.
+
+        The messages of a take arrived together. A user whose messages in it reach back into
+        hours that their earlier ones close (``stream.pipeline.reaching_back``: a sync sent as
+        one message per stream, steps first) has event time moved on once, after the take
+        (``apply``'s ``held``), so the sync is judged whole, as one message would be. Everyone
+        else's messages are added one by one: a stream in order (or shuffled within the
+        lateness) gives the windows ``lifeup score`` gives, however it is cut into takes."""
+        events = list(events)
+        parsed = [self._parsed(e) if len(events) > 1 else None for e in events]
+        self._holding = reaching_back([r for r in parsed if r is not None], self.grid)
+        try:
+            for event, result in zip(events, parsed, strict=True):
+                try:
+                    self._handle(event, result)
+                except Exception:
+                    on_error(event)
+        finally:
+            self._release()
+            self._holding = set()
 
     def handle(self, event: Event) -> None:
-        """Processes one message (never raises for bad input) and adds it to the open batch."""
+        """Processes one message as a take of its own (never raises for bad input)."""
+        self._handle(event)
+
+    def _parsed(self, event: Event) -> ParseResult | None:
+        """An events-topic message parsed ahead of the take (None: another topic, or the
+        parser raised, which ``_handle`` meets again in its turn)."""
+        if event.message.topic != self.topics.events:
+            return None
+        try:
+            return self.parse(_as_bytes(event.value), event.message.key)
+        except Exception:
+            return None
+
+    def _release(self) -> None:
+        """Moves on the event time held during the take (``stream.pipeline.release``)."""
+        held, at = self._held, self._held_at
+        if not held:
+            return
+        cache = self._cache
+        for user_id, ends in held.items():
+            state = cache.get(user_id)
+            if state is not None:
+                windows = release({user_id: ends}, {user_id: state.buffer})
+                if windows:
+                    self._add_windows(windows, at.get(user_id))
+        held.clear()
+        at.clear()
+
+    def _handle(self, event: Event, parsed: ParseResult | None = None) -> None:
+        """Processes one message (``parsed`` already, or not) and adds it to the open batch."""
         batch = self._batch
         if not batch.events:
             batch.started = time.monotonic()
@@ -220,7 +266,7 @@ class Processor:
         elif topic == self.topics.repartition:
             self._on_forwarded(event)
         else:
-            self._on_event(event)
+            self._on_event(event, parsed)
 
     def due(self) -> str | None:
         """``"checkpoint"``, ``"score"`` or None: what the agent should do after this message."""
@@ -256,10 +302,10 @@ class Processor:
             or now - batch.last_at >= self.limits.quiet_s
         )
 
-    def _on_event(self, event: Event) -> None:
+    def _on_event(self, event: Event, parsed: ParseResult | None = None) -> None:
         message = event.message
         raw = _as_bytes(event.value)
-        result = self.parse(raw, message.key)
+        result = self.parse(raw, message.key) if parsed is None else parsed
         if result.rejections:
             for record in rejection_records(
                 result.rejections, raw, message.topic, message.partition, message.offset
@@ -307,7 +353,9 @@ class Processor:
                     state = self._state(user_id)
                 if state is not None:
                     buffers[user_id] = state.buffer
-        outcomes, windows = apply(result, buffers, self.grid)
+        holding = self._holding
+        held = self._held if holding and any(b.user_id in holding for b in result.batches) else None
+        outcomes, windows = apply(result, buffers, self.grid, held=held)
         # ``apply`` lists the parser's rejections (sent to the DLQ already) first, then those of
         # the users' buffers: points of a source a full source table has no room for
         if len(outcomes.rejections) > len(result.rejections):
@@ -321,6 +369,8 @@ class Processor:
             now = self.now()
             for user_id, buffer in buffers.items():
                 self._touch(user_id, buffer, event, now, outcomes.late > 0)
+                if held is not None:
+                    self._held_at[user_id] = event.message.timestamp
         # the outcome counters without a dict per message (``count_outcomes`` takes a mapping)
         accepted, duplicate, late = outcomes.accepted, outcomes.duplicate, outcomes.late
         if accepted:
@@ -545,6 +595,8 @@ class Processor:
         """Forgets every unacknowledged effect; Faust redelivers the messages to the new owner."""
         self._generation += 1
         self._batch = _Batch()
+        self._held.clear()
+        self._held_at.clear()
         self.flush_requested = False
         self._scoring = None
         self._cache.clear()
