@@ -98,9 +98,8 @@ def apply(
     if result.rejections:
         outcomes.rejections.extend(result.rejections)
     if len(result.batches) == 1:  # one stream of one user: the usual message, no bookkeeping
-        batch = result.batches[0]
-        released = _release_before(batch, buffers, held) if held else None
-        windows = _apply_one(batch, buffers, grid, outcomes, now, held)
+        released = _release_passed(result.batches, buffers, held) if held else None
+        windows = _apply_one(result.batches[0], buffers, grid, outcomes, now, held)
         return outcomes, released + windows if released else windows
     released = _release_passed(result.batches, buffers, held) if held else None
     touched: dict[str, UserBuffer] = {}
@@ -264,61 +263,19 @@ def _hold(held: Held, user_id: str, ends: tuple[int, int]) -> None:
         held[user_id] = (max(was[0], ends[0]), max(was[1], ends[1]))
 
 
-def _release_before(
-    batch: PointBatch, buffers: MutableMapping[str, UserBuffer], held: Held
-) -> list[Window] | None:
-    """``_release_passed`` of a message of one batch, without its bookkeeping."""
-    ends = held.get(batch.user_id)
-    if ends is None:
-        return None
-    if type(batch) is SinglePoint:  # compiled, its arrays are not there to read
-        first = batch.start
-    elif len(batch):
-        first = int(batch.start_ns.min())
-    else:
-        return None
-    if first < ends[0]:
-        return None
-    del held[batch.user_id]
-    buffer = buffers.get(batch.user_id)
-    if buffer is None:
-        return None
-    buffer.settle(ends[0], ends[1])
-    return buffer.pop_complete()
-
-
 def _release_passed(
-    batches: list[PointBatch], buffers: MutableMapping[str, UserBuffer], held: Held
+    batches: list[PointBatch], buffers: Mapping[str, UserBuffer], held: Held
 ) -> list[Window] | None:
     """``release`` of the held users of ``batches`` whose points all start at or after their
     held ends: the next sync (or the next point of a stream in order), not another stream of
     the same one. Holding on would only grow their rings (a backlog sent sync after sync in one
     take); settling first makes none of these points late."""
-    starts: dict[str, int] = {}
-    for batch in batches:
-        user_id = batch.user_id
-        if user_id not in held:
-            continue
-        if type(batch) is SinglePoint:  # compiled, its arrays are not there to read
-            first = batch.start
-        elif len(batch):
-            first = int(batch.start_ns.min())
-        else:
-            continue
-        was = starts.get(user_id)
-        starts[user_id] = first if was is None or first < was else was
-    out: list[Window] | None = None
-    for user_id, first in starts.items():
-        ends = held[user_id]
-        if first >= ends[0]:
-            del held[user_id]
-            buffer = buffers.get(user_id)
-            if buffer is not None:
-                buffer.settle(ends[0], ends[1])
-                windows = buffer.pop_complete()
-                if windows:
-                    out = windows if out is None else out + windows
-    return out
+    passed: Held = {}
+    for user_id, (first, _) in _spans(batches).items():
+        ends = held.get(user_id)
+        if ends is not None and first >= ends[0]:
+            passed[user_id] = held.pop(user_id)
+    return release(passed, buffers) if passed else None
 
 
 def release(held: Held, buffers: Mapping[str, UserBuffer]) -> list[Window]:
