@@ -43,9 +43,10 @@ from bench._walkers import draw
 from stream.buffer import UserBuffer
 from stream.grid import DEFAULT_GRID
 from stream.parsing import parse_message
-from stream.pipeline import Held, apply, reaching_back, release
+from stream.pipeline import Held, apply, held_for, reaching_back, release
 from stream.points import Channel, PointBatch
 from stream.sources import source_rank
+from stream.worker.processor import TAKE_MAX
 
 NS = 1_000_000_000
 MIN = 60 * NS
@@ -59,7 +60,6 @@ PANDAS_EVENTS = 300
 STATE_USERS = 100_000
 STATE_MINUTES = 30
 TRACED_USERS = 10_000  # tracemalloc slows allocation ~8x: a sample of users cross-checks RSS
-TAKE_MAX = 200  # messages in one of the worker's takes at most (``stream.worker.app``)
 BUSY_MINUTES = 74  # the previous hour still open (lateness) plus 14 minutes: the largest ring
 
 KINDS = (
@@ -143,9 +143,7 @@ class Ingest:
             results = [parse_message(v, k, now_ns=self.now) for k, v in messages[at : at + take]]
             holding = reaching_back(results, DEFAULT_GRID) if take > 1 else set()
             for result in results:
-                hold = (
-                    held if holding and any(b.user_id in holding for b in result.batches) else None
-                )
+                hold = held_for(result, holding, held)
                 outcomes, windows = apply(result, buffers, now_ns=self.now, held=hold)
                 points += outcomes.accepted + outcomes.duplicate + outcomes.late
                 self.late += outcomes.late

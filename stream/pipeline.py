@@ -238,6 +238,14 @@ def reaching_back(results: Iterable[ParseResult], grid: GridSpec) -> set[str]:
     return out
 
 
+def held_for(result: ParseResult, holding: set[str], held: Held) -> Held | None:
+    """``apply``'s ``held`` for a message of a take: ``held`` if it is of a user the take's
+    ``reaching_back`` names, else None (added at once)."""
+    if holding and any(b.user_id in holding for b in result.batches):
+        return held
+    return None
+
+
 def _spans(batches: list[PointBatch]) -> dict[str, tuple[int, int]]:
     """Per user, the earliest point start and latest point end of ``batches``."""
     out: dict[str, tuple[int, int]] = {}

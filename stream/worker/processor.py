@@ -7,7 +7,7 @@ Rules, in the order a message meets them:
   (its key was not the user id, or its producer used another partitioner) is forwarded through
   the repartition topic to that partition; the owner re-parses it and keeps that user's points.
 * Micro-batches, in two beats. Messages are processed as the agent takes them
-  (``stream.worker.app.TAKE_MAX`` at a time). Every ``max_age_s`` (or ``max_windows``) the
+  (``TAKE_MAX`` at a time). Every ``max_age_s`` (or ``max_windows``) the
   completed windows of all users are scored in one scorer call and their
   alerts sent: that beat sets the alert latency. A beat of up to ``max_windows`` windows (a few
   milliseconds) is scored on the event loop; a larger one (an idle flush of many users, a long
@@ -49,7 +49,7 @@ from stream.buffer import UserBuffer
 from stream.grid import GridSpec
 from stream.kafka import home_partition
 from stream.metrics import WorkerMetrics
-from stream.pipeline import Held, apply, reaching_back, release
+from stream.pipeline import Held, apply, held_for, reaching_back, release
 from stream.points import ParseResult
 from stream.scoring.base import WindowScore, WindowScorer
 from stream.scoring.retro import carry, previous_span
@@ -114,6 +114,16 @@ class Topics:
     ticks: str
     partitions: int
 
+
+TAKE_MAX = 200
+TAKE_WITHIN_S = 0.02
+"""The agent hands messages over in takes of up to ``TAKE_MAX`` (what arrived within
+``TAKE_WITHIN_S`` when fewer): the parser and buffers then run back to back, their code and data
+still in the caches, instead of interleaved with Faust's per-message work. Measured on the bench's
+messages against one message per iteration (worker processes on the embedded broker, 3 ABBA
+rounds): CPU per single-point message 115 -> 87 us, per 100-point message 784 -> 634 us. A take
+waits at most 20 ms, well inside the alert latency's beat; its messages arrived together
+(``Processor.handle_take``)."""
 
 FLUSH_TICK = b"flush"
 IDLE_TICK = b"idle"
@@ -353,8 +363,7 @@ class Processor:
                     state = self._state(user_id)
                 if state is not None:
                     buffers[user_id] = state.buffer
-        holding = self._holding
-        held = self._held if holding and any(b.user_id in holding for b in result.batches) else None
+        held = held_for(result, self._holding, self._held)
         outcomes, windows = apply(result, buffers, self.grid, held=held)
         # ``apply`` lists the parser's rejections (sent to the DLQ already) first, then those of
         # the users' buffers: points of a source a full source table has no room for
