@@ -43,7 +43,7 @@ from bench._walkers import draw
 from stream.buffer import UserBuffer
 from stream.grid import DEFAULT_GRID
 from stream.parsing import parse_message
-from stream.pipeline import Held, apply, held_for, reaching_back, release
+from stream.pipeline import apply, release, take_of
 from stream.points import Channel, PointBatch
 from stream.sources import source_rank
 from stream.worker.processor import TAKE_MAX
@@ -124,7 +124,7 @@ def dataset_messages(per_stream: bool = False) -> list[tuple[bytes, bytes]]:
 
 class Ingest:
     """What the worker does per take of messages without Kafka: ``parse_message`` of each,
-    ``pipeline.reaching_back``, then ``pipeline.apply`` per message (rank, buffer, collect the
+    ``pipeline.take_of`` them, then ``pipeline.apply`` per message (rank, buffer, collect the
     windows now complete), the event time of users reaching back held until
     ``pipeline.release`` ends the take: the very calls of its processor."""
 
@@ -138,17 +138,16 @@ class Ingest:
         """Ingests ``messages`` in takes of ``take``."""
         buffers = self.buffers
         points = 0
-        held: Held = {}
         for at in range(0, len(messages), take):
             results = [parse_message(v, k, now_ns=self.now) for k, v in messages[at : at + take]]
-            holding = reaching_back(results, DEFAULT_GRID) if take > 1 else set()
+            arrived = take_of(results, DEFAULT_GRID) if take > 1 else None
             for result in results:
-                hold = held_for(result, holding, held)
-                outcomes, windows = apply(result, buffers, now_ns=self.now, held=hold)
+                outcomes, windows = apply(result, buffers, now_ns=self.now, take=arrived)
                 points += outcomes.accepted + outcomes.duplicate + outcomes.late
                 self.late += outcomes.late
                 self.windows += len(windows)
-            self.windows += len(release(held, buffers))
+            if arrived is not None:
+                self.windows += len(release(arrived.ends, buffers))
         return points
 
 

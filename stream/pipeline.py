@@ -25,10 +25,26 @@ from stream.windows import Window
 
 _NONE = -(1 << 62)  # no point end yet
 _STEPS: Final = int(Channel.STEPS)
+_NOBODY: Final[frozenset[str]] = frozenset()
 
-Held = dict[str, tuple[int, int]]
-"""Per user, the latest point end and latest step point end of the messages added with event
-time held back (``apply``'s ``held``), for ``release``."""
+Held = dict[str, tuple[int, int]]  # per user: latest point end, latest step point end
+
+
+class Take:
+    """Messages that arrived together (the worker's take, ``Processor.handle_take``): the users
+    whose event time it holds back (``reaching_back``: nobody else's changes), and what their
+    messages added so far would move it on to (``ends``, for ``release``)."""
+
+    __slots__ = ("ends", "holding")
+
+    def __init__(self, holding: set[str]) -> None:
+        self.holding = holding
+        self.ends: Held = {}
+
+
+def take_of(results: Iterable[ParseResult], grid: GridSpec) -> Take:
+    """The take of these messages, in the order they arrived."""
+    return Take(reaching_back(results, grid))
 
 
 class Outcomes:
@@ -78,7 +94,7 @@ def apply(
     buffers: MutableMapping[str, UserBuffer],
     grid: GridSpec = DEFAULT_GRID,
     now_ns: int | None = None,
-    held: Held | None = None,
+    take: Take | None = None,
 ) -> tuple[Outcomes, list[Window]]:
     """Adds one parse result to the users' buffers; returns outcomes and windows now complete.
 
@@ -87,21 +103,23 @@ def apply(
     refuses one that starts there), and the hours after now are not over because it says so.
     Such a message is added at once and event time moved on to now only (``_ahead``).
 
-    ``held``: the messages that arrived with this one (the worker's take, for the users
-    ``reaching_back`` names) are not late to each other. Its users' event time is not moved on;
-    their ends are kept in ``held`` until ``release``, or until a message of theirs starts at or
-    after them (the next sync: then released first). A sync sent as one message per stream
-    (steps, then distance, then speed, each a REST ``Dataset``) is then judged whole, as one
-    message is."""
+    ``take``: the messages that arrived with this one are not late to it. The event time of the
+    take's ``holding`` users is not moved on; their ends are kept in the take until ``release``,
+    or until a message of theirs starts at or after them (the next sync: then released first).
+    A sync sent as one message per stream (steps, then distance, then speed, each a REST
+    ``Dataset``) is then judged whole, as one message is."""
     now = time.time_ns() if now_ns is None else now_ns
     outcomes = Outcomes(ignored=result.ignored, rejected=len(result.rejections))
     if result.rejections:
         outcomes.rejections.extend(result.rejections)
-    if len(result.batches) == 1:  # one stream of one user: the usual message, no bookkeeping
-        released = _release_passed(result.batches, buffers, held) if held else None
-        windows = _apply_one(result.batches[0], buffers, grid, outcomes, now, held)
-        return outcomes, released + windows if released else windows
+    holding = take.holding if take is not None else _NOBODY
+    held = take.ends if take is not None else None
     released = _release_passed(result.batches, buffers, held) if held else None
+    if len(result.batches) == 1:  # one stream of one user: the usual message, no bookkeeping
+        batch = result.batches[0]
+        hold = held if batch.user_id in holding else None
+        windows = _apply_one(batch, buffers, grid, outcomes, now, hold)
+        return outcomes, released + windows if released else windows
     touched: dict[str, UserBuffer] = {}
     windows = released or []
     # A message arrives at once: what of it had closed is judged together, before any of it is
@@ -118,15 +136,16 @@ def apply(
             late.setdefault(batch.user_id, []).append(revised)
     for user_id, parts in late.items():
         windows.extend(closed_windows(touched[user_id], parts, grid))
-    if held is None:
-        latest = _held_back(batches, grid, now)
-    else:  # held for the take, until ``release``
-        latest = None
-        for user_id, (end, steps_end) in message_ends(batches, grid)[0].items():
+    mine = [b for b in batches if b.user_id in holding]
+    if held is not None and mine:  # held for the take, until ``release``
+        for user_id, (end, steps_end) in message_ends(mine, grid)[0].items():
             _hold(held, user_id, (min(end, now), min(steps_end, now)))
-    defer = latest is not None or held is not None
+        batches = [b for b in batches if b.user_id not in holding]
+    latest = _held_back(batches, grid, now) if batches else None
+    for batch in mine:
+        _add(touched[batch.user_id], batch, outcomes, True)
     for batch in batches:
-        _add(touched[batch.user_id], batch, outcomes, defer)
+        _add(touched[batch.user_id], batch, outcomes, latest is not None)
     if latest is not None:
         for user_id, (end, steps_end) in latest.items():
             touched[user_id].settle(end, steps_end)
@@ -238,14 +257,6 @@ def reaching_back(results: Iterable[ParseResult], grid: GridSpec) -> set[str]:
     return out
 
 
-def held_for(result: ParseResult, holding: set[str], held: Held) -> Held | None:
-    """``apply``'s ``held`` for a message of a take: ``held`` if it is of a user the take's
-    ``reaching_back`` names, else None (added at once)."""
-    if holding and any(b.user_id in holding for b in result.batches):
-        return held
-    return None
-
-
 def _spans(batches: list[PointBatch]) -> dict[str, tuple[int, int]]:
     """Per user, the earliest point start and latest point end of ``batches``."""
     out: dict[str, tuple[int, int]] = {}
@@ -287,8 +298,8 @@ def _release_passed(
 
 
 def release(held: Held, buffers: Mapping[str, UserBuffer]) -> list[Window]:
-    """Moves the held users' event time on to their held ends (``apply``'s ``held``, which is
-    emptied): the windows now complete."""
+    """Moves the held users' event time on to their held ends (a ``Take``'s ``ends``, which
+    are emptied): the windows now complete."""
     out: list[Window] = []
     for user_id, (end, steps_end) in held.items():
         buffer = buffers.get(user_id)

@@ -1,5 +1,5 @@
 """The messages of one take are not late to each other (``Processor.handle_take``,
-``stream.pipeline.apply``'s ``held``).
+``stream.pipeline.Take``).
 
 A client that reads Google Fit's REST API gets one ``Dataset`` per data source and may publish
 each as a message: a sync's steps, then its distance. Added one by one, the steps moved event
@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from stream.buffer import UserBuffer
 from stream.grid import DEFAULT_GRID
 from stream.parsing import parse_obj
-from stream.pipeline import Held, apply, reaching_back, release
+from stream.pipeline import Take, apply, reaching_back, release
 from stream.worker.inmemory import InMemoryStore, RecordingSink, build_processor, event_for
 from stream.worker.processor import IDLE_TICK, Limits, Processor
 from tests.events import step_point
@@ -126,14 +126,14 @@ def test_a_backlog_of_syncs_in_one_take_keeps_the_ring_bounded() -> None:
     """Sync after sync of one user in one take: each that starts at or after the held ends
     releases them first, so the ring holds about one sync, not the backlog."""
     buffers: dict[str, UserBuffer] = {}
-    held: Held = {}
+    take = Take({USER})
     windows = []
     rings = []
     for sync in _syncs(10):
         for message in sync:
-            windows += apply(parse_obj(message), buffers, held=held)[1]
+            windows += apply(parse_obj(message), buffers, take=take)[1]
             rings.append(buffers[USER].held_bins)
-    windows += release(held, buffers)
+    windows += release(take.ends, buffers)
     assert max(rings) <= 2 * SYNC_MIN
     assert [w.start_ns for w in windows] == sorted({w.start_ns for w in windows})
     assert len(windows) >= 15  # the hours of 1,000 minutes that hold a point, but the last
@@ -210,3 +210,19 @@ def test_reaching_back_is_closes_at_of_each_start_against_the_ends_before(
             expected.add(user)
         ends[user] = max(ends.get(user, end), end)
     assert reaching_back(messages, DEFAULT_GRID) == expected
+
+
+def test_only_the_takes_holding_users_are_held_in_a_message_of_several() -> None:
+    """A list of two users' streams: the held user's event time waits for the take's end, the
+    other's moves on as it would without a take (so their windows stay ``lifeup score``'s)."""
+    buffers: dict[str, UserBuffer] = {}
+    take = Take({USER})
+    sync = _syncs(1)[0]
+    other = [{**m, "user_id": "other"} for m in sync]
+    apply(parse_obj([*sync, *other]), buffers, take=take)
+    end = max(int(p["endTimeNanos"]) for p in sync[0]["point"])
+    assert buffers[USER].watermark_ns is None  # nothing of it moved event time yet
+    assert buffers["other"].watermark_ns == end
+    assert take.ends == {USER: (end, end)}
+    release(take.ends, buffers)
+    assert buffers[USER].watermark_ns == end and take.ends == {}

@@ -49,7 +49,7 @@ from stream.buffer import UserBuffer
 from stream.grid import GridSpec
 from stream.kafka import home_partition
 from stream.metrics import WorkerMetrics
-from stream.pipeline import Held, apply, held_for, reaching_back, release
+from stream.pipeline import Take, apply, release, take_of
 from stream.points import ParseResult
 from stream.scoring.base import WindowScore, WindowScorer
 from stream.scoring.retro import carry, previous_span
@@ -198,9 +198,8 @@ class Processor:
         self._index: dict[int, dict[str, None]] = {}  # partition -> its users (an ordered set)
         self._indexed: dict[int, float] = {}  # partition -> wall clock when it was (re)indexed
         self._batch = _Batch()
-        self._holding: set[str] = set()  # users whose event time a take holds back
-        self._held: Held = {}  # ... and what is held (``handle_take``)
-        self._held_at: dict[str, float | None] = {}  # its users' latest message timestamps
+        self._take: Take | None = None  # while ``handle_take`` runs
+        self._held_at: dict[str, float | None] = {}  # its held users' latest message timestamps
         self._generation = 0
         self._scoring: asyncio.Future[bool] | None = None
         self.flush_requested = False
@@ -215,12 +214,12 @@ class Processor:
         The messages of a take arrived together. A user whose messages in it reach back into
         hours that their earlier ones close (``stream.pipeline.reaching_back``: a sync sent as
         one message per stream, steps first) has event time moved on once, after the take
-        (``apply``'s ``held``), so the sync is judged whole, as one message would be. Everyone
+        (``stream.pipeline.Take``), so the sync is judged whole, as one message would be. Everyone
         else's messages are added one by one: a stream in order (or shuffled within the
         lateness) gives the windows ``lifeup score`` gives, however it is cut into takes."""
         events = list(events)
         parsed = [self._parsed(e) if len(events) > 1 else None for e in events]
-        self._holding = reaching_back([r for r in parsed if r is not None], self.grid)
+        self._take = take_of([r for r in parsed if r is not None], self.grid)
         try:
             for event, result in zip(events, parsed, strict=True):
                 try:
@@ -229,7 +228,7 @@ class Processor:
                     on_error(event)
         finally:
             self._release()
-            self._holding = set()
+            self._take = None
 
     def handle(self, event: Event) -> None:
         """Processes one message as a take of its own (never raises for bad input)."""
@@ -247,17 +246,17 @@ class Processor:
 
     def _release(self) -> None:
         """Moves on the event time held during the take (``stream.pipeline.release``)."""
-        held, at = self._held, self._held_at
-        if not held:
+        take, at = self._take, self._held_at
+        if take is None or not take.ends:
             return
         cache = self._cache
-        for user_id, ends in held.items():
+        for user_id, ends in take.ends.items():
             state = cache.get(user_id)
             if state is not None:
                 windows = release({user_id: ends}, {user_id: state.buffer})
                 if windows:
                     self._add_windows(windows, at.get(user_id))
-        held.clear()
+        take.ends.clear()
         at.clear()
 
     def _handle(self, event: Event, parsed: ParseResult | None = None) -> None:
@@ -363,8 +362,8 @@ class Processor:
                     state = self._state(user_id)
                 if state is not None:
                     buffers[user_id] = state.buffer
-        held = held_for(result, self._holding, self._held)
-        outcomes, windows = apply(result, buffers, self.grid, held=held)
+        take = self._take
+        outcomes, windows = apply(result, buffers, self.grid, take=take)
         # ``apply`` lists the parser's rejections (sent to the DLQ already) first, then those of
         # the users' buffers: points of a source a full source table has no room for
         if len(outcomes.rejections) > len(result.rejections):
@@ -378,7 +377,7 @@ class Processor:
             now = self.now()
             for user_id, buffer in buffers.items():
                 self._touch(user_id, buffer, event, now, outcomes.late > 0)
-                if held is not None:
+                if take is not None and user_id in take.holding:
                     self._held_at[user_id] = event.message.timestamp
         # the outcome counters without a dict per message (``count_outcomes`` takes a mapping)
         accepted, duplicate, late = outcomes.accepted, outcomes.duplicate, outcomes.late
@@ -604,7 +603,7 @@ class Processor:
         """Forgets every unacknowledged effect; Faust redelivers the messages to the new owner."""
         self._generation += 1
         self._batch = _Batch()
-        self._held.clear()
+        self._take = None
         self._held_at.clear()
         self.flush_requested = False
         self._scoring = None
