@@ -104,24 +104,23 @@ def apply(
     Such a message is added at once and event time moved on to now only (``_ahead``).
 
     ``take``: the messages that arrived with this one are not late to it. The event time of the
-    take's ``holding`` users is not moved on; their ends are kept in the take until ``release``,
-    or until a message of theirs starts at or after them (the next sync: then released first).
-    A sync sent as one message per stream (steps, then distance, then speed, each a REST
-    ``Dataset``) is then judged whole, as one message is."""
+    take's ``holding`` users is not moved on; their ends are kept in the take until ``release``
+    at its end (``stream.worker.processor.TAKE_MAX`` messages at most: their rings hold what a
+    take of them spans, as a message's own do). A sync sent as one message per stream (steps,
+    then distance, then speed, each a REST ``Dataset``) is then judged whole, as one message
+    is."""
     now = time.time_ns() if now_ns is None else now_ns
     outcomes = Outcomes(ignored=result.ignored, rejected=len(result.rejections))
     if result.rejections:
         outcomes.rejections.extend(result.rejections)
     holding = take.holding if take is not None else _NOBODY
     held = take.ends if take is not None else None
-    released = _release_passed(result.batches, buffers, held) if held else None
     if len(result.batches) == 1:  # one stream of one user: the usual message, no bookkeeping
         batch = result.batches[0]
         hold = held if batch.user_id in holding else None
-        windows = _apply_one(batch, buffers, grid, outcomes, now, hold)
-        return outcomes, released + windows if released else windows
+        return outcomes, _apply_one(batch, buffers, grid, outcomes, now, hold)
     touched: dict[str, UserBuffer] = {}
-    windows = released or []
+    windows: list[Window] = []
     # A message arrives at once: what of it had closed is judged together, before any of it is
     # added (``stream.late``); then it is added, event time held back until its end if need be.
     late: dict[str, list[PointBatch]] = {}
@@ -280,21 +279,6 @@ def _hold(held: Held, user_id: str, ends: tuple[int, int]) -> None:
         held[user_id] = ends
     else:
         held[user_id] = (max(was[0], ends[0]), max(was[1], ends[1]))
-
-
-def _release_passed(
-    batches: list[PointBatch], buffers: Mapping[str, UserBuffer], held: Held
-) -> list[Window] | None:
-    """``release`` of the held users of ``batches`` whose points all start at or after their
-    held ends: the next sync (or the next point of a stream in order), not another stream of
-    the same one. Holding on would only grow their rings (a backlog sent sync after sync in one
-    take); settling first makes none of these points late."""
-    passed: Held = {}
-    for user_id, (first, _) in _spans(batches).items():
-        ends = held.get(user_id)
-        if ends is not None and first >= ends[0]:
-            passed[user_id] = held.pop(user_id)
-    return release(passed, buffers) if passed else None
 
 
 def release(held: Held, buffers: Mapping[str, UserBuffer]) -> list[Window]:
