@@ -163,6 +163,30 @@ class SinglePoint(PointBatch):
         )
 
 
+def cut_by_start(batch: PointBatch, span_ns: int) -> list[tuple[int, PointBatch]]:
+    """``batch`` cut into pieces by the ``span_ns``-long interval (from the epoch) each point
+    starts in: ``(interval number, piece)`` in time order, every point in one piece."""
+    if type(batch) is SinglePoint:  # compiled, its arrays are not there to read
+        return [(batch.start // span_ns, batch)]
+    spans = batch.start_ns // span_ns
+    out: list[tuple[int, PointBatch]] = []
+    for k in np.unique(spans).tolist():
+        keep = spans == k
+        ids = batch.record_ids
+        piece = PointBatch(
+            batch.user_id,
+            batch.channel,
+            batch.source,
+            batch.start_ns[keep],
+            batch.end_ns[keep],
+            batch.value[keep],
+            batch.manual,
+            None if ids is None else ids[keep],
+        )
+        out.append((int(k), piece))
+    return out
+
+
 def record_ids_of(batches: list[PointBatch]) -> npt.NDArray[np.int64] | None:
     """The record ids of ``batches`` joined in order (0 where a batch has none); None if none
     has any: what a batch built by concatenating them carries."""

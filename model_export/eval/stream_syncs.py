@@ -20,15 +20,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-import numpy as np
-
 from model_export.eval.live_runs import NEVER, Verdicts, main_of, table_rows, verdicts_of
 from model_export.eval.variants import Injected
 from stream.buffer import UserBuffer
 from stream.parsing import parse_obj
 from stream.parsing.order import merged
 from stream.pipeline import apply, release, take_of
-from stream.points import ParseResult, PointBatch
+from stream.points import ParseResult, PointBatch, cut_by_start
 from stream.scoring.detector import Detector
 from stream.windows import Window
 
@@ -46,21 +44,8 @@ def syncs_of(events: Sequence[object]) -> list[Sync]:
     from the epoch), one message per stream in channel order, the syncs in time order."""
     cut: dict[tuple[int, str], list[PointBatch]] = {}
     for batch in merged([parse_obj(e, now_ns=NEVER) for e in events]).batches:
-        index = batch.start_ns // SYNC_NS
-        for k in np.unique(index).tolist():
-            rows = index == k
-            cut.setdefault((k, batch.user_id), []).append(
-                PointBatch(
-                    batch.user_id,
-                    batch.channel,
-                    batch.source,
-                    batch.start_ns[rows],
-                    batch.end_ns[rows],
-                    batch.value[rows],
-                    batch.manual,
-                    None if batch.record_ids is None else batch.record_ids[rows],
-                )
-            )
+        for k, piece in cut_by_start(batch, SYNC_NS):
+            cut.setdefault((k, batch.user_id), []).append(piece)
     return [
         [ParseResult([b]) for b in sorted(parts, key=lambda b: (int(b.channel), b.source))]
         for _, parts in sorted(cut.items())

@@ -21,7 +21,7 @@ from stream.api.services import model_version
 from stream.grid import NS_PER_S, GridSpec
 from stream.parsing import MAX_POINTS
 from stream.parsing.order import merged
-from stream.points import ParseResult, PointBatch
+from stream.points import ParseResult, cut_by_start
 from stream.scoring.base import THRESHOLD, WindowScore
 from stream.windows import Window
 
@@ -209,20 +209,8 @@ def in_window_order(result: ParseResult, window_ns: int) -> list[ParseResult]:
         (-1, 0, ParseResult(ignored=result.ignored, rejections=result.rejections))
     ]
     for order, batch in enumerate(result.batches, start=1):
-        windows = batch.start_ns // window_ns
-        for window in np.unique(windows).tolist():
-            keep = windows == window
-            piece = PointBatch(
-                batch.user_id,
-                batch.channel,
-                batch.source,
-                batch.start_ns[keep],
-                batch.end_ns[keep],
-                batch.value[keep],
-                batch.manual,
-                None if batch.record_ids is None else batch.record_ids[keep],
-            )
-            pieces.append((int(window), order, ParseResult(batches=[piece])))
+        for window, piece in cut_by_start(batch, window_ns):
+            pieces.append((window, order, ParseResult(batches=[piece])))
     pieces.sort(key=lambda p: (p[0], p[1]))
     return [piece for _, _, piece in pieces]
 
